@@ -1,0 +1,1 @@
+"""The dispatch domain shared by client and server: entities, commands, events and rules."""

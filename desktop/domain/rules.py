@@ -1,0 +1,358 @@
+"""Business rules: what a command does to the world, as pure functions.
+
+`decide(world, kind, args, ctx)` validates a command against the current state and returns the
+events that record its effect, or raises `DomainError` with a typed code and a message a
+dispatcher can act on. It never mutates ``world``. The server calls it authoritatively (with
+numbering); the client calls it to show a pending command's effect before the server confirms.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from desktop.domain.commands import (
+    CommandArgs,
+    IncidentAddNote,
+    IncidentClose,
+    IncidentCreate,
+    IncidentUpdate,
+    UnitAdd,
+    UnitDispatch,
+    UnitSetStatus,
+    UnitUpdate,
+)
+from desktop.domain.events import (
+    EventData,
+    IncidentClosed,
+    IncidentCreated,
+    IncidentNoteAdded,
+    IncidentStatusChanged,
+    IncidentUpdated,
+    UnitAdded,
+    UnitDispatched,
+    UnitStatusChanged,
+    UnitUpdated,
+)
+from desktop.domain.types import (
+    ASSIGNED_STATUSES,
+    AVAILABLE_STATUSES,
+    Incident,
+    IncidentStatus,
+    Location,
+    NarrativeEntry,
+    Unit,
+    UnitStatus,
+)
+from desktop.domain.world import World
+from desktop.protocol.errors import ErrorCode
+
+__all__ = ["ALLOWED_TRANSITIONS", "DecisionContext", "DomainError", "decide"]
+
+TEXT_MAX = 4000
+NAME_MAX = 64
+MAX_UNITS_PER_DISPATCH = 50
+PRIORITIES = range(1, 6)  # 1 is the most urgent
+_UNIT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,15}$")
+
+#: Status -> statuses a unit may move to by a status change (DP only through a dispatch).
+ALLOWED_TRANSITIONS: dict[UnitStatus, frozenset[UnitStatus]] = {
+    UnitStatus.AV: frozenset({UnitStatus.AQ, UnitStatus.OOS}),
+    UnitStatus.AQ: frozenset({UnitStatus.AV, UnitStatus.OOS}),
+    UnitStatus.DP: frozenset({UnitStatus.ER, UnitStatus.OS, UnitStatus.AV, UnitStatus.AQ}),
+    UnitStatus.ER: frozenset({UnitStatus.OS, UnitStatus.AV, UnitStatus.AQ}),
+    UnitStatus.OS: frozenset({UnitStatus.TR, UnitStatus.AV, UnitStatus.AQ}),
+    UnitStatus.TR: frozenset({UnitStatus.AH, UnitStatus.AV, UnitStatus.AQ}),
+    UnitStatus.AH: frozenset({UnitStatus.AV, UnitStatus.AQ}),
+    UnitStatus.OOS: frozenset({UnitStatus.AV, UnitStatus.AQ}),
+}
+
+_WHY_NOT: dict[UnitStatus, str] = {
+    UnitStatus.DP: "a unit is dispatched with DISP, not by a status change",
+    UnitStatus.ER: "en route needs a dispatch first (DP)",
+    UnitStatus.OS: "on scene needs DP or ER first",
+    UnitStatus.TR: "transporting needs OS first",
+    UnitStatus.AH: "at hospital needs TR first",
+    UnitStatus.OOS: "a unit committed to an incident must clear before going out of service",
+}
+
+
+class DomainError(Exception):
+    """A command the rules refuse; ``code`` is an `ErrorCode`, ``message`` for the dispatcher."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionContext:
+    """Who issues the command and when; ``number_incident`` returns the next incident number
+    (the server's allocator) or None where numbers are not known (the client's forecast)."""
+
+    actor: str
+    now: float
+    number_incident: Callable[[], str | None] = lambda: None
+
+
+def decide(world: World, args: CommandArgs, ctx: DecisionContext) -> list[EventData]:
+    """Events recording the effect of ``args`` on ``world``; raises `DomainError` if refused."""
+    handler = _DECIDE.get(type(args))
+    if handler is None:
+        raise DomainError(ErrorCode.UNKNOWN_KIND, f"no rule for {type(args).__name__}")
+    return handler(world, args, ctx)
+
+
+# --- incidents -----------------------------------------------------------------------------
+
+
+def _incident_create(world: World, args: IncidentCreate, ctx: DecisionContext) -> list[EventData]:
+    _check_name("incident_id", args.incident_id)
+    if args.incident_id in world.incidents:
+        raise DomainError(ErrorCode.ALREADY_EXISTS, f"incident {args.incident_id} already exists")
+    _check_name("type", args.type)
+    _check_priority(args.priority)
+    _check_location(args.location)
+    narrative = []
+    if args.note:
+        _check_text(args.note)
+        narrative.append(NarrativeEntry(at=ctx.now, author=ctx.actor, text=args.note))
+    incident = Incident(
+        id=args.incident_id,
+        number=ctx.number_incident(),
+        type=args.type,
+        priority=args.priority,
+        location=args.location,
+        caller=args.caller,
+        narrative=narrative,
+        created_by=ctx.actor,
+        times={"created": ctx.now},
+    )
+    return [IncidentCreated(incident=incident)]
+
+
+def _incident_update(world: World, args: IncidentUpdate, ctx: DecisionContext) -> list[EventData]:
+    incident = _open_incident(world, args.incident_id)
+    changes: dict[str, Any] = {}
+    if args.type is not None and args.type != incident.type:
+        _check_name("type", args.type)
+        changes["type"] = args.type
+    if args.priority is not None and args.priority != incident.priority:
+        _check_priority(args.priority)
+        changes["priority"] = args.priority
+    if args.location is not None and args.location != incident.location:
+        _check_location(args.location)
+        changes["location"] = args.location
+    if args.caller is not None and args.caller != incident.caller:
+        changes["caller"] = args.caller
+    if not changes:
+        raise DomainError(ErrorCode.NO_CHANGE, f"{_label(incident)}: nothing to change")
+    return [IncidentUpdated(incident_id=incident.id, **changes)]
+
+
+def _incident_add_note(
+    world: World, args: IncidentAddNote, ctx: DecisionContext
+) -> list[EventData]:
+    incident = _incident(world, args.incident_id)
+    _check_text(args.text)
+    entry = NarrativeEntry(at=ctx.now, author=ctx.actor, text=args.text)
+    return [IncidentNoteAdded(incident_id=incident.id, entry=entry)]
+
+
+def _incident_close(world: World, args: IncidentClose, ctx: DecisionContext) -> list[EventData]:
+    incident = _open_incident(world, args.incident_id)
+    _check_name("disposition", args.disposition)
+    committed = sorted(
+        unit.id
+        for unit in world.units.values()
+        if unit.incident_id == incident.id and unit.status in ASSIGNED_STATUSES
+    )
+    if committed:
+        raise DomainError(
+            ErrorCode.UNITS_STILL_ASSIGNED,
+            f"{_label(incident)} still has {', '.join(committed)} assigned; clear them first",
+        )
+    return [IncidentClosed(incident_id=incident.id, disposition=args.disposition)]
+
+
+# --- units ---------------------------------------------------------------------------------
+
+
+def _unit_add(world: World, args: UnitAdd, ctx: DecisionContext) -> list[EventData]:
+    if not _UNIT_ID.match(args.unit_id):
+        raise DomainError(
+            ErrorCode.INVALID_COMMAND,
+            f"unit id {args.unit_id!r} must be 1-16 letters, digits, '-' or '_'",
+        )
+    if args.unit_id in world.units:
+        raise DomainError(ErrorCode.ALREADY_EXISTS, f"unit {args.unit_id} is already on the roster")
+    _check_name("type", args.type)
+    if args.status not in (UnitStatus.AV, UnitStatus.AQ, UnitStatus.OOS):
+        raise DomainError(ErrorCode.INVALID_COMMAND, "a new unit starts AV, AQ or OOS")
+    unit = Unit(
+        id=args.unit_id,
+        type=args.type,
+        station=args.station,
+        capabilities=list(args.capabilities),
+        status=args.status,
+        status_at=ctx.now,
+    )
+    return [UnitAdded(unit=unit)]
+
+
+def _unit_update(world: World, args: UnitUpdate, ctx: DecisionContext) -> list[EventData]:
+    unit = _unit(world, args.unit_id)
+    changes: dict[str, Any] = {}
+    if args.type is not None and args.type != unit.type:
+        _check_name("type", args.type)
+        changes["type"] = args.type
+    if args.station is not None and args.station != unit.station:
+        changes["station"] = args.station
+    if args.capabilities is not None and args.capabilities != unit.capabilities:
+        changes["capabilities"] = list(args.capabilities)
+    if not changes:
+        raise DomainError(ErrorCode.NO_CHANGE, f"{unit.id}: nothing to change")
+    return [UnitUpdated(unit_id=unit.id, **changes)]
+
+
+def _unit_dispatch(world: World, args: UnitDispatch, ctx: DecisionContext) -> list[EventData]:
+    incident = _open_incident(world, args.incident_id)
+    if not args.unit_ids:
+        raise DomainError(ErrorCode.INVALID_COMMAND, "name at least one unit to dispatch")
+    if len(args.unit_ids) > MAX_UNITS_PER_DISPATCH:
+        raise DomainError(
+            ErrorCode.INVALID_COMMAND, f"at most {MAX_UNITS_PER_DISPATCH} units per dispatch"
+        )
+    if len(set(args.unit_ids)) != len(args.unit_ids):
+        raise DomainError(ErrorCode.INVALID_COMMAND, "a unit is named twice")
+    units = [_unit(world, unit_id) for unit_id in args.unit_ids]
+    busy = [unit for unit in units if unit.status not in AVAILABLE_STATUSES]
+    if busy:
+        raise DomainError(
+            ErrorCode.UNIT_UNAVAILABLE, "; ".join(_busy_reason(world, unit) for unit in busy)
+        )
+    events: list[EventData] = [
+        UnitDispatched(unit_id=unit.id, incident_id=incident.id) for unit in units
+    ]
+    if incident.status is IncidentStatus.PENDING:
+        events.append(
+            IncidentStatusChanged(incident_id=incident.id, status=IncidentStatus.DISPATCHED)
+        )
+    return events
+
+
+def _unit_set_status(world: World, args: UnitSetStatus, ctx: DecisionContext) -> list[EventData]:
+    unit = _unit(world, args.unit_id)
+    target = args.status
+    if target == unit.status:
+        raise DomainError(ErrorCode.NO_CHANGE, f"{unit.id} is already {target}")
+    if target not in ALLOWED_TRANSITIONS[unit.status]:
+        raise DomainError(
+            ErrorCode.INVALID_TRANSITION,
+            f"{unit.id} cannot go {unit.status} -> {target}: {_WHY_NOT.get(target, 'not allowed')}",
+        )
+    keeps_incident = target in ASSIGNED_STATUSES
+    incident_id = unit.incident_id if keeps_incident else None
+    events: list[EventData] = [
+        UnitStatusChanged(
+            unit_id=unit.id, status=target, previous=unit.status, incident_id=incident_id
+        )
+    ]
+    incident = world.incidents.get(unit.incident_id or "")
+    if incident is None or incident.status is IncidentStatus.CLOSED:
+        return events
+    if target is UnitStatus.OS and incident.status is not IncidentStatus.ACTIVE:
+        events.append(IncidentStatusChanged(incident_id=incident.id, status=IncidentStatus.ACTIVE))
+    elif not keeps_incident and incident.status is IncidentStatus.DISPATCHED:
+        still_committed = any(
+            other.incident_id == incident.id and other.status in ASSIGNED_STATUSES
+            for other in world.units.values()
+            if other.id != unit.id
+        )
+        if not still_committed:
+            events.append(
+                IncidentStatusChanged(incident_id=incident.id, status=IncidentStatus.PENDING)
+            )
+    return events
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _incident(world: World, incident_id: str) -> Incident:
+    incident = world.incidents.get(incident_id)
+    if incident is None:
+        raise DomainError(ErrorCode.NOT_FOUND, f"no incident {incident_id}")
+    return incident
+
+
+def _open_incident(world: World, incident_id: str) -> Incident:
+    incident = _incident(world, incident_id)
+    if incident.status is IncidentStatus.CLOSED:
+        raise DomainError(
+            ErrorCode.INCIDENT_CLOSED,
+            f"{_label(incident)} was closed ({incident.disposition or 'no disposition'})",
+        )
+    return incident
+
+
+def _unit(world: World, unit_id: str) -> Unit:
+    unit = world.units.get(unit_id)
+    if unit is None:
+        raise DomainError(ErrorCode.NOT_FOUND, f"no unit {unit_id} on the roster")
+    return unit
+
+
+def _busy_reason(world: World, unit: Unit) -> str:
+    if unit.incident_id is not None and (incident := world.incidents.get(unit.incident_id)):
+        return f"{unit.id} is {unit.status} on {_label(incident)}"
+    return f"{unit.id} is {unit.status}"
+
+
+def _label(incident: Incident) -> str:
+    return incident.number or f"incident {incident.id[:8]} (number pending)"
+
+
+def _check_name(field: str, value: str) -> None:
+    if not value.strip() or len(value) > NAME_MAX:
+        raise DomainError(ErrorCode.INVALID_COMMAND, f"{field} must be 1-{NAME_MAX} characters")
+
+
+def _check_text(text: str) -> None:
+    if not text.strip() or len(text) > TEXT_MAX:
+        raise DomainError(ErrorCode.INVALID_COMMAND, f"text must be 1-{TEXT_MAX} characters")
+
+
+def _check_priority(priority: int) -> None:
+    if priority not in PRIORITIES:
+        raise DomainError(
+            ErrorCode.INVALID_COMMAND,
+            f"priority must be {PRIORITIES.start}-{PRIORITIES.stop - 1}, not {priority}",
+        )
+
+
+def _check_location(location: Location) -> None:
+    has_point = location.lat is not None and location.lon is not None
+    if not location.address.strip() and not has_point:
+        raise DomainError(ErrorCode.INVALID_COMMAND, "a location needs an address or lat/lon")
+    if len(location.address) > 200:
+        raise DomainError(ErrorCode.INVALID_COMMAND, "address must be at most 200 characters")
+    if (location.lat is None) != (location.lon is None):
+        raise DomainError(ErrorCode.INVALID_COMMAND, "give both lat and lon, or neither")
+    if has_point and not (-90 <= location.lat <= 90 and -180 <= location.lon <= 180):  # type: ignore[operator]
+        raise DomainError(ErrorCode.INVALID_COMMAND, "lat/lon out of range")
+
+
+_DECIDE: dict[type[CommandArgs], Callable[[World, Any, DecisionContext], list[EventData]]] = {
+    IncidentCreate: _incident_create,
+    IncidentUpdate: _incident_update,
+    IncidentAddNote: _incident_add_note,
+    IncidentClose: _incident_close,
+    UnitAdd: _unit_add,
+    UnitUpdate: _unit_update,
+    UnitDispatch: _unit_dispatch,
+    UnitSetStatus: _unit_set_status,
+}

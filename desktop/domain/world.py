@@ -1,0 +1,188 @@
+"""`World`: the dispatch state (incidents and units) and how events change it.
+
+The same class holds the server's authoritative state and the client's confirmed replica and
+optimistic view. `apply` never mutates an entity in place: it replaces it with a changed copy, so
+`fork` (a shallow copy of the maps) is cheap and a fork can be changed without touching its parent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from msgspec.structs import replace
+
+from desktop.domain.events import (
+    EventData,
+    IncidentClosed,
+    IncidentCreated,
+    IncidentNoteAdded,
+    IncidentStatusChanged,
+    IncidentUpdated,
+    UnitAdded,
+    UnitDispatched,
+    UnitStatusChanged,
+    UnitUpdated,
+)
+from desktop.domain.types import AVAILABLE_STATUSES, Incident, IncidentStatus, Unit, UnitStatus
+
+__all__ = ["Touched", "World"]
+
+#: What an applied event changed: ("incident" | "unit", entity id) pairs.
+Touched = list[tuple[str, str]]
+
+_FIRST_TIME_OF_STATUS = {
+    UnitStatus.DP: "first_dispatch",
+    UnitStatus.ER: "first_enroute",
+    UnitStatus.OS: "first_onscene",
+}
+
+
+class World:
+    """Incidents and units by id. Mutate only through `apply`."""
+
+    __slots__ = ("incidents", "units")
+
+    def __init__(
+        self, incidents: dict[str, Incident] | None = None, units: dict[str, Unit] | None = None
+    ) -> None:
+        self.incidents: dict[str, Incident] = incidents if incidents is not None else {}
+        self.units: dict[str, Unit] = units if units is not None else {}
+
+    def fork(self) -> World:
+        """A copy that can be changed without changing this world (entities are shared)."""
+        return World(dict(self.incidents), dict(self.units))
+
+    def apply(self, data: EventData, at: float) -> Touched:
+        """Apply one event's data recorded at time ``at``; return what it touched.
+
+        Events come from the server's log and are trusted to be consistent with it; an event
+        about an entity this world does not hold is ignored (returns no touch).
+        """
+        handler = _APPLY.get(type(data))
+        if handler is None:
+            return []
+        return handler(self, data, at)
+
+    # --- incidents -------------------------------------------------------------------------
+
+    def _incident_created(self, data: IncidentCreated, at: float) -> Touched:
+        incident = data.incident
+        times = dict(incident.times)
+        times.setdefault("created", at)
+        self.incidents[incident.id] = replace(incident, times=times)
+        return [("incident", incident.id)]
+
+    def _incident_updated(self, data: IncidentUpdated, at: float) -> Touched:
+        incident = self.incidents.get(data.incident_id)
+        if incident is None:
+            return []
+        changes: dict[str, Any] = {
+            name: value
+            for name in ("type", "priority", "location", "caller")
+            if (value := getattr(data, name)) is not None
+        }
+        self.incidents[incident.id] = replace(incident, **changes)
+        return [("incident", incident.id)]
+
+    def _incident_note_added(self, data: IncidentNoteAdded, at: float) -> Touched:
+        incident = self.incidents.get(data.incident_id)
+        if incident is None:
+            return []
+        self.incidents[incident.id] = replace(incident, narrative=[*incident.narrative, data.entry])
+        return [("incident", incident.id)]
+
+    def _incident_status_changed(self, data: IncidentStatusChanged, at: float) -> Touched:
+        incident = self.incidents.get(data.incident_id)
+        if incident is None:
+            return []
+        self.incidents[incident.id] = replace(incident, status=data.status)
+        return [("incident", incident.id)]
+
+    def _incident_closed(self, data: IncidentClosed, at: float) -> Touched:
+        incident = self.incidents.get(data.incident_id)
+        if incident is None:
+            return []
+        times = {**incident.times, "closed": at}
+        self.incidents[incident.id] = replace(
+            incident, status=IncidentStatus.CLOSED, disposition=data.disposition, times=times
+        )
+        return [("incident", incident.id)]
+
+    # --- units -----------------------------------------------------------------------------
+
+    def _unit_added(self, data: UnitAdded, at: float) -> Touched:
+        self.units[data.unit.id] = replace(data.unit, status_at=data.unit.status_at or at)
+        return [("unit", data.unit.id)]
+
+    def _unit_updated(self, data: UnitUpdated, at: float) -> Touched:
+        unit = self.units.get(data.unit_id)
+        if unit is None:
+            return []
+        changes: dict[str, Any] = {
+            name: value
+            for name in ("type", "station", "capabilities")
+            if (value := getattr(data, name)) is not None
+        }
+        self.units[unit.id] = replace(unit, **changes)
+        return [("unit", unit.id)]
+
+    def _unit_dispatched(self, data: UnitDispatched, at: float) -> Touched:
+        unit = self.units.get(data.unit_id)
+        if unit is None:
+            return []
+        touched: Touched = [("unit", unit.id)]
+        self.units[unit.id] = replace(
+            unit, status=UnitStatus.DP, incident_id=data.incident_id, status_at=at
+        )
+        incident = self.incidents.get(data.incident_id)
+        if incident is not None:
+            units = incident.units if unit.id in incident.units else [*incident.units, unit.id]
+            times = _with_first(incident.times, "first_dispatch", at)
+            self.incidents[incident.id] = replace(incident, units=units, times=times)
+            touched.append(("incident", incident.id))
+        return touched
+
+    def _unit_status_changed(self, data: UnitStatusChanged, at: float) -> Touched:
+        unit = self.units.get(data.unit_id)
+        if unit is None:
+            return []
+        touched: Touched = [("unit", unit.id)]
+        left = unit.incident_id if unit.incident_id != data.incident_id else None
+        self.units[unit.id] = replace(
+            unit, status=data.status, incident_id=data.incident_id, status_at=at
+        )
+        if left is not None and (incident := self.incidents.get(left)) is not None:
+            units = [u for u in incident.units if u != unit.id]
+            self.incidents[left] = replace(incident, units=units)
+            touched.append(("incident", left))
+        if data.incident_id is not None and (incident := self.incidents.get(data.incident_id)):
+            first = _FIRST_TIME_OF_STATUS.get(data.status)
+            if first is not None and first not in incident.times:
+                times = _with_first(incident.times, first, at)
+                self.incidents[incident.id] = replace(incident, times=times)
+                touched.append(("incident", incident.id))
+        return touched
+
+    # --- queries ---------------------------------------------------------------------------
+
+    def available_units(self) -> list[Unit]:
+        """Units that can be dispatched now."""
+        return [u for u in self.units.values() if u.status in AVAILABLE_STATUSES]
+
+
+def _with_first(times: dict[str, float], name: str, at: float) -> dict[str, float]:
+    return times if name in times else {**times, name: at}
+
+
+_APPLY: dict[type[EventData], Callable[[World, Any, float], Touched]] = {
+    IncidentCreated: World._incident_created,
+    IncidentUpdated: World._incident_updated,
+    IncidentNoteAdded: World._incident_note_added,
+    IncidentStatusChanged: World._incident_status_changed,
+    IncidentClosed: World._incident_closed,
+    UnitAdded: World._unit_added,
+    UnitUpdated: World._unit_updated,
+    UnitDispatched: World._unit_dispatched,
+    UnitStatusChanged: World._unit_status_changed,
+}

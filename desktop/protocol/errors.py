@@ -1,0 +1,69 @@
+"""Error codes and websocket close codes of protocol v1 (docs/protocol.md lists them all)."""
+
+from __future__ import annotations
+
+from enum import IntEnum, StrEnum
+
+__all__ = ["TRANSIENT_CODES", "CloseCode", "ErrorCode", "ProtocolError"]
+
+
+class ErrorCode(StrEnum):
+    """Machine-readable ``error.code`` values."""
+
+    # frame level
+    BAD_FRAME = "bad_frame"  # not JSON, or not an object
+    INVALID_FRAME = "invalid_frame"  # JSON, but fields missing or of the wrong type
+    UNKNOWN_TYPE = "unknown_type"  # a "type" this server does not know
+    UNSUPPORTED_VERSION = "unsupported_version"
+    FRAME_TOO_LARGE = "frame_too_large"
+    RATE_LIMITED = "rate_limited"
+    # session level
+    NOT_AUTHENTICATED = "not_authenticated"  # a command before a successful hello
+    ALREADY_AUTHENTICATED = "already_authenticated"
+    AUTH_FAILED = "auth_failed"
+    TOKEN_EXPIRED = "token_expired"
+    ROLE_NOT_ALLOWED = "role_not_allowed"  # role_requested above the user's role
+    # command level
+    UNKNOWN_KIND = "unknown_kind"
+    INVALID_COMMAND = "invalid_command"
+    FORBIDDEN = "forbidden"
+    KEY_CONFLICT = "key_conflict"  # idempotency key already used by another user
+    NOT_FOUND = "not_found"
+    ALREADY_EXISTS = "already_exists"
+    UNIT_UNAVAILABLE = "unit_unavailable"
+    INVALID_TRANSITION = "invalid_transition"
+    INCIDENT_CLOSED = "incident_closed"
+    UNITS_STILL_ASSIGNED = "units_still_assigned"
+    NO_CHANGE = "no_change"
+    # server side
+    STORAGE_UNAVAILABLE = "storage_unavailable"
+    INTERNAL = "internal"
+
+
+#: Codes that say "try again later", not "this command is wrong": the client keeps such a command
+#: in its outbox and replays it; it never goes to Needs attention.
+TRANSIENT_CODES = frozenset(
+    {ErrorCode.RATE_LIMITED, ErrorCode.STORAGE_UNAVAILABLE, ErrorCode.INTERNAL}
+)
+
+
+class CloseCode(IntEnum):
+    """Websocket close codes the server uses."""
+
+    NORMAL = 1000
+    GOING_AWAY = 1001
+    UNSUPPORTED_DATA = 1003  # a binary frame: protocol v1 is text only
+    INVALID_DATA = 1007  # invalid UTF-8 in a text frame
+    POLICY_VIOLATION = 1008  # auth failure, rate limit, too many bad frames
+    MESSAGE_TOO_BIG = 1009
+    INTERNAL_ERROR = 1011
+    TRY_AGAIN_LATER = 1013  # slow consumer or server shutting down
+
+
+class ProtocolError(Exception):
+    """A frame that cannot be accepted; carries the typed error to send back."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message

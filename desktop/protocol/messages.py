@@ -1,0 +1,235 @@
+"""Wire protocol v1: every frame that crosses the websocket, as msgspec Structs.
+
+A frame is a JSON text message with the envelope
+``{"v": 1, "type": ..., "id": ..., "seq": ..., "ts": ..., "body": {...}}``.
+``type`` selects the frame class (a msgspec tagged union); ``body`` holds the
+frame's typed payload. Command arguments and event data stay raw JSON
+(``msgspec.Raw``) in the envelope and are decoded by ``kind`` in a second step
+(`desktop.protocol.codec`), so an unknown kind yields a precise error rather
+than a failed frame.
+
+docs/protocol.md describes every frame; keep the two in step.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+__all__ = [
+    "PROTOCOL_VERSION",
+    "ClientFrame",
+    "Command",
+    "CommandBody",
+    "Error",
+    "ErrorInfo",
+    "Event",
+    "EventBody",
+    "Frame",
+    "Hello",
+    "HelloBody",
+    "Limits",
+    "PasswordAuth",
+    "Ping",
+    "PingBody",
+    "Pong",
+    "PongBody",
+    "Result",
+    "ResultBody",
+    "Role",
+    "ServerFrame",
+    "Snapshot",
+    "SnapshotBody",
+    "TokenAuth",
+    "Welcome",
+    "WelcomeBody",
+]
+
+PROTOCOL_VERSION = 1
+
+Role = Literal["calltaker", "dispatcher", "supervisor", "admin"]
+
+
+class Frame(msgspec.Struct, tag_field="type", kw_only=True):
+    """The envelope shared by every frame.
+
+    ``v`` is the protocol version, ``id`` an optional correlation id chosen by
+    the sender, ``ts`` the sender's wall clock (seconds since the epoch).
+    """
+
+    v: int = PROTOCOL_VERSION
+    id: str | None = None
+    ts: float | None = None
+
+
+# --- authentication -------------------------------------------------------------------------
+
+
+class PasswordAuth(msgspec.Struct, tag_field="method", tag="password", forbid_unknown_fields=True):
+    """Sign in with a user name and password (first login on a workstation)."""
+
+    username: str
+    password: str
+
+
+class TokenAuth(msgspec.Struct, tag_field="method", tag="token", forbid_unknown_fields=True):
+    """Sign in with a session token or a refresh token issued by an earlier welcome."""
+
+    token: str
+
+
+# --- client -> server -----------------------------------------------------------------------
+
+
+class HelloBody(msgspec.Struct, forbid_unknown_fields=True):
+    """Opens a session. ``last_seq`` is the newest event seq the client holds (0: none)."""
+
+    auth: PasswordAuth | TokenAuth
+    client_id: str
+    workstation: str
+    last_seq: int = 0
+    role_requested: Role | None = None
+
+
+class Hello(Frame, tag="hello"):
+    body: HelloBody
+
+
+class CommandBody(msgspec.Struct, forbid_unknown_fields=True):
+    """One dispatcher action. ``key`` is a UUID idempotency key, ``client_seq`` the outbox order.
+
+    ``args`` are decoded by ``kind`` against `desktop.domain.commands.COMMAND_ARGS`.
+    """
+
+    key: str
+    client_seq: int
+    kind: str
+    args: msgspec.Raw
+    issued_at: float
+
+
+class Command(Frame, tag="command"):
+    body: CommandBody
+
+
+class PingBody(msgspec.Struct, forbid_unknown_fields=True):
+    """``t`` is the client's clock when sending; the pong echoes it to measure round trip."""
+
+    t: float = 0.0
+
+
+class Ping(Frame, tag="ping"):
+    body: PingBody = msgspec.field(default_factory=PingBody)
+
+
+ClientFrame = Hello | Command | Ping
+
+
+# --- server -> client -----------------------------------------------------------------------
+
+
+class Limits(msgspec.Struct, forbid_unknown_fields=True):
+    """Limits the server enforces on this connection; a well-behaved client stays within them."""
+
+    max_frame_bytes: int
+    commands_per_second: float
+    command_burst: int
+
+
+class WelcomeBody(msgspec.Struct, forbid_unknown_fields=True):
+    """Session accepted. The server then streams the resync (events or snapshot) before live events.
+
+    ``sync`` is ``"replay"`` when the events after the client's ``last_seq`` follow as event
+    frames, ``"snapshot"`` when snapshot frames follow instead (the client must then replace its
+    replica). Sync is complete once the client holds ``server_seq``.
+    """
+
+    user: str
+    role: Role
+    server_seq: int
+    sync: Literal["replay", "snapshot"]
+    session_token: str
+    session_expires_at: float
+    server_time: float
+    limits: Limits
+    refresh_token: str | None = None
+    server_id: str = ""
+
+
+class Welcome(Frame, tag="welcome"):
+    body: WelcomeBody
+
+
+class EventBody(msgspec.Struct, forbid_unknown_fields=True):
+    """A change of state. ``data`` is decoded by ``kind`` (`desktop.domain.events.EVENT_DATA`).
+
+    ``key`` is the idempotency key of the command that caused it, ``actor`` the user.
+    """
+
+    kind: str
+    data: msgspec.Raw
+    at: float
+    actor: str = ""
+    key: str | None = None
+
+
+class Event(Frame, tag="event"):
+    """One event of the server's log; ``seq`` is gap-free and ascending on every connection."""
+
+    seq: int
+    body: EventBody
+
+
+class SnapshotBody(msgspec.Struct, forbid_unknown_fields=True):
+    """One part of a full state snapshot at ``seq``; ``last`` marks the final part."""
+
+    part: int
+    last: bool
+    incidents: msgspec.Raw
+    units: msgspec.Raw
+
+
+class Snapshot(Frame, tag="snapshot"):
+    seq: int
+    body: SnapshotBody
+
+
+class ErrorInfo(msgspec.Struct, forbid_unknown_fields=True):
+    """A typed error: ``code`` is machine-readable (docs/protocol.md lists them), ``message`` human."""
+
+    code: str
+    message: str
+
+
+class ResultBody(msgspec.Struct, forbid_unknown_fields=True):
+    """The outcome of the command ``key``: the seqs of its events, or the reason it was rejected."""
+
+    key: str
+    ok: bool
+    events: list[int] = msgspec.field(default_factory=list)
+    error: ErrorInfo | None = None
+
+
+class Result(Frame, tag="result"):
+    body: ResultBody
+
+
+class Error(Frame, tag="error"):
+    """A protocol-level error not tied to one command (bad frame, failed hello...)."""
+
+    body: ErrorInfo
+
+
+class PongBody(msgspec.Struct, forbid_unknown_fields=True):
+    """Echo of the ping's ``t`` and the server's clock, for round trip and clock offset."""
+
+    t: float
+    server_time: float
+
+
+class Pong(Frame, tag="pong"):
+    body: PongBody
+
+
+ServerFrame = Welcome | Event | Snapshot | Result | Error | Pong

@@ -25,7 +25,6 @@ __all__ = [
 ]
 
 
-
 class CommandArgs(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
     """Base of every command's arguments."""
 

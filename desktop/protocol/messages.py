@@ -196,7 +196,7 @@ class Snapshot(Frame, tag="snapshot"):
 
 
 class ErrorInfo(msgspec.Struct, forbid_unknown_fields=True):
-    """A typed error: ``code`` is machine-readable (docs/protocol.md lists them), ``message`` human."""
+    """A typed error: ``code`` for machines (docs/protocol.md), ``message`` for people."""
 
     code: str
     message: str

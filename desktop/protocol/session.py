@@ -249,10 +249,15 @@ class ClientSession:
             raise ProtocolError(ErrorCode.INVALID_FRAME, "event before welcome")
         self.last_seq = max(self.last_seq, event.seq)
         out: list[ClientOutput] = [EventReceived(event)]
-        if self.phase is ClientPhase.SYNCING and self.welcome is not None:
-            if self.welcome.sync == "replay" and event.seq >= self.welcome.server_seq:
-                self.phase = ClientPhase.READY
-                out.append(SyncComplete(self.welcome.server_seq))
+        welcome = self.welcome
+        if (
+            self.phase is ClientPhase.SYNCING
+            and welcome is not None
+            and welcome.sync == "replay"
+            and event.seq >= welcome.server_seq
+        ):
+            self.phase = ClientPhase.READY
+            out.append(SyncComplete(welcome.server_seq))
         return out
 
     def _on_snapshot(self, snapshot: Snapshot) -> list[ClientOutput]:
@@ -366,9 +371,8 @@ class ServerSession:
             frame = decode_client_frame(data, self.limits.max_frame_bytes)
         except ProtocolError as exc:
             if exc.code is ErrorCode.FRAME_TOO_LARGE:
-                return [self._error(exc.code, exc.message, now)] + self._close(
-                    CloseCode.MESSAGE_TOO_BIG, "frame too large"
-                )
+                too_big = self._close(CloseCode.MESSAGE_TOO_BIG, "frame too large")
+                return [self._error(exc.code, exc.message, now), *too_big]
             return self._bad_frame(exc.code, exc.message, now)
         if not self._bucket.take(now):
             refusal = self._error(ErrorCode.RATE_LIMITED, "too many frames; slow down", now)
@@ -417,4 +421,3 @@ class ServerSession:
 
 def _refused(key: str, code: ErrorCode, message: str = "") -> ResultBody:
     return ResultBody(key=key, ok=False, error=ErrorInfo(code=code, message=message or code))
-

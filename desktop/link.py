@@ -1,0 +1,446 @@
+"""`Link`: the websocket driver of the client session (the only client code that does I/O).
+
+One connection at a time: connect → hello → resync (events after ``last_seq`` or a snapshot) →
+replay the outbox in ``client_seq`` order with the original keys → LIVE. When the connection
+ends (closed, refused, cut, or silent for ``dead_after`` seconds, e.g. blackholed with no FIN),
+the link waits an exponential backoff with jitter and starts again; after reaching LIVE the
+backoff resets. Going offline never blocks the dispatcher: commands keep going to the outbox.
+
+Every received frame is applied in memory at once; the durable side (replica rows, outbox acks
+and rejections) is written in one transaction per burst of frames (scheduled with
+``call_soon``, so it runs when the reader has drained what the socket had).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import ssl as ssl_module
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+import msgspec
+import websockets
+from websockets.asyncio.client import ClientConnection, connect
+
+from desktop.localdb import LocalDatabase, LocalStorageError
+from desktop.outbox import Outbox, OutboxEntry, Rejection
+from desktop.protocol.errors import TRANSIENT_CODES, ProtocolError
+from desktop.protocol.messages import CommandBody, Limits, ResultBody
+from desktop.protocol.session import (
+    ClientConfig,
+    ClientSession,
+    EventReceived,
+    PongReceived,
+    ResultReceived,
+    ServerErrorReceived,
+    SnapshotReceived,
+    SyncComplete,
+    Welcomed,
+)
+from desktop.replica import Replica
+from desktop.signin import SignIn
+from desktop.state import ClientState, GapError
+
+__all__ = ["Backoff", "Link", "LinkPhase", "LinkStatus"]
+
+log = logging.getLogger("dispatch.link")
+
+
+class LinkPhase(StrEnum):
+    OFFLINE = "offline"  # no connection; the next try is scheduled
+    CONNECTING = "connecting"
+    SYNCING = "syncing"  # receiving what happened while away
+    REPLAYING = "replaying"  # sending the outbox backlog
+    LIVE = "live"
+    SIGNED_OUT = "signed_out"  # the server refused every credential we have
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True, slots=True)
+class LinkStatus:
+    """What the connection banner shows. Times: ``next_retry_at`` monotonic, others wall clock."""
+
+    phase: LinkPhase
+    queued: int = 0
+    next_retry_at: float | None = None
+    sync_done: int = 0
+    sync_total: int = 0
+    last_confirmed_at: float | None = None
+    clock_offset: float | None = None
+    rtt: float | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Exponential backoff with equal jitter: attempt n waits in [d/2, d], d = base * factor**n."""
+
+    base: float = 0.5
+    factor: float = 2.0
+    cap: float = 30.0
+
+    def delay(self, attempt: int, rng: random.Random) -> float:
+        ceiling = min(self.cap, self.base * self.factor**attempt)
+        return ceiling / 2 + rng.uniform(0, ceiling / 2)
+
+
+class _ConnectionEnded(Exception):
+    """The current connection is over; the reason is the message."""
+
+
+class _SignedOut(Exception):
+    """The server refused our credentials and none are left."""
+
+
+class Link:
+    """Keeps one workstation connected. Create it, `await run()` in a task, `stop()` to end."""
+
+    def __init__(
+        self,
+        url: str,
+        config: ClientConfig,
+        state: ClientState,
+        outbox: Outbox,
+        db: LocalDatabase,
+        signin: SignIn,
+        *,
+        backoff: Backoff | None = None,
+        ssl: ssl_module.SSLContext | None = None,
+        open_timeout: float = 5.0,
+        max_in_flight: int = 2000,
+        on_status: Callable[[LinkStatus], None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.url = url
+        self.config = config
+        self._state = state
+        self._outbox = outbox
+        self._db = db
+        self._replica = Replica(db)
+        self._signin = signin
+        self._backoff = backoff or Backoff()
+        self._ssl = ssl
+        self._open_timeout = open_timeout
+        self._max_in_flight = max_in_flight
+        self._on_status = on_status
+        self._clock = clock
+        self._rng = random.Random()
+        self._status = LinkStatus(LinkPhase.OFFLINE, queued=len(outbox))
+        self._stopping = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._signed_in = asyncio.Event()
+        self._ready = asyncio.Event()
+        self._room = asyncio.Event()
+        self._in_flight: set[str] = set()
+        self._backlog: set[str] = set()
+        self._touched: set[tuple[str, str]] = set()
+        self._acks: list[str] = []
+        self._rejections: list[tuple[str, str, str]] = []
+        self._sent: list[str] = []
+        self._snapshot_parts: tuple[list[bytes], list[bytes]] = ([], [])
+        self._replace_replica = False
+        self._flush_scheduled = False
+        self._limits: Limits | None = None
+        self._reached_live = False
+        self._last_frame_at: float | None = None
+        self.rejected: list[Rejection] = []  # rejections recorded since the last take
+        self.on_rejected: Callable[[Rejection], None] | None = None
+        self.storage_error: str | None = None
+
+    # --- public ----------------------------------------------------------------------------
+
+    @property
+    def status(self) -> LinkStatus:
+        return replace(
+            self._status, queued=len(self._outbox), last_confirmed_at=self._last_frame_at
+        )
+
+    def wake(self) -> None:
+        """A command was queued: send it if the link is up."""
+        self._wake.set()
+
+    def credentials_changed(self) -> None:
+        """New credentials were entered after SIGNED_OUT: try again now."""
+        self._signed_in.set()
+
+    def stop(self) -> None:
+        """Ask `run` to end; it closes the socket (with a timeout) and returns."""
+        self._stopping.set()
+        self._wake.set()
+        self._signed_in.set()
+
+    async def run(self) -> None:
+        """Connect, and reconnect whenever the connection ends, until `stop`."""
+        attempt = 0
+        while not self._stopping.is_set():
+            self._publish(phase=LinkPhase.CONNECTING, next_retry_at=None, detail="")
+            reached_live = False
+            try:
+                reached_live = await self._connect_once()
+            except _SignedOut as exc:
+                self._publish(phase=LinkPhase.SIGNED_OUT, detail=str(exc))
+                self._signed_in.clear()
+                await self._signed_in.wait()
+                attempt = 0
+                continue
+            except (
+                OSError,
+                TimeoutError,
+                websockets.WebSocketException,
+                _ConnectionEnded,
+                GapError,
+                ProtocolError,
+            ) as exc:
+                log.info("connection to %s ended: %s", self.url, exc)
+                detail = str(exc) or type(exc).__name__
+            else:
+                detail = "connection closed"
+            self._flush()
+            if self._stopping.is_set():
+                break
+            attempt = 0 if reached_live else attempt + 1
+            delay = self._backoff.delay(attempt, self._rng)
+            self._publish(
+                phase=LinkPhase.OFFLINE, next_retry_at=time.monotonic() + delay, detail=detail
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), delay)
+        self._flush()
+        self._publish(phase=LinkPhase.STOPPED, next_retry_at=None)
+
+    # --- one connection --------------------------------------------------------------------
+
+    async def _connect_once(self) -> bool:
+        """Run one connection to its end; True if it reached LIVE."""
+        self._reset_connection_state()
+        async with connect(
+            self.url,
+            ssl=self._ssl,
+            open_timeout=self._open_timeout,
+            ping_interval=None,  # the session's own heartbeat detects dead links
+            close_timeout=1.0,
+            max_size=self.config.max_frame_bytes,
+            max_queue=None,
+            compression=None,
+        ) as ws:
+            try:
+                auth = self._signin.hello_auth(self._clock())
+            except PermissionError as exc:
+                raise _SignedOut(str(exc)) from None
+            session = ClientSession(self.config, auth, self._state.last_seq, self._clock())
+            await ws.send(session.start(self._clock()), text=True)
+            try:
+                async with asyncio.TaskGroup() as group:
+                    group.create_task(self._read(ws, session))
+                    group.create_task(self._heartbeat(ws, session))
+                    group.create_task(self._send(ws, session))
+                    group.create_task(self._until_stopped())
+            except* _SignedOut as group_error:
+                raise group_error.exceptions[0] from None
+            except* (
+                _ConnectionEnded,
+                GapError,
+                ProtocolError,
+                OSError,
+                websockets.WebSocketException,
+            ) as group_error:
+                ws.transport.abort()
+                raise group_error.exceptions[0] from None
+            finally:
+                self._ready.clear()
+        return self._reached_live
+
+    def _reset_connection_state(self) -> None:
+        self._in_flight.clear()
+        self._backlog.clear()
+        self._ready.clear()
+        self._room.set()
+        self._snapshot_parts = ([], [])
+        self._reached_live = False
+
+    async def _until_stopped(self) -> None:
+        await self._stopping.wait()
+        raise _ConnectionEnded("stopping")
+
+    async def _read(self, ws: ClientConnection, session: ClientSession) -> None:
+        async for message in ws:
+            for output in session.receive(message, self._clock()):
+                self._handle(output, session)
+            self._schedule_flush()
+        raise _ConnectionEnded(f"server closed the connection ({ws.close_code} {ws.close_reason})")
+
+    async def _heartbeat(self, ws: ClientConnection, session: ClientSession) -> None:
+        while True:
+            await asyncio.sleep(max(0.0, session.next_tick() - self._clock()))
+            frames, dead = session.tick(self._clock())
+            if dead:
+                raise _ConnectionEnded(
+                    f"no answer from the server for {self.config.dead_after:.0f} s"
+                )
+            for frame in frames:
+                await ws.send(frame, text=True)
+
+    async def _send(self, ws: ClientConnection, session: ClientSession) -> None:
+        """Send queued commands in client_seq order once resynced, paced to the server's limits."""
+        await self._ready.wait()
+        limits = self._limits
+        rate = (limits.commands_per_second * 0.8) if limits else 1000.0
+        burst = max(1.0, (limits.command_burst * 0.8) if limits else 100.0)
+        tokens, stamp = burst, time.monotonic()
+        last_sent = 0
+        while True:
+            self._wake.clear()
+            for entry in self._outbox.entries():
+                if entry.client_seq <= last_sent:
+                    continue
+                while len(self._in_flight) >= self._max_in_flight:
+                    self._room.clear()
+                    await self._room.wait()
+                now = time.monotonic()
+                tokens = min(burst, tokens + (now - stamp) * rate)
+                stamp = now
+                if tokens < 1.0:
+                    await asyncio.sleep((1.0 - tokens) / rate)
+                    tokens, stamp = 1.0, time.monotonic()
+                tokens -= 1.0
+                await ws.send(session.command(_command_body(entry), self._clock()), text=True)
+                self._in_flight.add(entry.key)
+                self._sent.append(entry.key)
+                last_sent = entry.client_seq
+            self._schedule_flush()
+            await self._wake.wait()
+
+    # --- frames ----------------------------------------------------------------------------
+
+    def _handle(self, output: object, session: ClientSession) -> None:
+        self._last_frame_at = self._clock()
+        if isinstance(output, EventReceived):
+            event = output.event
+            body = event.body
+            touched = self._state.apply_event(event.seq, body.kind, body.data, body.at, body.key)
+            self._touched.update(touched)
+            if self._status.phase is LinkPhase.SYNCING:
+                done, total = session.sync_progress
+                self._status = replace(self._status, sync_done=done, sync_total=total)
+        elif isinstance(output, ResultReceived):
+            self._on_result(output.result)
+        elif isinstance(output, Welcomed):
+            self._signin.on_welcome(output.welcome)
+            self._limits = output.welcome.limits
+            done, total = session.sync_progress
+            self._publish(phase=LinkPhase.SYNCING, sync_done=done, sync_total=total, detail="")
+        elif isinstance(output, SnapshotReceived):
+            part = output.snapshot.body
+            self._snapshot_parts[0].append(bytes(part.incidents))
+            self._snapshot_parts[1].append(bytes(part.units))
+            if part.last:
+                self._state.load_snapshot(output.snapshot.seq, *self._snapshot_parts)
+                self._snapshot_parts = ([], [])
+                self._replace_replica = True
+        elif isinstance(output, SyncComplete):
+            self._backlog = {entry.key for entry in self._outbox.entries()}
+            self._ready.set()
+            self._publish_sync_done()
+        elif isinstance(output, PongReceived):
+            self._status = replace(self._status, rtt=output.rtt, clock_offset=output.clock_offset)
+        elif isinstance(output, ServerErrorReceived):
+            self._on_server_error(output)
+
+    def _on_result(self, result: ResultBody) -> None:
+        key = result.key
+        self._in_flight.discard(key)
+        self._room.set()
+        if result.ok:
+            self._acks.append(key)
+        else:
+            error = result.error
+            code = error.code if error else "internal"
+            if code in TRANSIENT_CODES:
+                raise _ConnectionEnded(f"server asked to retry later ({code})")
+            self._rejections.append((key, code, error.message if error else ""))
+        self._backlog.discard(key)
+        if self._status.phase is LinkPhase.REPLAYING and not self._backlog:
+            self._publish(phase=LinkPhase.LIVE)
+            self._reached_live = True
+
+    def _publish_sync_done(self) -> None:
+        if self._backlog:
+            self._publish(phase=LinkPhase.REPLAYING, sync_done=0, sync_total=0)
+        else:
+            self._publish(phase=LinkPhase.LIVE, sync_done=0, sync_total=0)
+            self._reached_live = True
+
+    def _on_server_error(self, output: ServerErrorReceived) -> None:
+        error = output.error
+        if output.fatal:
+            if self._signin.refused():
+                raise _ConnectionEnded(f"credentials refused ({error.code}); trying the next")
+            raise _SignedOut(f"{error.code}: {error.message}")
+        log.warning("server error %s: %s", error.code, error.message)
+
+    # --- durable side ----------------------------------------------------------------------
+
+    def _schedule_flush(self) -> None:
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        """Record what arrived since the last flush in one transaction, then notify observers."""
+        self._flush_scheduled = False
+        rejected: list[Rejection] = []
+        try:
+            with self._db.transaction():
+                if self._replace_replica:
+                    self._replica.replace(self._state.confirmed, self._state.last_seq)
+                elif self._touched or self._acks:
+                    self._replica.save(self._state.confirmed, self._touched, self._state.last_seq)
+                for key in self._acks:
+                    self._outbox.ack(key)
+                for key, code, message in self._rejections:
+                    rejection = self._outbox.reject(key, code, message, self._clock())
+                    if rejection is not None:
+                        rejected.append(rejection)
+                if self._sent:
+                    self._outbox.mark_sent(self._sent)
+        except LocalStorageError as exc:
+            # Nothing is lost: outbox rows stay and are replayed; the server dedups their keys.
+            self.storage_error = str(exc)
+            log.error("could not record received frames: %s", exc)
+            return
+        self.storage_error = None
+        for key in self._acks:
+            self._state.resolve_pending(key)
+        for rejection in rejected:
+            self._state.resolve_pending(rejection.entry.key)
+            self._state.note_attention_changed()
+            self.rejected.append(rejection)
+            if self.on_rejected is not None:
+                self.on_rejected(rejection)
+        self._touched.clear()
+        self._acks.clear()
+        self._rejections.clear()
+        self._sent.clear()
+        self._replace_replica = False
+        self._state.flush()
+        self._publish()
+
+    def _publish(self, **changes: object) -> None:
+        self._status = replace(self._status, **changes)  # type: ignore[arg-type]
+        if self._on_status is not None:
+            self._on_status(self.status)
+
+
+def _command_body(entry: OutboxEntry) -> CommandBody:
+    return CommandBody(
+        key=entry.key,
+        client_seq=entry.client_seq,
+        kind=entry.kind,
+        args=msgspec.Raw(entry.args),
+        issued_at=entry.issued_at,
+    )

@@ -1,0 +1,173 @@
+"""The durable outbox: every command the dispatcher issued and the server has not yet answered.
+
+Contract:
+- `enqueue` commits the command to disk (WAL, ``synchronous=FULL``) before it returns; the
+  optimistic effect shown on screen is derived from the outbox rows, so the row *is* that
+  effect's durable form. Nothing is sent before the row is committed.
+- A row leaves the outbox only when the server's result for its key is recorded: `ack`
+  deletes it, `reject` moves it to Needs attention in the same transaction.
+- After a crash, `Outbox.__init__` recovers rows that were in flight (``state='sent'``) as queued;
+  they are replayed with their original keys and the server answers each key only once.
+- Needs attention entries leave only by `retry` (re-queued under a new key) or `discard`;
+  both are written to the journal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from desktop.ids import uuid7
+from desktop.localdb import LocalDatabase
+
+__all__ = ["Outbox", "OutboxEntry", "Rejection"]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """A queued command. ``args`` is its JSON; ``client_seq`` its place in the replay order."""
+
+    client_seq: int
+    key: str
+    kind: str
+    args: bytes
+    issued_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A command the server refused, kept for the dispatcher to retry, edit or discard."""
+
+    entry: OutboxEntry
+    code: str
+    message: str
+    rejected_at: float
+
+
+class Outbox:
+    """Queue of unanswered commands in `client_seq` order, mirrored in memory."""
+
+    def __init__(self, db: LocalDatabase) -> None:
+        self._db = db
+        with db.transaction() as conn:
+            self.recovered = conn.execute(
+                "UPDATE outbox SET state = 'queued' WHERE state = 'sent'"
+            ).rowcount
+        rows = db.conn.execute(
+            "SELECT client_seq, key, kind, args, issued_at FROM outbox ORDER BY client_seq"
+        ).fetchall()
+        self._entries: dict[str, OutboxEntry] = {
+            row[1]: OutboxEntry(row[0], row[1], row[2], bytes(row[3]), row[4]) for row in rows
+        }
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._entries
+
+    def entries(self) -> list[OutboxEntry]:
+        """Every queued command, oldest first."""
+        return list(self._entries.values())
+
+    def get(self, key: str) -> OutboxEntry | None:
+        return self._entries.get(key)
+
+    def enqueue(
+        self, kind: str, args: bytes, issued_at: float, key: str | None = None
+    ) -> OutboxEntry:
+        """Durably queue a command (its own transaction, or the caller's if one is open)."""
+        key = key or uuid7()
+        with self._db.transaction() as conn:
+            cursor = conn.execute(
+                "INSERT INTO outbox (key, kind, args, issued_at) VALUES (?, ?, ?, ?)",
+                (key, kind, args, issued_at),
+            )
+        client_seq = cursor.lastrowid
+        assert client_seq is not None
+        entry = OutboxEntry(client_seq, key, kind, args, issued_at)
+        self._entries[key] = entry
+        return entry
+
+    def mark_sent(self, keys: Iterable[str]) -> None:
+        """Record that these commands went out (inside the caller's transaction)."""
+        with self._db.transaction() as conn:
+            conn.executemany(
+                "UPDATE outbox SET state = 'sent', attempts = attempts + 1 WHERE key = ?",
+                ((key,) for key in keys),
+            )
+
+    def ack(self, key: str) -> OutboxEntry | None:
+        """The server applied ``key``: forget it (inside the caller's transaction)."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        with self._db.transaction() as conn:
+            conn.execute("DELETE FROM outbox WHERE key = ?", (key,))
+        del self._entries[key]
+        return entry
+
+    def reject(self, key: str, code: str, message: str, at: float) -> Rejection | None:
+        """The server refused ``key``: move it to Needs attention (caller's transaction)."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        with self._db.transaction() as conn:
+            conn.execute("DELETE FROM outbox WHERE key = ?", (key,))
+            conn.execute(
+                "INSERT OR REPLACE INTO needs_attention "
+                "(key, client_seq, kind, args, issued_at, code, message, rejected_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (key, entry.client_seq, entry.kind, entry.args, entry.issued_at, code, message, at),
+            )
+        del self._entries[key]
+        return Rejection(entry, code, message, at)
+
+    def needs_attention(self) -> list[Rejection]:
+        """Rejected commands waiting for the dispatcher, oldest first."""
+        rows = self._db.conn.execute(
+            "SELECT client_seq, key, kind, args, issued_at, code, message, rejected_at "
+            "FROM needs_attention ORDER BY client_seq"
+        ).fetchall()
+        return [
+            Rejection(OutboxEntry(r[0], r[1], r[2], bytes(r[3]), r[4]), r[5], r[6], r[7])
+            for r in rows
+        ]
+
+    def retry(self, key: str, at: float, args: bytes | None = None) -> OutboxEntry:
+        """Queue a rejected command again under a new key, optionally with edited ``args``."""
+        rejection = self._rejection(key)
+        with self._db.transaction() as conn:
+            conn.execute("DELETE FROM needs_attention WHERE key = ?", (key,))
+            entry = self.enqueue(rejection.entry.kind, args or rejection.entry.args, at)
+            self._journal(conn, at, key, "retry", f"requeued as {entry.key}")
+        return entry
+
+    def discard(self, key: str, at: float, reason: str = "") -> Rejection:
+        """Drop a rejected command for good; the journal keeps who-knows-what was dropped."""
+        rejection = self._rejection(key)
+        with self._db.transaction() as conn:
+            conn.execute("DELETE FROM needs_attention WHERE key = ?", (key,))
+            detail = f"{rejection.entry.kind} {rejection.entry.args.decode()} ({reason})"
+            self._journal(conn, at, key, "discard", detail)
+        return rejection
+
+    def journal(self) -> list[tuple[float, str, str, str]]:
+        """(at, key, action, detail) of every retry and discard, oldest first."""
+        rows = self._db.conn.execute(
+            "SELECT at, key, action, detail FROM journal ORDER BY id"
+        ).fetchall()
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+    def _rejection(self, key: str) -> Rejection:
+        for rejection in self.needs_attention():
+            if rejection.entry.key == key:
+                return rejection
+        raise KeyError(f"no command {key} in Needs attention")
+
+    @staticmethod
+    def _journal(conn: object, at: float, key: str, action: str, detail: str) -> None:
+        conn.execute(  # type: ignore[attr-defined]
+            "INSERT INTO journal (at, key, action, detail) VALUES (?, ?, ?, ?)",
+            (at, key, action, detail),
+        )

@@ -1,0 +1,193 @@
+"""`DispatchService`: the façade the UI talks to. Submit commands, read the view, subscribe.
+
+Write path (DESIGN.md §5): `submit` checks the command against the current view (a clear,
+immediate refusal for what cannot work), commits it to the outbox, overlays its forecast on the
+view, notifies observers and wakes the link. It returns once the command is on disk; whether the
+network is up does not matter. Read path: the link applies events and results; observers get a
+`Change` per burst.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import ssl as ssl_module
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import msgspec
+
+from desktop.domain.commands import COMMAND_ARGS, CommandArgs
+from desktop.domain.rules import DomainError
+from desktop.domain.types import Incident, Unit
+from desktop.link import Backoff, Link, LinkStatus
+from desktop.localdb import LocalDatabase
+from desktop.outbox import Outbox, OutboxEntry, Rejection
+from desktop.protocol.messages import Role
+from desktop.protocol.session import ClientConfig
+from desktop.replica import Replica
+from desktop.signin import SignIn
+from desktop.state import Change, ClientState, PendingCommand
+
+__all__ = ["CommandRefused", "DispatchService", "ServiceConfig"]
+
+_KIND_OF: dict[type[CommandArgs], str] = {cls: kind for kind, cls in COMMAND_ARGS.items()}
+_encode = msgspec.json.Encoder().encode
+
+
+class CommandRefused(Exception):
+    """The command cannot apply to what this workstation knows; nothing was queued."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceConfig:
+    """Where the workstation keeps its data and which server it talks to."""
+
+    data_dir: Path
+    url: str
+    workstation: str = field(default_factory=socket.gethostname)
+    role_requested: Role | None = None
+    heartbeat_interval: float = 2.0
+    dead_after: float = 6.0
+    backoff: Backoff = field(default_factory=Backoff)
+    open_timeout: float = 5.0
+    ssl: ssl_module.SSLContext | None = None
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "workstation.sqlite"
+
+
+class DispatchService:
+    """One workstation's connection to the dispatch floor. Use from the event loop's thread."""
+
+    def __init__(
+        self,
+        config: ServiceConfig,
+        signin: SignIn,
+        on_status: Callable[[LinkStatus], None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self._clock = clock
+        self.db = LocalDatabase(config.database_path)
+        client_id = self.db.get_meta("client_id")
+        if client_id is None:
+            client_id = str(uuid.uuid4())
+            self.db.set_meta("client_id", client_id)
+        self.client_id = client_id
+        world, last_seq = Replica(self.db).load()
+        self.state = ClientState(actor=signin.username, world=world, last_seq=last_seq)
+        self.outbox = Outbox(self.db)
+        for entry in self.outbox.entries():
+            self.state.add_pending(entry)
+        session_config = ClientConfig(
+            client_id=client_id,
+            workstation=config.workstation,
+            role_requested=config.role_requested,
+            heartbeat_interval=config.heartbeat_interval,
+            dead_after=config.dead_after,
+        )
+        self.link = Link(
+            config.url,
+            session_config,
+            self.state,
+            self.outbox,
+            self.db,
+            signin,
+            backoff=config.backoff,
+            ssl=config.ssl,
+            open_timeout=config.open_timeout,
+            on_status=on_status,
+            clock=clock,
+        )
+        self._task: asyncio.Task[None] | None = None
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start connecting (in the running event loop)."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self.link.run(), name="link")
+
+    async def stop(self, close_within: float = 5.0) -> None:
+        """Stop the link, close the socket within ``close_within`` s, checkpoint the database."""
+        self.link.stop()
+        if self._task is not None:
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(self._task, close_within)
+            self._task = None
+        self.db.close()
+
+    # --- write -----------------------------------------------------------------------------
+
+    def submit(self, args: CommandArgs) -> OutboxEntry:
+        """Queue a command durably and show its effect now.
+
+        Raises `CommandRefused` when it cannot apply to the current view, and
+        `desktop.localdb.LocalStorageError` when the disk cannot record it (nothing is queued).
+        """
+        kind = _KIND_OF[type(args)]
+        now = self._clock()
+        try:
+            self.state.check(args, now)
+        except DomainError as exc:
+            raise CommandRefused(exc.code, exc.message) from None
+        entry = self.outbox.enqueue(kind, _encode(args), now)
+        self.state.add_pending(entry, args)
+        self.state.flush()
+        self.link.wake()
+        return entry
+
+    def needs_attention(self) -> list[Rejection]:
+        """Commands the server refused, with the reason, oldest first."""
+        return self.outbox.needs_attention()
+
+    def retry(self, key: str, args: CommandArgs | None = None) -> OutboxEntry:
+        """Send a rejected command again (as it was, or edited) under a new key."""
+        entry = self.outbox.retry(key, self._clock(), None if args is None else _encode(args))
+        self.state.add_pending(entry)
+        self.state.note_attention_changed()
+        self.state.flush()
+        self.link.wake()
+        return entry
+
+    def discard(self, key: str, reason: str = "") -> Rejection:
+        """Drop a rejected command; the discard is journaled with what was dropped."""
+        rejection = self.outbox.discard(key, self._clock(), reason)
+        self.state.note_attention_changed()
+        self.state.flush()
+        return rejection
+
+    # --- read ------------------------------------------------------------------------------
+
+    @property
+    def status(self) -> LinkStatus:
+        return self.link.status
+
+    def incidents(self) -> list[Incident]:
+        return list(self.state.view.incidents.values())
+
+    def units(self) -> list[Unit]:
+        return list(self.state.view.units.values())
+
+    def incident(self, incident_id: str) -> Incident | None:
+        return self.state.incident(incident_id)
+
+    def unit(self, unit_id: str) -> Unit | None:
+        return self.state.unit(unit_id)
+
+    def pending(self) -> list[PendingCommand]:
+        return self.state.pending()
+
+    def subscribe(self, observer: Callable[[Change], None]) -> Callable[[], None]:
+        return self.state.subscribe(observer)

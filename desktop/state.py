@@ -1,0 +1,221 @@
+"""`ClientState`: the confirmed world, the pending commands overlaid on it, and observers.
+
+- Events are applied strictly in ``seq`` order: an event whose seq is not ``last_seq + 1`` is a
+  duplicate (ignored) or a gap (`GapError`: the link resyncs).
+- The *view* is the confirmed world with every pending command's forecast effect applied in
+  ``client_seq`` order (the same pure rules the server runs). It is recomputed lazily, only when
+  read after a change, so a burst of events costs one recomputation.
+- A pending command whose events have already arrived (its key was seen on an event) is no longer
+  forecast, so its effect is never shown twice while its result is on the way.
+- Observers receive one `Change` per `flush`, listing what changed since the previous flush.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import msgspec
+
+from desktop.domain.commands import COMMAND_ARGS, CommandArgs
+from desktop.domain.events import EVENT_DATA
+from desktop.domain.rules import DecisionContext, DomainError, decide
+from desktop.domain.types import Incident, Unit
+from desktop.domain.world import Touched, World
+from desktop.outbox import OutboxEntry
+
+__all__ = ["Change", "ClientState", "GapError", "PendingCommand"]
+
+_event_decoders = {kind: msgspec.json.Decoder(cls) for kind, cls in EVENT_DATA.items()}
+_args_decoders = {kind: msgspec.json.Decoder(cls) for kind, cls in COMMAND_ARGS.items()}
+_incidents_decoder = msgspec.json.Decoder(list[Incident])
+_units_decoder = msgspec.json.Decoder(list[Unit])
+
+
+class GapError(Exception):
+    """An event arrived out of order: the client must resync from ``last_seq``."""
+
+    def __init__(self, expected: int, got: int) -> None:
+        super().__init__(f"event gap: expected seq {expected}, got {got}")
+        self.expected = expected
+        self.got = got
+
+
+@dataclass(slots=True)
+class Change:
+    """What changed since the last notification."""
+
+    incidents: set[str] = field(default_factory=set)
+    units: set[str] = field(default_factory=set)
+    pending: bool = False  # the set of pending commands changed
+    attention: bool = False  # Needs attention changed
+    reset: bool = False  # the whole world was replaced (snapshot)
+
+    def __bool__(self) -> bool:
+        return bool(self.incidents or self.units or self.pending or self.attention or self.reset)
+
+    def touch(self, touched: Touched) -> None:
+        for kind, entity_id in touched:
+            (self.incidents if kind == "incident" else self.units).add(entity_id)
+
+
+@dataclass(slots=True)
+class PendingCommand:
+    """A queued command with its decoded args and the forecast of its effect."""
+
+    entry: OutboxEntry
+    args: CommandArgs
+    touched: Touched = field(default_factory=list)
+    forecast_error: DomainError | None = None
+
+
+Observer = Callable[[Change], None]
+
+
+class ClientState:
+    """State held by one workstation. Not thread-safe: use it from the event loop's thread."""
+
+    def __init__(self, actor: str = "", world: World | None = None, last_seq: int = 0) -> None:
+        self.actor = actor
+        self.confirmed = world if world is not None else World()
+        self.last_seq = last_seq
+        self._pending: dict[str, PendingCommand] = {}
+        self._seen_keys: set[str] = set()
+        self._view: World | None = self.confirmed
+        self._change = Change()
+        self._observers: list[Observer] = []
+
+    # --- events ----------------------------------------------------------------------------
+
+    def apply_event(
+        self, seq: int, kind: str, data: bytes, at: float, key: str | None = None
+    ) -> Touched:
+        """Apply the event ``seq``; duplicates are ignored, gaps raise `GapError`.
+
+        Events of a kind this client does not know (a newer server) advance ``last_seq`` only.
+        """
+        if seq <= self.last_seq:
+            return []
+        if seq != self.last_seq + 1:
+            raise GapError(self.last_seq + 1, seq)
+        self.last_seq = seq
+        if key is not None and key in self._pending:
+            self._seen_keys.add(key)
+        decoder = _event_decoders.get(kind)
+        if decoder is None:
+            return []
+        touched = self.confirmed.apply(decoder.decode(data), at)
+        self._change.touch(touched)
+        if self._pending:
+            self._view = None
+        return touched
+
+    def load_snapshot(self, seq: int, incidents: list[bytes], units: list[bytes]) -> None:
+        """Replace the confirmed world with a snapshot at ``seq`` (parts concatenated)."""
+        world = World()
+        for part in incidents:
+            world.incidents.update((i.id, i) for i in _incidents_decoder.decode(part))
+        for part in units:
+            world.units.update((u.id, u) for u in _units_decoder.decode(part))
+        self.confirmed = world
+        self.last_seq = seq
+        self._seen_keys.clear()
+        self._view = None if self._pending else world
+        self._change.reset = True
+
+    # --- pending commands ------------------------------------------------------------------
+
+    def check(self, args: CommandArgs, now: float) -> None:
+        """Raise `DomainError` if ``args`` cannot apply to the current view."""
+        decide(self.view, args, DecisionContext(actor=self.actor, now=now))
+
+    def add_pending(self, entry: OutboxEntry, args: CommandArgs | None = None) -> PendingCommand:
+        """Overlay a queued command (decoding its args from the entry if not given)."""
+        if args is None:
+            args = _args_decoders[entry.kind].decode(entry.args)
+        pending = PendingCommand(entry, args)
+        view = self.view
+        if view is self.confirmed:
+            view = self._view = self.confirmed.fork()
+        self._forecast_into(view, pending)
+        self._pending[entry.key] = pending
+        self._change.touch(pending.touched)
+        self._change.pending = True
+        return pending
+
+    def resolve_pending(self, key: str) -> PendingCommand | None:
+        """The command ``key`` was answered (applied or rejected): stop overlaying it."""
+        pending = self._pending.pop(key, None)
+        self._seen_keys.discard(key)
+        if pending is None:
+            return None
+        self._change.touch(pending.touched)
+        self._change.pending = True
+        self._view = None if self._pending else self.confirmed
+        return pending
+
+    def pending(self) -> list[PendingCommand]:
+        """Pending commands in client_seq order, each with its forecast (view recomputed)."""
+        self.view  # noqa: B018 - refresh forecasts
+        return list(self._pending.values())
+
+    def pending_count(self) -> int:
+        return len(self._pending)
+
+    def is_pending(self, key: str) -> bool:
+        return key in self._pending
+
+    # --- the view --------------------------------------------------------------------------
+
+    @property
+    def view(self) -> World:
+        """Confirmed world plus the forecast of every pending command."""
+        if self._view is None:
+            view = self.confirmed.fork()
+            for pending in self._pending.values():
+                if pending.entry.key in self._seen_keys:
+                    pending.touched, pending.forecast_error = [], None
+                    continue
+                self._forecast_into(view, pending)
+            self._view = view
+        return self._view
+
+    def incident(self, incident_id: str) -> Incident | None:
+        return self.view.incidents.get(incident_id)
+
+    def unit(self, unit_id: str) -> Unit | None:
+        return self.view.units.get(unit_id)
+
+    def _forecast_into(self, view: World, pending: PendingCommand) -> None:
+        ctx = DecisionContext(actor=self.actor, now=pending.entry.issued_at)
+        touched: Touched = []
+        try:
+            events = decide(view, pending.args, ctx)
+        except DomainError as exc:
+            pending.forecast_error = exc
+        else:
+            pending.forecast_error = None
+            for data in events:
+                touched.extend(view.apply(data, pending.entry.issued_at))
+        previous = pending.touched
+        pending.touched = touched
+        self._change.touch(previous)
+        self._change.touch(touched)
+
+    # --- observers -------------------------------------------------------------------------
+
+    def subscribe(self, observer: Observer) -> Callable[[], None]:
+        """Call ``observer`` on every flush with changes; returns an unsubscribe function."""
+        self._observers.append(observer)
+        return lambda: self._observers.remove(observer)
+
+    def note_attention_changed(self) -> None:
+        self._change.attention = True
+
+    def flush(self) -> Change:
+        """Deliver accumulated changes to observers (no call if nothing changed)."""
+        change, self._change = self._change, Change()
+        if change:
+            for observer in list(self._observers):
+                observer(change)
+        return change

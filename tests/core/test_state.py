@@ -1,0 +1,127 @@
+"""ClientState: seq order, gaps, the optimistic overlay, and observer notifications."""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+
+from desktop.domain.commands import IncidentAddNote, IncidentCreate, UnitAdd, UnitDispatch
+from desktop.domain.events import EVENT_KIND, IncidentCreated, UnitAdded
+from desktop.domain.rules import DecisionContext, DomainError, decide
+from desktop.domain.types import Incident, Location, Unit, UnitStatus
+from desktop.domain.world import World
+from desktop.outbox import OutboxEntry
+from desktop.state import Change, ClientState, GapError
+
+enc = msgspec.json.encode
+
+
+def _entry(seq: int, key: str, args: object, kind: str) -> OutboxEntry:
+    return OutboxEntry(seq, key, kind, enc(args), 100.0 + seq)
+
+
+def _feed(state: ClientState, seq: int, data: object, key: str | None = None) -> None:
+    state.apply_event(seq, EVENT_KIND[type(data)], enc(data), 50.0 + seq, key)  # type: ignore[index]
+
+
+def _incident(incident_id: str) -> Incident:
+    return Incident(id=incident_id, type="FIRE", priority=1, location=Location(address="1 Main"))
+
+
+def test_events_apply_in_order_duplicates_ignored_gaps_raise() -> None:
+    state = ClientState("ann")
+    _feed(state, 1, UnitAdded(unit=Unit(id="E1", type="ENGINE")))
+    _feed(state, 1, UnitAdded(unit=Unit(id="E9", type="ENGINE")))  # duplicate seq: ignored
+    assert set(state.view.units) == {"E1"}
+    with pytest.raises(GapError) as gap:
+        _feed(state, 3, UnitAdded(unit=Unit(id="E3", type="ENGINE")))
+    assert (gap.value.expected, gap.value.got) == (2, 3)
+    assert state.last_seq == 1
+
+
+def test_unknown_event_kinds_advance_seq_only() -> None:
+    state = ClientState("ann")
+    state.apply_event(1, "radio.keyed_up", b'{"radio":"123"}', 1.0)
+    assert state.last_seq == 1
+
+
+def test_pending_command_is_visible_then_replaced_by_its_event() -> None:
+    state = ClientState("ann")
+    args = IncidentCreate(incident_id="i1", type="FIRE", priority=1, location=Location(address="x"))
+    state.add_pending(_entry(1, "k1", args, "incident.create"), args)
+    assert state.incident("i1") is not None
+    assert "i1" not in state.confirmed.incidents
+    # the server's event arrives (with the command's key), before the result
+    _feed(state, 1, IncidentCreated(incident=_incident("i1")), key="k1")
+    assert state.incident("i1") is not None
+    state.resolve_pending("k1")
+    assert state.pending_count() == 0
+    assert state.view is state.confirmed
+
+
+def test_note_forecast_is_not_shown_twice_while_result_is_in_flight() -> None:
+    state = ClientState("ann")
+    _feed(state, 1, IncidentCreated(incident=_incident("i1")))
+    args = IncidentAddNote(incident_id="i1", text="smoke showing")
+    state.add_pending(_entry(1, "k1", args, "incident.add_note"), args)
+    assert len(state.incident("i1").narrative) == 1  # type: ignore[union-attr]
+    world = state.confirmed.fork()
+    [note] = decide(world, args, DecisionContext(actor="ann", now=1.0))
+    _feed(state, 2, note, key="k1")
+    assert len(state.incident("i1").narrative) == 1  # type: ignore[union-attr]
+
+
+def test_forecast_that_no_longer_fits_is_reported_not_applied() -> None:
+    state = ClientState("bob")
+    _feed(state, 1, UnitAdded(unit=Unit(id="E1", type="ENGINE", status=UnitStatus.AV)))
+    _feed(state, 2, IncidentCreated(incident=_incident("a")))
+    _feed(state, 3, IncidentCreated(incident=_incident("b")))
+    args = UnitDispatch(incident_id="b", unit_ids=["E1"])
+    state.add_pending(_entry(1, "k1", args, "unit.dispatch"), args)
+    assert state.unit("E1").incident_id == "b"  # type: ignore[union-attr]
+    # another dispatcher's dispatch of E1 to "a" arrives first
+    world = state.confirmed.fork()
+    for seq, event in enumerate(
+        decide(world, UnitDispatch(incident_id="a", unit_ids=["E1"]), DecisionContext("x", 1.0)),
+        start=4,
+    ):
+        _feed(state, seq, event)
+    [pending] = state.pending()
+    assert isinstance(pending.forecast_error, DomainError)
+    assert pending.forecast_error.code == "unit_unavailable"
+    assert state.unit("E1").incident_id == "a"  # type: ignore[union-attr]
+
+
+def test_check_refuses_what_cannot_apply() -> None:
+    state = ClientState("ann")
+    with pytest.raises(DomainError):
+        state.check(UnitDispatch(incident_id="nope", unit_ids=["E1"]), 1.0)
+
+
+def test_observers_get_one_change_per_flush() -> None:
+    state = ClientState("ann")
+    changes: list[Change] = []
+    unsubscribe = state.subscribe(changes.append)
+    for seq in range(1, 4):
+        _feed(state, seq, UnitAdded(unit=Unit(id=f"E{seq}", type="ENGINE")))
+    args = UnitAdd(unit_id="E9", type="ENGINE")
+    state.add_pending(_entry(1, "k", args, "unit.add"), args)
+    state.flush()
+    state.flush()  # nothing new: no call
+    assert len(changes) == 1
+    assert changes[0].units == {"E1", "E2", "E3", "E9"} and changes[0].pending
+    unsubscribe()
+    _feed(state, 4, UnitAdded(unit=Unit(id="E4", type="ENGINE")))
+    state.flush()
+    assert len(changes) == 1
+
+
+def test_snapshot_replaces_confirmed_world() -> None:
+    state = ClientState("ann", World(), 0)
+    _feed(state, 1, UnitAdded(unit=Unit(id="OLD", type="ENGINE")))
+    state.load_snapshot(
+        40, [enc([_incident("i1")])], [enc([Unit(id="E1", type="ENGINE"), Unit(id="E2", type="X")])]
+    )
+    assert state.last_seq == 40
+    assert set(state.view.units) == {"E1", "E2"} and set(state.view.incidents) == {"i1"}
+    assert state.flush().reset

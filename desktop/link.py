@@ -6,9 +6,10 @@ ends (closed, refused, cut, or silent for ``dead_after`` seconds, e.g. blackhole
 the link waits an exponential backoff with jitter and starts again; after reaching LIVE the
 backoff resets. Going offline never blocks the dispatcher: commands keep going to the outbox.
 
-Every received frame is applied in memory at once; the durable side (replica rows, outbox acks
-and rejections) is written in one transaction per burst of frames (scheduled with
-``call_soon``, so it runs when the reader has drained what the socket had).
+Every received frame is applied in memory at once; outbox acks and rejections are written in
+one transaction per burst of frames (scheduled with ``call_soon``, so it runs when the reader has
+drained what the socket had). The replica, a cache of the server's log, is written with them at
+most every ``REPLICA_SAVE_INTERVAL`` seconds and whenever a connection ends.
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ from desktop.state import ClientState, GapError
 __all__ = ["Backoff", "Link", "LinkPhase", "LinkStatus"]
 
 log = logging.getLogger("dispatch.link")
+
+#: Longest time the on-disk replica lags the in-memory confirmed world while connected (s).
+REPLICA_SAVE_INTERVAL = 0.25
 
 
 class LinkPhase(StrEnum):
@@ -139,6 +143,8 @@ class Link:
         self._in_flight: set[str] = set()
         self._backlog: set[str] = set()
         self._touched: set[tuple[str, str]] = set()
+        self._replica_saved_at = 0.0
+        self._session: ClientSession | None = None
         self._acks: list[str] = []
         self._rejections: list[tuple[str, str, str]] = []
         self._sent: list[str] = []
@@ -156,9 +162,13 @@ class Link:
 
     @property
     def status(self) -> LinkStatus:
-        return replace(
+        status = replace(
             self._status, queued=len(self._outbox), last_confirmed_at=self._last_frame_at
         )
+        if status.phase is LinkPhase.SYNCING and self._session is not None:
+            done, total = self._session.sync_progress
+            status = replace(status, sync_done=done, sync_total=total)
+        return status
 
     def wake(self) -> None:
         """A command was queued: send it if the link is up."""
@@ -179,9 +189,8 @@ class Link:
         attempt = 0
         while not self._stopping.is_set():
             self._publish(phase=LinkPhase.CONNECTING, next_retry_at=None, detail="")
-            reached_live = False
             try:
-                reached_live = await self._connect_once()
+                await self._connect_once()
             except _SignedOut as exc:
                 self._publish(phase=LinkPhase.SIGNED_OUT, detail=str(exc))
                 self._signed_in.clear()
@@ -198,25 +207,28 @@ class Link:
             ) as exc:
                 log.info("connection to %s ended: %s", self.url, exc)
                 detail = str(exc) or type(exc).__name__
+            except Exception as exc:  # a bug must not end the link: log it and reconnect
+                log.exception("link to %s failed", self.url)
+                detail = f"internal error: {exc!r}"
             else:
                 detail = "connection closed"
-            self._flush()
+            self._flush(save_replica=True)
             if self._stopping.is_set():
                 break
-            attempt = 0 if reached_live else attempt + 1
+            attempt = 0 if self._reached_live else attempt + 1
             delay = self._backoff.delay(attempt, self._rng)
             self._publish(
                 phase=LinkPhase.OFFLINE, next_retry_at=time.monotonic() + delay, detail=detail
             )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), delay)
-        self._flush()
+        self._flush(save_replica=True)
         self._publish(phase=LinkPhase.STOPPED, next_retry_at=None)
 
     # --- one connection --------------------------------------------------------------------
 
-    async def _connect_once(self) -> bool:
-        """Run one connection to its end; True if it reached LIVE."""
+    async def _connect_once(self) -> None:
+        """Run one connection to its end (``_reached_live`` tells whether it got to LIVE)."""
         self._reset_connection_state()
         async with connect(
             self.url,
@@ -233,6 +245,7 @@ class Link:
             except PermissionError as exc:
                 raise _SignedOut(str(exc)) from None
             session = ClientSession(self.config, auth, self._state.last_seq, self._clock())
+            self._session = session
             await ws.send(session.start(self._clock()), text=True)
             try:
                 async with asyncio.TaskGroup() as group:
@@ -253,7 +266,6 @@ class Link:
                 raise group_error.exceptions[0] from None
             finally:
                 self._ready.clear()
-        return self._reached_live
 
     def _reset_connection_state(self) -> None:
         self._in_flight.clear()
@@ -324,16 +336,12 @@ class Link:
             body = event.body
             touched = self._state.apply_event(event.seq, body.kind, body.data, body.at, body.key)
             self._touched.update(touched)
-            if self._status.phase is LinkPhase.SYNCING:
-                done, total = session.sync_progress
-                self._status = replace(self._status, sync_done=done, sync_total=total)
         elif isinstance(output, ResultReceived):
             self._on_result(output.result)
         elif isinstance(output, Welcomed):
             self._signin.on_welcome(output.welcome)
             self._limits = output.welcome.limits
-            done, total = session.sync_progress
-            self._publish(phase=LinkPhase.SYNCING, sync_done=done, sync_total=total, detail="")
+            self._publish(phase=LinkPhase.SYNCING, detail="")
         elif isinstance(output, SnapshotReceived):
             part = output.snapshot.body
             self._snapshot_parts[0].append(bytes(part.incidents))
@@ -390,15 +398,17 @@ class Link:
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self._flush)
 
-    def _flush(self) -> None:
+    def _flush(self, *, save_replica: bool = False) -> None:
         """Record what arrived since the last flush in one transaction, then notify observers."""
         self._flush_scheduled = False
         rejected: list[Rejection] = []
+        now = time.monotonic()
+        save_replica = save_replica or now - self._replica_saved_at >= REPLICA_SAVE_INTERVAL
         try:
             with self._db.transaction():
                 if self._replace_replica:
                     self._replica.replace(self._state.confirmed, self._state.last_seq)
-                elif self._touched or self._acks:
+                elif self._touched and save_replica:
                     self._replica.save(self._state.confirmed, self._touched, self._state.last_seq)
                 for key in self._acks:
                     self._outbox.ack(key)
@@ -414,6 +424,9 @@ class Link:
             log.error("could not record received frames: %s", exc)
             return
         self.storage_error = None
+        if save_replica or self._replace_replica:
+            self._touched.clear()
+            self._replica_saved_at = now
         for key in self._acks:
             self._state.resolve_pending(key)
         for rejection in rejected:
@@ -422,7 +435,6 @@ class Link:
             self.rejected.append(rejection)
             if self.on_rejected is not None:
                 self.on_rejected(rejection)
-        self._touched.clear()
         self._acks.clear()
         self._rejections.clear()
         self._sent.clear()

@@ -60,6 +60,7 @@ class ServiceConfig:
     dead_after: float = 6.0
     backoff: Backoff = field(default_factory=Backoff)
     open_timeout: float = 5.0
+    max_in_flight: int = 2000
     ssl: ssl_module.SSLContext | None = None
 
     @property
@@ -107,6 +108,7 @@ class DispatchService:
             backoff=config.backoff,
             ssl=config.ssl,
             open_timeout=config.open_timeout,
+            max_in_flight=config.max_in_flight,
             on_status=on_status,
             clock=clock,
         )

@@ -70,6 +70,8 @@ class PendingCommand:
 
 
 Observer = Callable[[Change], None]
+#: Called for every applied event: (seq, kind, data JSON, at, key).
+EventListener = Callable[[int, str, bytes, float, str | None], None]
 
 
 class ClientState:
@@ -84,6 +86,8 @@ class ClientState:
         self._view: World | None = self.confirmed
         self._change = Change()
         self._observers: list[Observer] = []
+        self._event_listeners: list[EventListener] = []
+        self.duplicate_events = 0
 
     # --- events ----------------------------------------------------------------------------
 
@@ -95,12 +99,15 @@ class ClientState:
         Events of a kind this client does not know (a newer server) advance ``last_seq`` only.
         """
         if seq <= self.last_seq:
+            self.duplicate_events += 1
             return []
         if seq != self.last_seq + 1:
             raise GapError(self.last_seq + 1, seq)
         self.last_seq = seq
         if key is not None and key in self._pending:
             self._seen_keys.add(key)
+        for listener in self._event_listeners:
+            listener(seq, kind, data, at, key)
         decoder = _event_decoders.get(kind)
         if decoder is None:
             return []
@@ -208,6 +215,10 @@ class ClientState:
         """Call ``observer`` on every flush with changes; returns an unsubscribe function."""
         self._observers.append(observer)
         return lambda: self._observers.remove(observer)
+
+    def add_event_listener(self, listener: EventListener) -> None:
+        """Call ``listener`` for every event applied from now on (the incident timeline's feed)."""
+        self._event_listeners.append(listener)
 
     def note_attention_changed(self) -> None:
         self._change.attention = True

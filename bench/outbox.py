@@ -19,8 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._support import PASSWORD, BenchServer, emit
-from desktop.domain.commands import IncidentAddNote, IncidentCreate
-from desktop.domain.types import Location
+from desktop.domain.commands import IncidentAddNote, IncidentCreate, LocationArgs
 from desktop.link import LinkPhase
 from desktop.service import DispatchService, ServiceConfig
 from desktop.signin import SignIn
@@ -39,7 +38,7 @@ def _queue(service: DispatchService) -> tuple[int, float]:
                 incident_id=f"inc-{n:05d}",
                 type="MEDICAL",
                 priority=2,
-                location=Location(address=f"{100 + n} Market St"),
+                location=LocationArgs(address=f"{100 + n} Market St"),
             )
         )
         count += 1

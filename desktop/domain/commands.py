@@ -13,11 +13,13 @@ from desktop.domain.types import Caller, Location, UnitStatus
 __all__ = [
     "ALLOWED_ROLES",
     "COMMAND_ARGS",
+    "CallerArgs",
     "CommandArgs",
     "IncidentAddNote",
     "IncidentClose",
     "IncidentCreate",
     "IncidentUpdate",
+    "LocationArgs",
     "UnitAdd",
     "UnitDispatch",
     "UnitSetStatus",
@@ -29,14 +31,22 @@ class CommandArgs(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit
     """Base of every command's arguments."""
 
 
+class LocationArgs(Location, forbid_unknown_fields=True):
+    """A `Location` given in a command: a misspelt field is rejected, never silently dropped."""
+
+
+class CallerArgs(Caller, forbid_unknown_fields=True):
+    """A `Caller` given in a command: a misspelt field is rejected, never silently dropped."""
+
+
 class IncidentCreate(CommandArgs):
     """Open an incident. ``incident_id`` is a client-chosen UUID; the server adds the number."""
 
     incident_id: str
     type: str
     priority: int
-    location: Location
-    caller: Caller | None = None
+    location: LocationArgs
+    caller: CallerArgs | None = None
     note: str = ""
 
 
@@ -46,8 +56,8 @@ class IncidentUpdate(CommandArgs):
     incident_id: str
     type: str | None = None
     priority: int | None = None
-    location: Location | None = None
-    caller: Caller | None = None
+    location: LocationArgs | None = None
+    caller: CallerArgs | None = None
 
 
 class IncidentAddNote(CommandArgs):

@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+import msgspec
 
 from desktop.domain.commands import (
     CommandArgs,
@@ -39,6 +41,7 @@ from desktop.domain.events import (
 from desktop.domain.types import (
     ASSIGNED_STATUSES,
     AVAILABLE_STATUSES,
+    Caller,
     Incident,
     IncidentStatus,
     Location,
@@ -125,8 +128,8 @@ def _incident_create(world: World, args: IncidentCreate, ctx: DecisionContext) -
         number=ctx.number_incident(),
         type=args.type,
         priority=args.priority,
-        location=args.location,
-        caller=args.caller,
+        location=_plain(Location, args.location),
+        caller=None if args.caller is None else _plain(Caller, args.caller),
         narrative=narrative,
         created_by=ctx.actor,
         times={"created": ctx.now},
@@ -143,11 +146,13 @@ def _incident_update(world: World, args: IncidentUpdate, ctx: DecisionContext) -
     if args.priority is not None and args.priority != incident.priority:
         _check_priority(args.priority)
         changes["priority"] = args.priority
-    if args.location is not None and args.location != incident.location:
-        _check_location(args.location)
-        changes["location"] = args.location
-    if args.caller is not None and args.caller != incident.caller:
-        changes["caller"] = args.caller
+    location = None if args.location is None else _plain(Location, args.location)
+    if location is not None and location != incident.location:
+        _check_location(location)
+        changes["location"] = location
+    caller = None if args.caller is None else _plain(Caller, args.caller)
+    if caller is not None and caller != incident.caller:
+        changes["caller"] = caller
     if not changes:
         raise DomainError(ErrorCode.NO_CHANGE, f"{_label(incident)}: nothing to change")
     return [IncidentUpdated(incident_id=incident.id, **changes)]
@@ -314,6 +319,14 @@ def _busy_reason(world: World, unit: Unit) -> str:
 
 def _label(incident: Incident) -> str:
     return incident.number or f"incident {incident.id[:8]} (number pending)"
+
+
+_Plain = TypeVar("_Plain", Location, Caller)
+
+
+def _plain(cls: type[_Plain], value: _Plain) -> _Plain:
+    """A strict command argument (`LocationArgs`, `CallerArgs`) as the entity events hold."""
+    return cls(**msgspec.structs.asdict(value))
 
 
 def _check_name(field: str, value: str) -> None:

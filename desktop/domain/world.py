@@ -103,7 +103,7 @@ class World:
         incident = self.incidents.get(data.incident_id)
         if incident is None:
             return []
-        times = {**incident.times, "closed": at}
+        times = _with_first(incident.times, "closed", at)
         self.incidents[incident.id] = replace(
             incident, status=IncidentStatus.CLOSED, disposition=data.disposition, times=times
         )

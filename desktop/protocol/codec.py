@@ -68,7 +68,12 @@ def decode_args(raw: msgspec.Raw | bytes, type_: type[T]) -> T:
 def _decode(
     data: str | bytes, max_bytes: int, decoder: msgspec.json.Decoder[Any], types: frozenset[str]
 ) -> Any:
-    size = len(data.encode()) if isinstance(data, str) else len(data)
+    if isinstance(data, str):
+        try:
+            data = data.encode()
+        except UnicodeEncodeError:
+            raise ProtocolError(ErrorCode.BAD_FRAME, "text is not valid UTF-8") from None
+    size = len(data)
     if size > max_bytes:
         raise ProtocolError(
             ErrorCode.FRAME_TOO_LARGE, f"frame of {size} bytes exceeds the limit of {max_bytes}"

@@ -326,7 +326,8 @@ class _TokenBucket:
     stamp: float
 
     def take(self, now: float) -> bool:
-        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        elapsed = max(0.0, now - self.stamp)  # a wall clock may step back; never drain on that
+        self.tokens = min(self.capacity, self.tokens + elapsed * self.rate)
         self.stamp = now
         if self.tokens >= 1.0:
             self.tokens -= 1.0

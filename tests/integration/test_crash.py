@@ -8,8 +8,7 @@ import signal
 import sys
 from pathlib import Path
 
-from desktop.domain.commands import IncidentCreate
-from desktop.domain.types import Location
+from desktop.domain.commands import IncidentCreate, LocationArgs
 from tests.integration.conftest import ClientFactory
 from tests.integration.test_sync import live, settled
 from tests.support.faultproxy import FaultProxy
@@ -51,7 +50,9 @@ async def test_e_kill_9_with_200_queued_and_mid_replay_then_all_applied_once(
     watcher = make_client("bob", server.url)
     await wait_until(lambda: live(watcher))
     watcher.submit(
-        IncidentCreate(incident_id="inc-1", type="FIRE", priority=1, location=Location(address="x"))
+        IncidentCreate(
+            incident_id="inc-1", type="FIRE", priority=1, location=LocationArgs(address="x")
+        )
     )
     await wait_until(lambda: settled(watcher))
     data_dir = tmp_path / "killed-workstation"

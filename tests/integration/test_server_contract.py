@@ -12,8 +12,14 @@ from typing import Any
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from desktop.domain.commands import COMMAND_ARGS, IncidentAddNote, IncidentCreate, UnitAdd
-from desktop.domain.types import Location, UnitStatus
+from desktop.domain.commands import (
+    COMMAND_ARGS,
+    IncidentAddNote,
+    IncidentCreate,
+    LocationArgs,
+    UnitAdd,
+)
+from desktop.domain.types import UnitStatus
 from desktop.ids import uuid7
 from desktop.protocol.messages import Error, Event, Pong, Result
 from tests.integration.conftest import ClientFactory
@@ -85,7 +91,7 @@ async def test_h_supervisor_is_refused_every_command_and_sees_every_event(
     dispatcher.submit(UnitAdd(unit_id="E1", type="ENGINE", status=UnitStatus.AV))
     dispatcher.submit(
         IncidentCreate(
-            incident_id="inc-1", type="FIRE", priority=1, location=Location(address="1 Main")
+            incident_id="inc-1", type="FIRE", priority=1, location=LocationArgs(address="1 Main")
         )
     )
     await wait_until(lambda: settled(dispatcher))
@@ -148,7 +154,7 @@ async def test_i_bad_input_gets_typed_errors_and_others_keep_working(
     await wait_until(lambda: live(good))
     good.submit(
         IncidentCreate(
-            incident_id="inc-1", type="FIRE", priority=1, location=Location(address="1 Main")
+            incident_id="inc-1", type="FIRE", priority=1, location=LocationArgs(address="1 Main")
         )
     )
     notes_sent = 0

@@ -8,8 +8,14 @@ from __future__ import annotations
 
 import time
 
-from desktop.domain.commands import IncidentAddNote, IncidentCreate, UnitAdd, UnitDispatch
-from desktop.domain.types import Location, UnitStatus
+from desktop.domain.commands import (
+    IncidentAddNote,
+    IncidentCreate,
+    LocationArgs,
+    UnitAdd,
+    UnitDispatch,
+)
+from desktop.domain.types import UnitStatus
 from desktop.link import LinkPhase
 from desktop.service import DispatchService
 from tests.integration.conftest import ClientFactory
@@ -36,7 +42,10 @@ def record_events(service: DispatchService) -> list[tuple[int, str, bytes]]:
 
 def new_incident(incident_id: str) -> IncidentCreate:
     return IncidentCreate(
-        incident_id=incident_id, type="MEDICAL", priority=2, location=Location(address="1 Main St")
+        incident_id=incident_id,
+        type="MEDICAL",
+        priority=2,
+        location=LocationArgs(address="1 Main St"),
     )
 
 

@@ -1,0 +1,375 @@
+"""`DispatchServer`: the websocket driver. The only server code that touches sockets.
+
+Per connection: a sans-I/O `ServerSession` is fed every frame with ``time.time()``; its outputs
+are frames to queue, a hello to authenticate, commands for the `CommandProcessor`, or a close.
+
+Hello -> `server.auth.authenticate` (in a worker thread: scrypt is slow) -> welcome. Then, with
+no ``await`` between reading the processor's ``(world, seq)`` and registering the connection in
+the `Hub`, the resync is queued: a replay of the events after the client's ``last_seq`` (streamed
+from the store) or snapshot frames of the world; live events follow. So a client ends its resync
+holding exactly ``server_seq`` and then sees every later event once.
+
+Sync choice (`choose_sync`): ``replay`` when ``0 < last_seq <= server_seq`` and at most
+``replay_limit`` events are missing, or when ``last_seq == 0`` and the log holds at most
+``fresh_replay_limit`` events; ``snapshot`` otherwise (also for a ``last_seq`` the server never
+issued, e.g. after the database was replaced).
+
+The server never crashes on input: every connection's failure is logged and contained.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+
+from desktop.protocol.codec import encode
+from desktop.protocol.errors import CloseCode, ErrorCode
+from desktop.protocol.messages import Error, ErrorInfo, HelloBody, PasswordAuth, Role, WelcomeBody
+from desktop.protocol.session import (
+    CloseConnection,
+    CommandReceived,
+    HelloReceived,
+    ServerOutput,
+    ServerSession,
+    ServerSessionLimits,
+)
+from server.audit import audit_login
+from server.auth import (
+    REFRESH_TTL,
+    SESSION_TTL,
+    AuthFailure,
+    IssuedTokens,
+    LoginThrottle,
+    authenticate,
+    issue_tokens,
+)
+from server.connection import Connection, Hub
+from server.frames import snapshot_frames
+from server.processor import CommandProcessor, load_world
+from server.store.base import StorageUnavailable, Store
+
+__all__ = ["DispatchServer", "ServerConfig", "choose_sync"]
+
+log = logging.getLogger(__name__)
+
+Sync = Literal["replay", "snapshot"]
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    """Tunables of a `DispatchServer` beyond the per-connection `ServerSessionLimits`."""
+
+    session_ttl: float = SESSION_TTL
+    refresh_ttl: float = REFRESH_TTL
+    max_queue: int = 20_000  # frames queued for one client before it is a slow consumer (1013)
+    max_batch: int = 1000  # commands per group commit
+    replay_limit: int = 50_000  # most events replayed to a client that has some
+    fresh_replay_limit: int = 2000  # most events replayed to a client that has none
+    replay_chunk: int = 1000  # events read from the store at a time during a replay
+    ping_interval: float | None = 20.0
+    ping_timeout: float | None = 20.0
+    close_timeout: float = 2.0
+    login_max_failures: int = 5
+    login_window: float = 60.0
+    token_purge_interval: float = 600.0
+    #: permessage-deflate costs CPU per frame per connection, and every event is sent to every
+    #: connection: off by default (dispatch centres run on LANs).
+    compression: Literal["deflate"] | None = None
+    hello_timeout: float = 30.0  # a connection that has not signed in by then is closed (1008)
+
+
+def choose_sync(
+    last_seq: int, server_seq: int, *, replay_limit: int = 50_000, fresh_replay_limit: int = 2000
+) -> Sync:
+    """How a client holding ``last_seq`` catches up with ``server_seq`` (module docstring)."""
+    if last_seq == 0:
+        return "replay" if server_seq <= fresh_replay_limit else "snapshot"
+    if 0 < last_seq <= server_seq and server_seq - last_seq <= replay_limit:
+        return "replay"
+    return "snapshot"
+
+
+class DispatchServer:
+    """The reference dispatch server on ``host:port`` (port 0: any free port, see `port`).
+
+    The caller owns ``store`` and closes it after `stop`. Usage::
+
+        server = DispatchServer(SqliteStore(path), "127.0.0.1", 0)
+        await server.start()
+        ...  # connect to ws://127.0.0.1:{server.port}
+        await server.stop()
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        limits: ServerSessionLimits | None = None,
+        config: ServerConfig | None = None,
+    ) -> None:
+        self.store = store
+        self.host = host
+        self.limits = limits or ServerSessionLimits()
+        self.config = config or ServerConfig()
+        self.hub = Hub()
+        self.throttle = LoginThrottle(self.config.login_max_failures, self.config.login_window)
+        self._requested_port = port
+        self._port: int | None = None
+        self._server: Server | None = None
+        self._processor: CommandProcessor | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        """The bound port (valid after `start`)."""
+        if self._port is None:
+            raise RuntimeError("the server is not started")
+        return self._port
+
+    @property
+    def url(self) -> str:
+        return f"ws://{self.host}:{self.port}"
+
+    @property
+    def processor(self) -> CommandProcessor:
+        if self._processor is None:
+            raise RuntimeError("the server is not started")
+        return self._processor
+
+    async def start(self) -> None:
+        """Rebuild the world from the log, start the command processor, bind and listen."""
+        if self._server is not None:
+            raise RuntimeError("already started")
+        world, seq = await asyncio.to_thread(load_world, self.store)
+        log.info(
+            "world rebuilt: %d incidents, %d units, seq %d",
+            len(world.incidents),
+            len(world.units),
+            seq,
+        )
+        await asyncio.to_thread(self.store.purge_expired_tokens, time.time())
+        self._processor = CommandProcessor(
+            self.store, world, seq, self.hub.broadcast, max_batch=self.config.max_batch
+        )
+        self._spawn(self._processor.run(), "command processor")
+        self._spawn(self._purge_tokens(), "token purge")
+        self._server = await serve(
+            self._serve_connection,
+            self.host,
+            self._requested_port,
+            max_size=self.limits.max_frame_bytes,
+            ping_interval=self.config.ping_interval,
+            ping_timeout=self.config.ping_timeout,
+            close_timeout=self.config.close_timeout,
+            compression=self.config.compression,
+        )
+        self._port = int(self._server.sockets[0].getsockname()[1])
+        log.info("listening on %s:%d", self.host, self._port)
+
+    async def stop(self) -> None:
+        """Stop listening, close every connection with 1001, finish queued commands."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.close(close_connections=True)
+            await server.wait_closed()
+        if self._processor is not None:
+            self._processor.stop()
+        for task in list(self._tasks):
+            if task.get_name() != "command processor":
+                task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    async def __aenter__(self) -> DispatchServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        self._tasks.add(asyncio.create_task(coro, name=name))
+
+    async def _purge_tokens(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.token_purge_interval)
+            try:
+                await asyncio.to_thread(self.store.purge_expired_tokens, time.time())
+            except StorageUnavailable as exc:
+                log.warning("token purge failed: %s", exc)
+
+    # --- one connection --------------------------------------------------------------------
+
+    async def _serve_connection(self, ws: ServerConnection) -> None:
+        conn = Connection(
+            ws, self.store, max_queue=self.config.max_queue, replay_chunk=self.config.replay_chunk
+        )
+        session = ServerSession(self.limits, time.time())
+        conn.start_writer()
+        timer = asyncio.get_running_loop().call_later(
+            self.config.hello_timeout, self._hello_overdue, conn
+        )
+        hello_tasks: list[asyncio.Task[None]] = []
+
+        def on_hello(hello: HelloBody) -> None:
+            # Checked in the background (scrypt is slow) while this loop keeps reading: pings
+            # are answered and commands refused with not_authenticated until the welcome.
+            hello_tasks.append(asyncio.create_task(self._on_hello(conn, session, hello)))
+
+        try:
+            async for message in ws:
+                outputs = session.receive(message, time.time(), binary=isinstance(message, bytes))
+                if not self._act(conn, session, outputs, on_hello):
+                    break
+        except ConnectionClosed:
+            pass
+        except Exception:
+            log.exception("%r: connection failed", conn)
+            conn.close(CloseCode.INTERNAL_ERROR, "internal error")
+        finally:
+            timer.cancel()
+            for task in hello_tasks:
+                task.cancel()
+            await asyncio.gather(*hello_tasks, return_exceptions=True)
+            self.hub.discard(conn)
+            await conn.finish(self.config.close_timeout + 3.0)
+
+    @staticmethod
+    def _hello_overdue(conn: Connection) -> None:
+        if not conn.user:
+            log.info("%r: no hello in time", conn)
+            conn.close(CloseCode.POLICY_VIOLATION, "no hello in time")
+
+    def _act(
+        self,
+        conn: Connection,
+        session: ServerSession,
+        outputs: list[ServerOutput],
+        on_hello: Callable[[HelloBody], None],
+    ) -> bool:
+        """Act on a session's outputs (never awaits); False once the connection is to close."""
+        for out in outputs:
+            if isinstance(out, bytes):
+                conn.send(out)
+            elif isinstance(out, CommandReceived):
+                self.processor.submit(conn, out.command)
+            elif isinstance(out, HelloReceived):
+                on_hello(out.hello)
+            elif isinstance(out, CloseConnection):
+                conn.close(out.code, out.reason)
+                return False
+        return True
+
+    async def _on_hello(self, conn: Connection, session: ServerSession, hello: HelloBody) -> None:
+        """Authenticate, then welcome and queue the resync; or refuse (error, close 1008)."""
+        now = time.time()
+        conn.workstation = hello.workstation[:200]
+        conn.client_id = hello.client_id[:200]
+        try:
+            found = await asyncio.to_thread(
+                authenticate,
+                self.store,
+                hello.auth,
+                now,
+                role_requested=hello.role_requested,
+                throttle=self.throttle,
+            )
+            if isinstance(found, AuthFailure):
+                claimed = hello.auth.username if isinstance(hello.auth, PasswordAuth) else ""
+                self._audit_login(conn, claimed, found.code.value, None, now)
+                refusal = session.reject(found.code, found.message, now)
+                self._act(conn, session, refusal, lambda _: None)
+                return
+            tokens = await asyncio.to_thread(
+                issue_tokens,
+                self.store,
+                found.user.name,
+                now,
+                refresh=found.method == "password",
+                session_ttl=self.config.session_ttl,
+                refresh_ttl=self.config.refresh_ttl,
+            )
+        except StorageUnavailable as exc:
+            log.error("%r: sign-in impossible: %s", conn, exc)
+            error = ErrorInfo(code=ErrorCode.STORAGE_UNAVAILABLE, message="storage unavailable")
+            conn.send(encode(Error(body=error, ts=now)))
+            conn.close(CloseCode.TRY_AGAIN_LATER, "storage unavailable")
+            return
+        conn.user, conn.role = found.user.name, found.role
+        self._audit_login(conn, conn.user, "ok", found.role, now)
+        if not conn.alive:  # closed meanwhile (rate limit, bad frames, hello timeout)
+            return
+        self._welcome(conn, session, hello, tokens, found.role, time.time())
+
+    @staticmethod
+    def _audit_login(
+        conn: Connection, user: str, outcome: str, role: Role | None, now: float
+    ) -> None:
+        audit_login(
+            user=user,
+            workstation=conn.workstation,
+            peer=conn.peer,
+            outcome=outcome,
+            role=role,
+            at=now,
+        )
+
+    def _welcome(
+        self,
+        conn: Connection,
+        session: ServerSession,
+        hello: HelloBody,
+        tokens: IssuedTokens,
+        role: Role,
+        now: float,
+    ) -> None:
+        """Welcome, resync and register for live events, all without awaiting (no gap)."""
+        processor = self.processor
+        seq, world = processor.seq, processor.world
+        sync = choose_sync(
+            hello.last_seq,
+            seq,
+            replay_limit=self.config.replay_limit,
+            fresh_replay_limit=self.config.fresh_replay_limit,
+        )
+        welcome = WelcomeBody(
+            user=conn.user,
+            role=role,
+            server_seq=seq,
+            sync=sync,
+            session_token=tokens.session_token,
+            session_expires_at=tokens.session_expires_at,
+            server_time=now,
+            limits=session.limits.advertised(),
+            refresh_token=tokens.refresh_token,
+            server_id=self.store.server_id(),
+        )
+        conn.send(session.accept(welcome, now))
+        if sync == "replay":
+            conn.replay(hello.last_seq, seq)
+        else:
+            conn.send_many(snapshot_frames(world, seq, now))
+        self.hub.add(conn)
+
+    # --- introspection (tests, operations) -------------------------------------------------
+
+    def connection_count(self) -> int:
+        return len(self.hub)
+
+    async def wait_idle(self, timeout: float = 5.0) -> None:
+        """Wait until no command is queued (tests)."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                while not self.processor.idle():
+                    await asyncio.sleep(0.005)

@@ -1,0 +1,293 @@
+"""Authentication: scrypt password hashes, opaque tokens, role grants and login throttling.
+
+* Passwords are hashed with `hashlib.scrypt` (n=2**14, r=8, p=1, 16-byte random salt) and stored
+  as ``scrypt$n$r$p$salt_b64$hash_b64``; verification is constant-time.
+* Tokens are ``secrets.token_urlsafe(32)`` strings; the store only ever sees their sha256 digest.
+  Session tokens live `SESSION_TTL` seconds, refresh tokens `REFRESH_TTL`.
+* `authenticate` never raises for bad credentials: it returns an `Identity` or an `AuthFailure`
+  carrying the protocol `ErrorCode` (``auth_failed``, ``token_expired``, ``role_not_allowed``).
+  It is slow on purpose (scrypt): call it from a worker thread.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import secrets
+import threading
+from collections import deque
+from dataclasses import dataclass
+from functools import cache
+from typing import Literal, get_args
+
+from desktop.protocol.errors import ErrorCode
+from desktop.protocol.messages import PasswordAuth, Role, TokenAuth
+from server.store.base import Store, TokenKind, TokenRecord, UserRecord
+
+__all__ = [
+    "REFRESH_TTL",
+    "ROLES",
+    "SESSION_TTL",
+    "AuthFailure",
+    "Identity",
+    "IssuedTokens",
+    "LoginThrottle",
+    "authenticate",
+    "grant_role",
+    "hash_password",
+    "hash_token",
+    "issue_tokens",
+    "new_token",
+    "verify_password",
+]
+
+#: Roles from least to most privileged. ``supervisor`` is monitoring: it may issue no command.
+ROLES: tuple[Role, ...] = get_args(Role)
+_RANK = {role: rank for rank, role in enumerate(ROLES)}
+
+SESSION_TTL = 15 * 60.0
+REFRESH_TTL = 30 * 24 * 3600.0
+
+SCRYPT_N = 2**14
+SCRYPT_R = 8
+SCRYPT_P = 1
+SALT_BYTES = 16
+HASH_BYTES = 32
+_MAX_N = 2**20  # refuse stored parameters that would take absurd memory or time
+
+
+# --- passwords ---------------------------------------------------------------------------------
+
+
+def hash_password(password: str, *, n: int = SCRYPT_N, r: int = SCRYPT_R, p: int = SCRYPT_P) -> str:
+    """A new salted scrypt hash of ``password`` in the ``scrypt$n$r$p$salt$hash`` format."""
+    salt = secrets.token_bytes(SALT_BYTES)
+    digest = _scrypt(password, salt, n, r, p)
+    return "$".join(("scrypt", str(n), str(r), str(p), _b64(salt), _b64(digest)))
+
+
+def verify_password(password: str, encoded: str) -> bool:
+    """True if ``password`` matches ``encoded``; False (never raises) on a malformed hash."""
+    try:
+        scheme, n_text, r_text, p_text, salt_text, hash_text = encoded.split("$")
+        n, r, p = int(n_text), int(r_text), int(p_text)
+        salt = base64.b64decode(salt_text, validate=True)
+        expected = base64.b64decode(hash_text, validate=True)
+    except (ValueError, binascii.Error):
+        return False
+    if scheme != "scrypt" or not (1 < n <= _MAX_N) or n & (n - 1) or r < 1 or p < 1:
+        return False
+    if r * p >= 2**20 or not expected:
+        return False
+    try:
+        actual = _scrypt(password, salt, n, r, p, len(expected))
+    except (ValueError, MemoryError):
+        return False
+    return hmac.compare_digest(actual, expected)
+
+
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, size: int = HASH_BYTES) -> bytes:
+    data = password.encode("utf-8", "surrogatepass")
+    return hashlib.scrypt(data, salt=salt, n=n, r=r, p=p, dklen=size, maxmem=256 * r * n + 2**20)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash to verify against for unknown users, so timing does not reveal which names exist."""
+    return hash_password(secrets.token_urlsafe(16))
+
+
+# --- tokens ------------------------------------------------------------------------------------
+
+
+def new_token() -> str:
+    """A fresh opaque token (256 bits of randomness)."""
+    return secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    """The form a token is stored and looked up in: its sha256 hex digest."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedTokens:
+    session_token: str
+    session_expires_at: float
+    refresh_token: str | None = None
+    refresh_expires_at: float | None = None
+
+
+def issue_tokens(
+    store: Store,
+    user: str,
+    now: float,
+    *,
+    refresh: bool,
+    session_ttl: float = SESSION_TTL,
+    refresh_ttl: float = REFRESH_TTL,
+) -> IssuedTokens:
+    """Create and store a session token (and a refresh token when ``refresh``) for ``user``.
+
+    May raise `server.store.base.StorageUnavailable`.
+    """
+    session = new_token()
+    store.insert_token(TokenRecord(hash_token(session), user, "session", now + session_ttl, now))
+    if not refresh:
+        return IssuedTokens(session, now + session_ttl)
+    refresh_token = new_token()
+    store.insert_token(
+        TokenRecord(hash_token(refresh_token), user, "refresh", now + refresh_ttl, now)
+    )
+    return IssuedTokens(session, now + session_ttl, refresh_token, now + refresh_ttl)
+
+
+# --- roles -------------------------------------------------------------------------------------
+
+
+def grant_role(user_role: str, requested: str | None) -> Role | None:
+    """The role a session of a ``user_role`` account gets when it asks for ``requested``.
+
+    No request: the account's own role. A request at or below the account's role is granted,
+    except that a supervisor account always gets ``supervisor`` (monitoring). An admin may
+    request any role. None means refused (``role_not_allowed``): above the account's role, or a
+    role this server does not know.
+    """
+    if user_role not in _RANK or (requested is not None and requested not in _RANK):
+        return None
+    own: Role = ROLES[_RANK[user_role]]
+    if requested is None:
+        return own
+    wanted: Role = ROLES[_RANK[requested]]
+    if own == "admin":
+        return wanted
+    if _RANK[wanted] > _RANK[own]:
+        return None
+    return "supervisor" if own == "supervisor" else wanted
+
+
+# --- throttling --------------------------------------------------------------------------------
+
+
+class LoginThrottle:
+    """At most ``max_failures`` failed password logins per user name per ``window`` seconds.
+
+    Thread-safe. While a name is blocked, even a correct password is refused (and not checked).
+    """
+
+    def __init__(self, max_failures: int = 5, window: float = 60.0) -> None:
+        self.max_failures = max_failures
+        self.window = window
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def blocked(self, name: str, now: float) -> bool:
+        with self._lock:
+            return len(self._recent(name, now)) >= self.max_failures
+
+    def failed(self, name: str, now: float) -> None:
+        with self._lock:
+            self._recent(name, now).append(now)
+
+    def succeeded(self, name: str) -> None:
+        with self._lock:
+            self._failures.pop(name, None)
+
+    def _recent(self, name: str, now: float) -> deque[float]:
+        stamps = self._failures.setdefault(name, deque())
+        while stamps and stamps[0] <= now - self.window:
+            stamps.popleft()
+        if len(self._failures) > 10_000:  # bound memory under a name-spraying attack
+            for other in [k for k, v in self._failures.items() if not v and k != name]:
+                del self._failures[other]
+        return stamps
+
+
+# --- authenticate ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """An authenticated session: the account, the role granted, and how it signed in."""
+
+    user: UserRecord
+    role: Role
+    method: Literal["password", "token"]
+
+
+@dataclass(frozen=True, slots=True)
+class AuthFailure:
+    code: ErrorCode
+    message: str
+
+
+_BAD_CREDENTIALS = AuthFailure(ErrorCode.AUTH_FAILED, "wrong user name or password")
+
+
+def authenticate(
+    store: Store,
+    auth: PasswordAuth | TokenAuth,
+    now: float,
+    *,
+    role_requested: str | None = None,
+    throttle: LoginThrottle | None = None,
+) -> Identity | AuthFailure:
+    """Check credentials and the requested role; never raises for bad input.
+
+    May raise `server.store.base.StorageUnavailable` if the store cannot be read.
+    """
+    if isinstance(auth, PasswordAuth):
+        found = _by_password(store, auth, now, throttle)
+        method: Literal["password", "token"] = "password"
+    else:
+        found = _by_token(store, auth.token, now)
+        method = "token"
+    if isinstance(found, AuthFailure):
+        return found
+    role = grant_role(found.role, role_requested)
+    if role is None:
+        return AuthFailure(
+            ErrorCode.ROLE_NOT_ALLOWED,
+            f"user {found.name} ({found.role}) may not sign in as {role_requested}",
+        )
+    return Identity(found, role, method)
+
+
+def _by_password(
+    store: Store, auth: PasswordAuth, now: float, throttle: LoginThrottle | None
+) -> UserRecord | AuthFailure:
+    if throttle is not None and throttle.blocked(auth.username, now):
+        return AuthFailure(
+            ErrorCode.AUTH_FAILED, "too many attempts; wait a minute before trying again"
+        )
+    user = store.get_user(auth.username)
+    ok = verify_password(auth.password, user.password_hash if user else _dummy_hash())
+    if user is None or not ok or user.disabled:
+        if throttle is not None:
+            throttle.failed(auth.username, now)
+        if user is not None and ok and user.disabled:
+            return AuthFailure(ErrorCode.AUTH_FAILED, "this account is disabled")
+        return _BAD_CREDENTIALS
+    if throttle is not None:
+        throttle.succeeded(auth.username)
+    return user
+
+
+def _by_token(store: Store, token: str, now: float) -> UserRecord | AuthFailure:
+    digest = hash_token(token)
+    record = store.lookup_token(digest)
+    if record is None:
+        return AuthFailure(ErrorCode.AUTH_FAILED, "unknown or revoked token")
+    if record.expires_at <= now:
+        kind: TokenKind = record.kind
+        return AuthFailure(ErrorCode.TOKEN_EXPIRED, f"the {kind} token has expired; sign in again")
+    user = store.get_user(record.user)
+    if user is None or user.disabled:
+        return AuthFailure(ErrorCode.AUTH_FAILED, "the account of this token is disabled or gone")
+    return user

@@ -1,0 +1,254 @@
+"""``dispatch-server``: run the server and manage its users.
+
+    dispatch-server serve --db PATH [--host 127.0.0.1] [--port 8765] [--rate-limit F/S]
+                          [--burst N] [--max-frame-bytes N] [--log-level INFO]
+                          [--audit-log FILE]
+    dispatch-server users add NAME --role ROLE --db PATH     (password: prompt twice, or stdin)
+    dispatch-server users passwd NAME --db PATH
+    dispatch-server users disable|enable NAME --db PATH
+    dispatch-server users list --db PATH
+
+``serve`` prints exactly one JSON line on stdout once bound, ``{"listening": {"host": H,
+"port": P}}``, and stops gracefully on SIGTERM/SIGINT (connections closed with 1001, SQLite
+checkpointed). Exit codes: 0 success, 1 runtime failure, 2 usage or input errors (unknown role,
+empty password, database that cannot be opened, port in use).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import getpass
+import json
+import logging
+import logging.handlers
+import queue
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from desktop.protocol.codec import DEFAULT_MAX_FRAME_BYTES
+from desktop.protocol.session import ServerSessionLimits
+from server.app import DispatchServer
+from server.auth import ROLES, hash_password
+from server.store.base import StoreError, StoreOpenError, UserExists
+from server.store.sqlite import SqliteStore
+
+__all__ = ["main"]
+
+PROG = "dispatch-server"
+NAME_MAX = 64
+
+
+class UsageError(Exception):
+    """Bad input from the operator: printed, exit code 2."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "serve":
+            return _serve(args)
+        if args.command == "users":
+            return _users(args)
+        parser.print_help(sys.stderr)
+        return 2
+    except UsageError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 2
+    except StoreError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description="The reference dispatch server.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the server")
+    serve.add_argument("--db", required=True, type=Path, help="SQLite database (created if new)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8765, help="0 picks a free port")
+    defaults = ServerSessionLimits()
+    serve.add_argument(
+        "--rate-limit",
+        type=float,
+        default=defaults.frames_per_second,
+        metavar="FRAMES_PER_S",
+        help="frames per second per connection (commands and pings)",
+    )
+    serve.add_argument("--burst", type=int, default=defaults.burst, metavar="N")
+    serve.add_argument("--max-frame-bytes", type=int, default=DEFAULT_MAX_FRAME_BYTES, metavar="N")
+    serve.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        type=str.upper,
+    )
+    serve.add_argument(
+        "--audit-log",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="append the audit trail (dispatch.audit) to FILE instead of stderr",
+    )
+
+    users = commands.add_parser("users", help="manage user accounts")
+    actions = users.add_subparsers(dest="action", metavar="ACTION", required=True)
+    add = actions.add_parser("add", help="add a user (password from a prompt or stdin)")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, help="one of " + ", ".join(ROLES))
+    add.add_argument("--db", required=True, type=Path)
+    passwd = actions.add_parser("passwd", help="set a user's password")
+    passwd.add_argument("name")
+    passwd.add_argument("--db", required=True, type=Path)
+    for action, text in (("disable", "disable a user"), ("enable", "re-enable a user")):
+        sub = actions.add_parser(action, help=text)
+        sub.add_argument("name")
+        sub.add_argument("--db", required=True, type=Path)
+    listing = actions.add_parser("list", help="list users")
+    listing.add_argument("--db", required=True, type=Path)
+    return parser
+
+
+def _open(path: Path, *, must_exist: bool = False) -> SqliteStore:
+    if must_exist and not path.exists():
+        raise UsageError(f"no database at {str(path)!r}")
+    if path.is_dir():
+        raise UsageError(f"cannot open database {str(path)!r}: it is a directory")
+    try:
+        return SqliteStore(path)
+    except StoreOpenError as exc:
+        raise UsageError(str(exc)) from None
+
+
+# --- serve -------------------------------------------------------------------------------------
+
+
+def _serve(args: argparse.Namespace) -> int:
+    if args.rate_limit <= 0 or args.burst < 1 or args.max_frame_bytes < 1024:
+        raise UsageError("--rate-limit must be > 0, --burst >= 1, --max-frame-bytes >= 1024")
+    limits = ServerSessionLimits(
+        max_frame_bytes=args.max_frame_bytes,
+        frames_per_second=args.rate_limit,
+        burst=args.burst,
+    )
+    store = _open(args.db)
+    stop_logging = _start_logging(args.log_level, args.audit_log)
+    try:
+        return asyncio.run(_run(store, args.host, args.port, limits))
+    finally:
+        store.close()
+        stop_logging()
+
+
+def _start_logging(level: str, audit_log: Path | None) -> Callable[[], None]:
+    """Log through a queue and a writer thread, so a slow or blocked stderr (a pipe nobody
+    reads) never stalls the event loop. Returns a function that flushes, waiting 2 s at most."""
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    console = logging.StreamHandler(sys.stderr)
+    console.setFormatter(formatter)
+    handlers: list[logging.Handler] = [console]
+    audit = logging.getLogger("dispatch.audit")
+    if audit_log is not None:
+        trail = logging.FileHandler(audit_log, encoding="utf-8")
+        trail.setFormatter(formatter)
+        trail.addFilter(lambda record: record.name == "dispatch.audit")
+        console.addFilter(lambda record: record.name != "dispatch.audit")
+        handlers.append(trail)
+        audit.setLevel(logging.INFO)  # the audit trail is kept whatever --log-level says
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    listener = logging.handlers.QueueListener(records, *handlers)
+    root = logging.getLogger()
+    root.setLevel(level)
+    root.addHandler(logging.handlers.QueueHandler(records))
+    listener.start()
+
+    def stop() -> None:
+        flusher = threading.Thread(target=listener.stop, daemon=True)
+        flusher.start()
+        flusher.join(2.0)
+
+    return stop
+
+
+async def _run(store: SqliteStore, host: str, port: int, limits: ServerSessionLimits) -> int:
+    server = DispatchServer(store, host, port, limits)
+    try:
+        await server.start()
+    except OSError as exc:
+        await server.stop()
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    print(json.dumps({"listening": {"host": host, "port": server.port}}), flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        logging.getLogger(__name__).info("shutting down")
+        await server.stop()
+    return 0
+
+
+# --- users -------------------------------------------------------------------------------------
+
+
+def _users(args: argparse.Namespace) -> int:
+    if args.action == "list":
+        with _open(args.db, must_exist=True) as store:
+            users = store.list_users()
+        width = max([len("NAME"), *(len(u.name) for u in users)])
+        print(f"{'NAME':<{width}}  {'ROLE':<10}  CREATED")
+        for user in users:
+            created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(user.created_at))
+            flag = "  (disabled)" if user.disabled else ""
+            print(f"{user.name:<{width}}  {user.role:<10}  {created}{flag}")
+        return 0
+    _check_name(args.name)
+    if args.action == "add":
+        if args.role not in ROLES:
+            raise UsageError(f"unknown role {args.role!r}; choose one of {', '.join(ROLES)}")
+        password = _read_password()
+        with _open(args.db) as store:
+            try:
+                store.add_user(args.name, args.role, hash_password(password), time.time())
+            except UserExists as exc:
+                raise UsageError(str(exc)) from None
+        print(f"added {args.role} {args.name}")
+        return 0
+    with _open(args.db, must_exist=True) as store:
+        if args.action == "passwd":
+            found = store.set_password(args.name, hash_password(_read_password()))
+        else:
+            found = store.set_disabled(args.name, args.action == "disable")
+    if not found:
+        raise UsageError(f"no user {args.name!r}")
+    print(f"{args.action}: {args.name}")
+    return 0
+
+
+def _check_name(name: str) -> None:
+    if not name or len(name) > NAME_MAX or not name.isprintable() or name != name.strip():
+        raise UsageError(f"a user name must be 1-{NAME_MAX} printable characters")
+
+
+def _read_password() -> str:
+    """Prompt twice on a terminal; otherwise the first line of stdin. Refuses an empty one."""
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if password != getpass.getpass("Password again: "):
+            raise UsageError("the passwords differ")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise UsageError("refusing an empty password")
+    return password

@@ -1,0 +1,103 @@
+"""Encoding of the frames the server sends: events, results and snapshots.
+
+Each event frame is encoded once and the same bytes go to every connection. Snapshot parts hold
+at most `SNAPSHOT_PART_ENTITIES` entities (incidents first, then units) and roughly at most
+`SNAPSHOT_PART_BYTES` of entity JSON (always at least one entity).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import msgspec
+
+from desktop.domain.world import World
+from desktop.protocol.codec import encode
+from desktop.protocol.messages import (
+    Event,
+    EventBody,
+    Result,
+    ResultBody,
+    Snapshot,
+    SnapshotBody,
+)
+from server.store.base import StoredEvent
+
+__all__ = [
+    "SNAPSHOT_PART_BYTES",
+    "SNAPSHOT_PART_ENTITIES",
+    "event_frame",
+    "result_frame",
+    "snapshot_frames",
+    "stored_event_frame",
+    "stored_result",
+]
+
+SNAPSHOT_PART_ENTITIES = 500
+SNAPSHOT_PART_BYTES = 1024 * 1024
+
+_json = msgspec.json.Encoder()
+_result_decoder = msgspec.json.Decoder(ResultBody)
+
+
+def event_frame(seq: int, kind: str, data: bytes, at: float, actor: str, key: str | None) -> bytes:
+    """An event frame; ``data`` is the event data already encoded as JSON."""
+    body = EventBody(kind=kind, data=msgspec.Raw(data), at=at, actor=actor, key=key)
+    return encode(Event(seq=seq, body=body, ts=at))
+
+
+def stored_event_frame(event: StoredEvent) -> bytes:
+    return event_frame(event.seq, event.kind, event.data, event.at, event.actor, event.key)
+
+
+def result_frame(body: ResultBody, now: float) -> bytes:
+    return encode(Result(body=body, ts=now))
+
+
+def stored_result(data: bytes) -> ResultBody:
+    """Decode a result kept in the idempotency table."""
+    return _result_decoder.decode(data)
+
+
+def snapshot_frames(
+    world: World,
+    seq: int,
+    now: float,
+    *,
+    max_entities: int = SNAPSHOT_PART_ENTITIES,
+    max_bytes: int = SNAPSHOT_PART_BYTES,
+) -> list[bytes]:
+    """The whole of ``world`` at ``seq`` as snapshot frames; the last has ``last=True``.
+
+    An empty world gives one empty part.
+    """
+    entries: list[tuple[bool, bytes]] = [
+        (True, _json.encode(incident)) for incident in world.incidents.values()
+    ]
+    entries += [(False, _json.encode(unit)) for unit in world.units.values()]
+    parts: list[tuple[list[bytes], list[bytes]]] = []
+    incidents: list[bytes] = []
+    units: list[bytes] = []
+    size = 0
+    for is_incident, blob in entries:
+        count = len(incidents) + len(units)
+        if count and (count >= max_entities or size + len(blob) > max_bytes):
+            parts.append((incidents, units))
+            incidents, units, size = [], [], 0
+        (incidents if is_incident else units).append(blob)
+        size += len(blob)
+    parts.append((incidents, units))
+    frames = []
+    for index, (part_incidents, part_units) in enumerate(parts):
+        body = SnapshotBody(
+            part=index,
+            last=index == len(parts) - 1,
+            incidents=_raw_list(part_incidents),
+            units=_raw_list(part_units),
+        )
+        frames.append(encode(Snapshot(seq=seq, body=body, ts=now)))
+    return frames
+
+
+def _raw_list(items: Iterable[bytes]) -> msgspec.Raw:
+    return msgspec.Raw(b"[" + b",".join(items) + b"]")

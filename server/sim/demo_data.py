@@ -1,0 +1,122 @@
+"""The demo city: a unit roster and call templates derived from the SFFD calls-for-service data.
+
+`derive` turns parsed SFFD calls into the two JSON files shipped in ``resources/demo/``;
+`load_roster` and `load_calls` read them back at run time (no access to ``../shared`` needed).
+Regenerate with ``dispatch-server demo derive --sffd CSV --out resources/demo``.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections import defaultdict
+from pathlib import Path
+
+import msgspec
+
+from desktop.resources import resource_path
+from server.sim.sffd import SffdCall
+
+__all__ = ["CallTemplate", "RosterUnit", "UnitResponse", "derive", "load_calls", "load_roster"]
+
+#: SFFD unit type -> our unit type code.
+_UNIT_TYPES = {
+    "ENGINE": "ENGINE",
+    "TRUCK": "TRUCK",
+    "MEDIC": "MEDIC",
+    "PRIVATE": "AMBULANCE",
+    "CHIEF": "CHIEF",
+    "RESCUE CAPTAIN": "RESCUE-CAPTAIN",
+    "RESCUE SQUAD": "RESCUE-SQUAD",
+    "SUPPORT": "SUPPORT",
+    "AIRPORT": "AIRPORT",
+    "INVESTIGATION": "INVESTIGATION",
+}
+
+
+class RosterUnit(msgspec.Struct, frozen=True):
+    """A unit of the demo roster; ``lat``/``lon`` is a home position (see PROVENANCE.md)."""
+
+    id: str
+    type: str
+    station: str
+    lat: float
+    lon: float
+
+
+class UnitResponse(msgspec.Struct, frozen=True, array_like=True):
+    """One unit on a call: seconds after the call was received (None: never reached)."""
+
+    unit_id: str
+    dispatched: float
+    enroute: float | None
+    onscene: float | None
+    available: float | None
+
+
+class CallTemplate(msgspec.Struct, frozen=True):
+    """A real call, with its location and how its units responded, for simulators to replay."""
+
+    number: str
+    received: str  # ISO local time
+    type: str
+    priority: int
+    address: str
+    lat: float
+    lon: float
+    responses: list[UnitResponse]
+
+
+def derive(calls: list[SffdCall]) -> tuple[list[RosterUnit], list[CallTemplate]]:
+    """Roster (each unit's home = median location of the calls it answered) and templates."""
+    seen: dict[str, tuple[str, str]] = {}
+    places: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    templates = []
+    for call in calls:
+        for response in call.responses:
+            seen.setdefault(response.unit_id, (response.unit_type, response.station))
+            places[response.unit_id].append((call.lat, call.lon))
+        templates.append(
+            CallTemplate(
+                number=call.number,
+                received=call.received.isoformat(),
+                type=call.type,
+                priority=call.priority,
+                address=call.address,
+                lat=round(call.lat, 6),
+                lon=round(call.lon, 6),
+                responses=[
+                    UnitResponse(r.unit_id, r.dispatched, r.enroute, r.onscene, r.available)
+                    for r in call.responses
+                ],
+            )
+        )
+    roster = [
+        RosterUnit(
+            id=unit_id,
+            type=_UNIT_TYPES.get(unit_type, unit_type),
+            station=station,
+            lat=round(statistics.median(p[0] for p in places[unit_id]), 6),
+            lon=round(statistics.median(p[1] for p in places[unit_id]), 6),
+        )
+        for unit_id, (unit_type, station) in sorted(seen.items())
+    ]
+    return roster, templates
+
+
+def write(out_dir: Path, roster: list[RosterUnit], calls: list[CallTemplate]) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "roster.json").write_bytes(msgspec.json.format(msgspec.json.encode(roster)))
+    (out_dir / "calls.json").write_bytes(msgspec.json.encode(calls))
+    summary = {"units": len(roster), "calls": len(calls)}
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+
+
+def load_roster(path: Path | None = None) -> list[RosterUnit]:
+    data = (path or resource_path("demo", "roster.json")).read_bytes()
+    return msgspec.json.decode(data, type=list[RosterUnit])
+
+
+def load_calls(path: Path | None = None) -> list[CallTemplate]:
+    data = (path or resource_path("demo", "calls.json")).read_bytes()
+    return msgspec.json.decode(data, type=list[CallTemplate])

@@ -1,0 +1,212 @@
+"""The storage contract of the dispatch server: `Store` and the records it reads and writes.
+
+A `Store` holds the durable state of a dispatch centre: users, tokens, the append-only event log,
+the idempotency table (first result of every command key) and a small key/value ``meta`` table
+(schema version, incident number counters, server id). `server.store.sqlite.SqliteStore` is the
+embedded implementation; a PostgreSQL store shared by several server instances implements the same
+Protocol.
+
+Contracts every implementation keeps:
+
+* Event seqs are gap-free and ascending: a committed batch of ``n`` events gets seqs
+  ``max + 1 .. max + n`` in the same transaction that writes them.
+* `Store.commit_batch` is all or nothing; on failure it rolls back and raises `StorageUnavailable`.
+* Every method is safe to call from any thread (the server calls slow ones from worker threads).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from desktop.protocol.codec import encode_raw
+from desktop.protocol.messages import ErrorInfo, ResultBody
+
+__all__ = [
+    "Batch",
+    "NewEvent",
+    "NewResult",
+    "StorageUnavailable",
+    "Store",
+    "StoreError",
+    "StoreOpenError",
+    "StoredEvent",
+    "TokenKind",
+    "TokenRecord",
+    "UserExists",
+    "UserRecord",
+    "render_result",
+]
+
+TokenKind = Literal["session", "refresh"]
+
+
+class StoreError(Exception):
+    """Base of the store's errors."""
+
+
+class StoreOpenError(StoreError):
+    """The database cannot be opened (bad path, not a database, newer schema...)."""
+
+
+class StorageUnavailable(StoreError):
+    """A write failed (disk full, I/O error, locked too long); nothing of it was kept."""
+
+
+class UserExists(StoreError):
+    """`Store.add_user` was given a name that is already taken."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """One event of the log. ``data`` is the event data as JSON bytes (decode by ``kind``)."""
+
+    seq: int
+    kind: str
+    data: bytes
+    at: float
+    actor: str
+    key: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event to append; the store assigns its seq."""
+
+    kind: str
+    data: bytes
+    at: float
+    actor: str
+    key: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewResult:
+    """The first result of command ``key``, to keep for replays of the same key.
+
+    ``event_indexes`` are positions in `Batch.events` of the events the command produced; the
+    store turns them into seqs when it renders the result (`render_result`).
+    """
+
+    key: str
+    user: str
+    ok: bool
+    created_at: float
+    event_indexes: tuple[int, ...] = ()
+    error: ErrorInfo | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """What one group commit writes: events, idempotency results and ``meta`` values to set."""
+
+    events: Sequence[NewEvent] = ()
+    results: Sequence[NewResult] = ()
+    meta: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    """A user account. ``password_hash`` is an `server.auth.hash_password` string."""
+
+    name: str
+    role: str
+    password_hash: str
+    created_at: float
+    disabled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRecord:
+    """A session or refresh token, known only by the sha256 hex digest of its value."""
+
+    token_hash: str
+    user: str
+    kind: TokenKind
+    expires_at: float
+    created_at: float
+
+
+def render_result(result: NewResult, seqs: Sequence[int]) -> bytes:
+    """The stored form of ``result``: an encoded `ResultBody`, given the batch's assigned seqs."""
+    body = ResultBody(
+        key=result.key,
+        ok=result.ok,
+        events=[seqs[i] for i in result.event_indexes],
+        error=result.error,
+    )
+    return bytes(encode_raw(body))
+
+
+class Store(Protocol):
+    """Durable state of the dispatch server (see the module docstring for the contracts)."""
+
+    # --- identity and meta -----------------------------------------------------------------
+
+    def server_id(self) -> str:
+        """A stable id of this database, created on first open."""
+        ...
+
+    def get_meta(self, key: str) -> str | None:
+        """The ``meta`` value of ``key`` or None."""
+        ...
+
+    # --- event log -------------------------------------------------------------------------
+
+    def server_seq(self) -> int:
+        """The seq of the newest committed event (0 when the log is empty)."""
+        ...
+
+    def events_after(self, seq: int, limit: int) -> list[StoredEvent]:
+        """Up to ``limit`` events with seq > ``seq``, ascending."""
+        ...
+
+    def commit_batch(self, batch: Batch) -> list[int]:
+        """Write ``batch`` in one transaction; return the seqs assigned to its events, in order.
+
+        Raises `StorageUnavailable` (after rolling back) when the transaction fails.
+        """
+        ...
+
+    def lookup_result(self, key: str) -> tuple[str, bytes] | None:
+        """(user, encoded `ResultBody`) stored for command ``key``, or None."""
+        ...
+
+    # --- users -----------------------------------------------------------------------------
+
+    def add_user(self, name: str, role: str, password_hash: str, now: float) -> None:
+        """Create a user; raises `UserExists` if the name is taken."""
+        ...
+
+    def get_user(self, name: str) -> UserRecord | None: ...
+
+    def list_users(self) -> list[UserRecord]:
+        """Every user, by name."""
+        ...
+
+    def set_password(self, name: str, password_hash: str) -> bool:
+        """Replace a user's password hash; False if there is no such user."""
+        ...
+
+    def set_disabled(self, name: str, disabled: bool) -> bool:
+        """Disable or re-enable a user; False if there is no such user."""
+        ...
+
+    # --- tokens ----------------------------------------------------------------------------
+
+    def insert_token(self, token: TokenRecord) -> None: ...
+
+    def lookup_token(self, token_hash: str) -> TokenRecord | None: ...
+
+    def delete_token(self, token_hash: str) -> None: ...
+
+    def purge_expired_tokens(self, now: float) -> int:
+        """Delete tokens that expired before ``now``; return how many."""
+        ...
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Flush and release the database (idempotent)."""
+        ...

@@ -1,0 +1,362 @@
+"""`SqliteStore`: the embedded `Store`, one SQLite file in WAL mode with ``synchronous=FULL``.
+
+Two connections: a writer (every write, serialised by a lock, used from worker threads too) and
+a reader (queries). WAL lets the reader run while the writer commits. Both are opened with
+``check_same_thread=False`` and guarded by their own lock, so every method is thread-safe.
+
+Schema (version 1)::
+
+    users(name PK, role, password_hash, created_at, disabled)
+    tokens(token_hash PK, user, kind, expires_at, created_at)
+    events(seq INTEGER PRIMARY KEY, kind, data BLOB, at REAL, actor, key)   -- append-only
+    idempotency(key PK, user, result BLOB, created_at)
+    meta(k PK, v)
+
+Triggers forbid UPDATE and DELETE on ``events``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from server.store.base import (
+    Batch,
+    StorageUnavailable,
+    StoredEvent,
+    StoreOpenError,
+    TokenKind,
+    TokenRecord,
+    UserExists,
+    UserRecord,
+    render_result,
+)
+
+__all__ = ["SCHEMA_VERSION", "SqliteStore"]
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 5000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS users(
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    disabled INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS tokens(
+    token_hash TEXT PRIMARY KEY,
+    user TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('session', 'refresh')),
+    expires_at REAL NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tokens_expiry ON tokens(expires_at);
+CREATE TABLE IF NOT EXISTS events(
+    seq INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    data BLOB NOT NULL,
+    at REAL NOT NULL,
+    actor TEXT NOT NULL,
+    key TEXT
+);
+CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+CREATE TABLE IF NOT EXISTS idempotency(
+    key TEXT PRIMARY KEY,
+    user TEXT NOT NULL,
+    result BLOB NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta(
+    k TEXT PRIMARY KEY,
+    v TEXT NOT NULL
+);
+"""
+
+
+class SqliteStore:
+    """A `server.store.base.Store` in one SQLite file. Raises `StoreOpenError` if it cannot open.
+
+    Write failures raise `StorageUnavailable`; the failed transaction is rolled back.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._write_lock = threading.Lock()
+        self._read_lock = threading.Lock()
+        self._closed = False
+        opened: list[sqlite3.Connection] = []
+        try:
+            self._writer = self._connect()
+            opened.append(self._writer)
+            self._init_schema()
+            self._reader = self._connect()
+        except sqlite3.Error as exc:
+            for conn in opened:
+                conn.close()
+            raise StoreOpenError(f"cannot open database {str(self.path)!r}: {exc}") from None
+        self._server_id = self.get_meta("server_id") or ""
+
+    # --- connections -----------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise sqlite3.OperationalError(f"journal_mode is {mode}, WAL is required")
+            conn.execute("PRAGMA synchronous=FULL")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _init_schema(self) -> None:
+        conn = self._writer
+        conn.executescript(_SCHEMA)  # idempotent (IF NOT EXISTS); runs in its own transaction
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(
+                "INSERT OR IGNORE INTO meta(k, v) VALUES ('schema_version', ?), ('server_id', ?)",
+                (str(SCHEMA_VERSION), str(uuid.uuid4())),
+            )
+            row = conn.execute("SELECT v FROM meta WHERE k = 'schema_version'").fetchone()
+            if int(row[0]) > SCHEMA_VERSION:
+                raise sqlite3.DatabaseError(
+                    f"schema version {row[0]} is newer than this server ({SCHEMA_VERSION})"
+                )
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE); any SQLite error -> `StorageUnavailable`."""
+        with self._write_lock:
+            self._check_open()
+            conn = self._writer
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                yield conn
+                conn.execute("COMMIT")
+            except sqlite3.IntegrityError:
+                self._rollback(conn)
+                raise
+            except sqlite3.Error as exc:
+                self._rollback(conn)
+                raise StorageUnavailable(f"database write failed: {exc}") from exc
+            except BaseException:
+                self._rollback(conn)
+                raise
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        with self._read_lock:
+            self._check_open()
+            try:
+                yield self._reader
+            except sqlite3.Error as exc:
+                raise StorageUnavailable(f"database read failed: {exc}") from exc
+
+    @staticmethod
+    def _rollback(conn: sqlite3.Connection) -> None:
+        if conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back already
+                conn.execute("ROLLBACK")
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StorageUnavailable("the store is closed")
+
+    # --- diagnostics and fault injection ---------------------------------------------------
+
+    def pragma(self, name: str) -> str:
+        """The writer connection's value of PRAGMA ``name`` (e.g. journal_mode, synchronous)."""
+        if not name.isidentifier():
+            raise ValueError(f"not a pragma name: {name!r}")
+        with self._write_lock:
+            return str(self._writer.execute(f"PRAGMA {name}").fetchone()[0])
+
+    def set_max_page_count(self, pages: int | None) -> int:
+        """Cap the database size in pages (None: lift the cap) on the writer; returns the cap.
+
+        Fault injection: capping at the current ``page_count`` simulates a full disk.
+        """
+        with self._write_lock:
+            limit = 1073741823 if pages is None else int(pages)
+            return int(self._writer.execute(f"PRAGMA max_page_count={limit}").fetchone()[0])
+
+    def page_count(self) -> int:
+        with self._write_lock:
+            return int(self._writer.execute("PRAGMA page_count").fetchone()[0])
+
+    # --- identity and meta -----------------------------------------------------------------
+
+    def server_id(self) -> str:
+        return self._server_id
+
+    def get_meta(self, key: str) -> str | None:
+        with self._read() as conn:
+            row = conn.execute("SELECT v FROM meta WHERE k = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    # --- event log -------------------------------------------------------------------------
+
+    def server_seq(self) -> int:
+        with self._read() as conn:
+            return int(conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])
+
+    def events_after(self, seq: int, limit: int) -> list[StoredEvent]:
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT seq, kind, data, at, actor, key FROM events WHERE seq > ?"
+                " ORDER BY seq LIMIT ?",
+                (seq, max(0, limit)),
+            ).fetchall()
+        return [StoredEvent(r[0], r[1], bytes(r[2]), r[3], r[4], r[5]) for r in rows]
+
+    def commit_batch(self, batch: Batch) -> list[int]:
+        """One transaction: events (seq = max + 1..), idempotency rows, meta values."""
+        try:
+            with self._write() as conn:
+                last = int(conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])
+                seqs = list(range(last + 1, last + 1 + len(batch.events)))
+                conn.executemany(
+                    "INSERT INTO events(seq, kind, data, at, actor, key) VALUES (?, ?, ?, ?, ?, ?)",
+                    [
+                        (seq, e.kind, e.data, e.at, e.actor, e.key)
+                        for seq, e in zip(seqs, batch.events, strict=True)
+                    ],
+                )
+                conn.executemany(
+                    "INSERT INTO idempotency(key, user, result, created_at) VALUES (?, ?, ?, ?)",
+                    [(r.key, r.user, render_result(r, seqs), r.created_at) for r in batch.results],
+                )
+                conn.executemany(
+                    "INSERT INTO meta(k, v) VALUES (?, ?)"
+                    " ON CONFLICT(k) DO UPDATE SET v = excluded.v",
+                    list(batch.meta.items()),
+                )
+        except sqlite3.IntegrityError as exc:
+            raise StorageUnavailable(f"batch refused by the database: {exc}") from exc
+        return seqs
+
+    def lookup_result(self, key: str) -> tuple[str, bytes] | None:
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT user, result FROM idempotency WHERE key = ?", (key,)
+            ).fetchone()
+        return None if row is None else (str(row[0]), bytes(row[1]))
+
+    # --- users -----------------------------------------------------------------------------
+
+    def add_user(self, name: str, role: str, password_hash: str, now: float) -> None:
+        try:
+            with self._write() as conn:
+                conn.execute(
+                    "INSERT INTO users(name, role, password_hash, created_at, disabled)"
+                    " VALUES (?, ?, ?, ?, 0)",
+                    (name, role, password_hash, now),
+                )
+        except sqlite3.IntegrityError:
+            raise UserExists(f"user {name!r} already exists") from None
+
+    def get_user(self, name: str) -> UserRecord | None:
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT name, role, password_hash, created_at, disabled FROM users WHERE name = ?",
+                (name,),
+            ).fetchone()
+        return None if row is None else _user(row)
+
+    def list_users(self) -> list[UserRecord]:
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT name, role, password_hash, created_at, disabled FROM users ORDER BY name"
+            ).fetchall()
+        return [_user(row) for row in rows]
+
+    def set_password(self, name: str, password_hash: str) -> bool:
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE users SET password_hash = ? WHERE name = ?", (password_hash, name)
+            )
+            return cur.rowcount > 0
+
+    def set_disabled(self, name: str, disabled: bool) -> bool:
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE users SET disabled = ? WHERE name = ?", (int(disabled), name)
+            )
+            return cur.rowcount > 0
+
+    # --- tokens ----------------------------------------------------------------------------
+
+    def insert_token(self, token: TokenRecord) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO tokens(token_hash, user, kind, expires_at, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (token.token_hash, token.user, token.kind, token.expires_at, token.created_at),
+            )
+
+    def lookup_token(self, token_hash: str) -> TokenRecord | None:
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT token_hash, user, kind, expires_at, created_at FROM tokens"
+                " WHERE token_hash = ?",
+                (token_hash,),
+            ).fetchone()
+        if row is None:
+            return None
+        kind: TokenKind = "refresh" if row[2] == "refresh" else "session"
+        return TokenRecord(row[0], row[1], kind, row[3], row[4])
+
+    def delete_token(self, token_hash: str) -> None:
+        with self._write() as conn:
+            conn.execute("DELETE FROM tokens WHERE token_hash = ?", (token_hash,))
+
+    def purge_expired_tokens(self, now: float) -> int:
+        with self._write() as conn:
+            return conn.execute("DELETE FROM tokens WHERE expires_at < ?", (now,)).rowcount
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Checkpoint the WAL into the database file (TRUNCATE) and close both connections."""
+        with self._write_lock, self._read_lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._reader.close()
+            with contextlib.suppress(sqlite3.Error):  # the WAL is replayed on next open anyway
+                self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._writer.close()
+
+    def __enter__(self) -> SqliteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _user(row: tuple[object, ...]) -> UserRecord:
+    return UserRecord(
+        name=str(row[0]),
+        role=str(row[1]),
+        password_hash=str(row[2]),
+        created_at=float(row[3]),  # type: ignore[arg-type]
+        disabled=bool(row[4]),
+    )

@@ -1,0 +1,360 @@
+"""`server.handlers.handle`: every kind accepted and refused, roles, every unit transition, fuzz."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import msgspec
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from desktop.domain.commands import ALLOWED_ROLES, COMMAND_ARGS
+from desktop.domain.events import EVENT_DATA
+from desktop.domain.rules import ALLOWED_TRANSITIONS
+from desktop.domain.types import (
+    ASSIGNED_STATUSES,
+    Incident,
+    IncidentStatus,
+    Location,
+    Unit,
+    UnitStatus,
+)
+from desktop.domain.world import World
+from desktop.protocol.messages import CommandBody
+from server.auth import ROLES
+from server.handlers import Accepted, Outcome, Rejected, handle, valid_key
+
+NOW = 1_790_000_000.0
+
+
+def numbers() -> Any:
+    counter = iter(range(1, 1_000_000))
+    return lambda: f"F2609-{next(counter):06d}"
+
+
+def world() -> World:
+    """inc-1 pending, inc-2 dispatched (E3 on it), inc-x closed; E1 AV, E2 AQ, E3 DP, M1 OOS."""
+    loc = Location(address="1 Main St")
+    incidents = {
+        "inc-1": Incident(id="inc-1", type="FIRE", priority=2, location=loc, number="F2609-000001"),
+        "inc-2": Incident(
+            id="inc-2",
+            type="EMS",
+            priority=1,
+            location=loc,
+            status=IncidentStatus.DISPATCHED,
+            units=["E3"],
+        ),
+        "inc-x": Incident(
+            id="inc-x",
+            type="FIRE",
+            priority=3,
+            location=loc,
+            status=IncidentStatus.CLOSED,
+            disposition="done",
+        ),
+    }
+    units = {
+        "E1": Unit(id="E1", type="ENGINE", status=UnitStatus.AV),
+        "E2": Unit(id="E2", type="ENGINE", status=UnitStatus.AQ),
+        "E3": Unit(id="E3", type="ENGINE", status=UnitStatus.DP, incident_id="inc-2"),
+        "M1": Unit(id="M1", type="MEDIC", status=UnitStatus.OOS),
+    }
+    return World(incidents, units)
+
+
+def cmd(kind: str, args: Any, *, key: str | None = None, client_seq: int = 1) -> CommandBody:
+    raw = args if isinstance(args, bytes) else msgspec.json.encode(args)
+    return CommandBody(
+        key=str(uuid.uuid4()) if key is None else key,
+        client_seq=client_seq,
+        kind=kind,
+        args=msgspec.Raw(raw),
+        issued_at=NOW,
+    )
+
+
+def run(kind: str, args: Any, role: str = "dispatcher", w: World | None = None) -> Outcome:
+    return handle(w or world(), cmd(kind, args), "ann", role, NOW, numbers())
+
+
+def code(outcome: Outcome) -> str:
+    assert isinstance(outcome, Rejected), outcome
+    return outcome.error.code
+
+
+def kinds(outcome: Outcome) -> list[str]:
+    assert isinstance(outcome, Accepted), outcome
+    return [kind for kind, _ in outcome.events]
+
+
+LOC = {"address": "9 Elm"}
+ACCEPTED: dict[str, tuple[dict[str, Any], list[str]]] = {
+    "incident.create": (
+        {"incident_id": "inc-new", "type": "FIRE", "priority": 1, "location": LOC, "note": "hi"},
+        ["incident.created"],
+    ),
+    "incident.update": ({"incident_id": "inc-1", "priority": 4}, ["incident.updated"]),
+    "incident.add_note": ({"incident_id": "inc-1", "text": "smoke"}, ["incident.note_added"]),
+    "incident.close": ({"incident_id": "inc-1", "disposition": "false alarm"}, ["incident.closed"]),
+    "unit.add": ({"unit_id": "T9", "type": "TRUCK"}, ["unit.added"]),
+    "unit.update": ({"unit_id": "E1", "station": "12"}, ["unit.updated"]),
+    "unit.dispatch": (
+        {"incident_id": "inc-1", "unit_ids": ["E1", "E2"]},
+        ["unit.dispatched", "unit.dispatched", "incident.status_changed"],
+    ),
+    "unit.set_status": ({"unit_id": "E1", "status": "AQ"}, ["unit.status_changed"]),
+}
+
+REJECTED: list[tuple[str, dict[str, Any], str]] = [
+    (
+        "incident.create",
+        {"incident_id": "inc-1", "type": "F", "priority": 1, "location": LOC},
+        "already_exists",
+    ),
+    (
+        "incident.create",
+        {"incident_id": "n", "type": "F", "priority": 9, "location": LOC},
+        "invalid_command",
+    ),
+    (
+        "incident.create",
+        {"incident_id": "n", "type": "F", "priority": 1, "location": {}},
+        "invalid_command",
+    ),
+    (
+        "incident.create",
+        {"incident_id": "n", "type": " ", "priority": 1, "location": LOC},
+        "invalid_command",
+    ),
+    (
+        "incident.create",
+        {"incident_id": "n", "type": "F", "priority": 1, "location": {"lat": 91.0, "lon": 0.0}},
+        "invalid_command",
+    ),
+    ("incident.create", {"incident_id": "n", "type": "F"}, "invalid_command"),  # missing fields
+    ("incident.update", {"incident_id": "nope", "priority": 2}, "not_found"),
+    ("incident.update", {"incident_id": "inc-1", "priority": 2}, "no_change"),
+    ("incident.update", {"incident_id": "inc-x", "priority": 1}, "incident_closed"),
+    ("incident.update", {"incident_id": "inc-1", "bogus": 1}, "invalid_command"),
+    ("incident.add_note", {"incident_id": "inc-1", "text": "  "}, "invalid_command"),
+    ("incident.add_note", {"incident_id": "nope", "text": "x"}, "not_found"),
+    ("incident.close", {"incident_id": "inc-2", "disposition": "x"}, "units_still_assigned"),
+    ("incident.close", {"incident_id": "inc-x", "disposition": "x"}, "incident_closed"),
+    ("unit.add", {"unit_id": "E1", "type": "ENGINE"}, "already_exists"),
+    ("unit.add", {"unit_id": "bad id!", "type": "ENGINE"}, "invalid_command"),
+    ("unit.add", {"unit_id": "Z1", "type": "ENGINE", "status": "DP"}, "invalid_command"),
+    ("unit.update", {"unit_id": "nope", "station": "1"}, "not_found"),
+    ("unit.update", {"unit_id": "E1"}, "no_change"),
+    ("unit.dispatch", {"incident_id": "inc-1", "unit_ids": ["E3"]}, "unit_unavailable"),
+    ("unit.dispatch", {"incident_id": "inc-1", "unit_ids": []}, "invalid_command"),
+    ("unit.dispatch", {"incident_id": "inc-1", "unit_ids": ["E1", "E1"]}, "invalid_command"),
+    ("unit.dispatch", {"incident_id": "inc-x", "unit_ids": ["E1"]}, "incident_closed"),
+    ("unit.dispatch", {"incident_id": "inc-1", "unit_ids": ["nope"]}, "not_found"),
+    ("unit.set_status", {"unit_id": "E1", "status": "AV"}, "no_change"),
+    ("unit.set_status", {"unit_id": "E1", "status": "ZZ"}, "invalid_command"),
+    ("unit.set_status", {"unit_id": "nope", "status": "AV"}, "not_found"),
+]
+
+
+def test_tables_cover_every_kind() -> None:
+    assert set(ACCEPTED) == set(COMMAND_ARGS)
+    assert {kind for kind, _, _ in REJECTED} == set(COMMAND_ARGS)
+
+
+@pytest.mark.parametrize("kind", sorted(ACCEPTED))
+def test_every_kind_accepted(kind: str) -> None:
+    args, expected = ACCEPTED[kind]
+    before = world()
+    snapshot = (dict(before.incidents), dict(before.units))
+    outcome = handle(before, cmd(kind, args), "ann", "admin", NOW, numbers())
+    assert kinds(outcome) == expected
+    assert (before.incidents, before.units) == snapshot  # handle never mutates the world
+    assert isinstance(outcome, Accepted)
+    for event_kind, data in outcome.events:
+        assert isinstance(data, EVENT_DATA[event_kind])
+
+
+def test_created_incident_gets_a_server_number() -> None:
+    outcome = run("incident.create", ACCEPTED["incident.create"][0])
+    assert isinstance(outcome, Accepted)
+    (_, data) = outcome.events[0]
+    assert data.incident.number == "F2609-000001"  # type: ignore[attr-defined]
+    assert data.incident.created_by == "ann"  # type: ignore[attr-defined]
+
+
+def test_refused_creation_does_not_consume_a_number() -> None:
+    calls: list[int] = []
+
+    def number() -> str:
+        calls.append(1)
+        return "F2609-000001"
+
+    bad = {"incident_id": "inc-1", "type": "F", "priority": 1, "location": LOC}
+    handle(world(), cmd("incident.create", bad), "ann", "dispatcher", NOW, number)
+    assert calls == []
+
+
+@pytest.mark.parametrize(("kind", "args", "expected"), REJECTED)
+def test_every_kind_refused(kind: str, args: dict[str, Any], expected: str) -> None:
+    assert code(run(kind, args, "admin")) == expected
+
+
+@pytest.mark.parametrize("kind", [*sorted(COMMAND_ARGS), "no.such.kind", ""])
+def test_supervisor_is_forbidden_every_kind(kind: str) -> None:
+    args = ACCEPTED.get(kind, ({}, []))[0]
+    assert code(run(kind, args, "supervisor")) == "forbidden"
+
+
+@pytest.mark.parametrize("kind", sorted(COMMAND_ARGS))
+@pytest.mark.parametrize("role", ["calltaker", "dispatcher", "admin", "janitor"])
+def test_role_matrix(kind: str, role: str) -> None:
+    outcome = run(kind, ACCEPTED[kind][0], role)
+    if role in ALLOWED_ROLES[kind]:
+        assert isinstance(outcome, Accepted)
+    else:
+        assert code(outcome) == "forbidden"
+
+
+def test_unknown_kind() -> None:
+    assert code(run("incident.explode", {})) == "unknown_kind"
+
+
+def test_key_and_client_seq_are_validated() -> None:
+    args = ACCEPTED["unit.add"][0]
+    for key in (
+        "not-a-uuid",
+        "",
+        "{" + str(uuid.uuid4()) + "}",
+        str(uuid.uuid4()).replace("-", ""),
+    ):
+        bad = cmd("unit.add", args, key=key)
+        assert code(handle(world(), bad, "ann", "dispatcher", NOW, numbers())) == "invalid_command"
+    for client_seq in (0, -5):
+        bad = cmd("unit.add", args, client_seq=client_seq)
+        assert code(handle(world(), bad, "ann", "dispatcher", NOW, numbers())) == "invalid_command"
+    assert valid_key(str(uuid.uuid4()).upper())
+
+
+@pytest.mark.parametrize(
+    "raw", [b"null", b"[]", b"42", b'"text"', b'{"unit_id": 5, "type": "E"}', b"{}"]
+)
+def test_malformed_args_are_invalid_command(raw: bytes) -> None:
+    assert code(run("unit.add", raw)) == "invalid_command"
+
+
+# --- every unit status transition -----------------------------------------------------------
+
+
+def unit_in(status: UnitStatus) -> World:
+    w = world()
+    on_incident = status in ASSIGNED_STATUSES
+    w.units["U1"] = Unit(
+        id="U1", type="ENGINE", status=status, incident_id="inc-2" if on_incident else None
+    )
+    return w
+
+
+TRANSITIONS = [(a, b) for a in UnitStatus for b in UnitStatus]
+
+
+@pytest.mark.parametrize(
+    ("current", "target"), TRANSITIONS, ids=[f"{a}-{b}" for a, b in TRANSITIONS]
+)
+def test_unit_status_transition(current: UnitStatus, target: UnitStatus) -> None:
+    outcome = run("unit.set_status", {"unit_id": "U1", "status": target}, w=unit_in(current))
+    if current == target:
+        assert code(outcome) == "no_change"
+    elif target in ALLOWED_TRANSITIONS[current]:
+        assert isinstance(outcome, Accepted), outcome
+        kind, data = outcome.events[0]
+        assert kind == "unit.status_changed"
+        assert (data.status, data.previous) == (target, current)  # type: ignore[attr-defined]
+        expected_incident = (
+            "inc-2" if target in ASSIGNED_STATUSES and current in ASSIGNED_STATUSES else None
+        )
+        assert data.incident_id == expected_incident  # type: ignore[attr-defined]
+    else:
+        assert code(outcome) == "invalid_transition"
+
+
+def test_dispatch_only_through_unit_dispatch() -> None:
+    assert code(run("unit.set_status", {"unit_id": "E1", "status": "DP"})) == "invalid_transition"
+
+
+# --- fuzz: never raises, never "internal" -----------------------------------------------------
+
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=30),
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=12), children, max_size=5)
+    ),
+    max_leaves=15,
+)
+IDS = st.sampled_from(["inc-1", "inc-2", "inc-x", "E1", "E2", "E3", "M1", "nope", "", " "])
+PLAUSIBLE: dict[str, st.SearchStrategy[Any]] = {
+    "incident_id": IDS,
+    "unit_id": IDS,
+    "unit_ids": st.lists(IDS, max_size=4),
+    "status": st.sampled_from([s.value for s in UnitStatus] + ["XX"]),
+    "priority": st.integers(-3, 8),
+    "type": st.sampled_from(["FIRE", "", "x" * 70]),
+    "location": st.fixed_dictionaries(
+        {},
+        optional={
+            "address": st.text(max_size=10),
+            "lat": st.floats(-200, 200),
+            "lon": st.floats(-200, 200),
+        },
+    ),
+}
+
+
+@st.composite
+def commands(draw: st.DrawFn) -> CommandBody:
+    kind = draw(st.sampled_from(sorted(COMMAND_ARGS)) | st.text(max_size=20))
+    args_type = COMMAND_ARGS.get(kind)
+    if args_type is not None and draw(st.booleans()):
+        names = list(args_type.__struct_fields__)
+        args: Any = {
+            name: draw(PLAUSIBLE.get(name, JSON) | JSON)
+            for name in names
+            if draw(st.integers(0, 4)) > 0
+        }
+        if draw(st.booleans()):
+            args.update(draw(st.dictionaries(st.text(max_size=8), JSON, max_size=2)))
+    else:
+        args = draw(JSON)
+    key = draw(st.just(str(uuid.uuid4())) | st.text(max_size=40))
+    return CommandBody(
+        key=key,
+        client_seq=draw(st.integers(-(2**63), 2**63 - 1)),
+        kind=kind,
+        args=msgspec.Raw(msgspec.json.encode(args)),
+        issued_at=NOW,
+    )
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(commands(), st.sampled_from([*ROLES, "", "root"]))
+def test_fuzz_handle_never_raises(command: CommandBody, role: str) -> None:
+    w = world()
+    snapshot = (dict(w.incidents), dict(w.units))
+    outcome = handle(w, command, "ann", role, NOW, numbers())
+    assert isinstance(outcome, Accepted | Rejected)
+    if isinstance(outcome, Rejected):
+        assert outcome.error.code != "internal", outcome
+    assert (w.incidents, w.units) == snapshot
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=60))
+def test_fuzz_raw_bytes_as_args_never_raise(raw: bytes) -> None:
+    outcome = handle(world(), cmd("unit.add", raw), "ann", "dispatcher", NOW, numbers())
+    assert isinstance(outcome, Accepted | Rejected)

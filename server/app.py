@@ -3,7 +3,10 @@
 Per connection: a sans-I/O `ServerSession` is fed every frame with ``time.time()``; its outputs
 are frames to queue, a hello to authenticate, commands for the `CommandProcessor`, or a close.
 
-Hello -> `server.auth.authenticate` (in a worker thread: scrypt is slow) -> welcome. Then, with
+Hello -> `server.auth.authenticate`, checked in a background task and a worker thread (scrypt
+is slow) while the connection keeps reading: meanwhile pings are answered and commands refused
+with ``not_authenticated``. A connection that has not signed in after ``hello_timeout`` seconds is
+closed with 1008. After a successful check the welcome is queued; then, with
 no ``await`` between reading the processor's ``(world, seq)`` and registering the connection in
 the `Hub`, the resync is queued: a replay of the events after the client's ``last_seq`` (streamed
 from the store) or snapshot frames of the world; live events follow. So a client ends its resync
@@ -305,6 +308,10 @@ class DispatchServer:
             error = ErrorInfo(code=ErrorCode.STORAGE_UNAVAILABLE, message="storage unavailable")
             conn.send(encode(Error(body=error, ts=now)))
             conn.close(CloseCode.TRY_AGAIN_LATER, "storage unavailable")
+            return
+        except Exception:
+            log.exception("%r: sign-in failed", conn)
+            conn.close(CloseCode.INTERNAL_ERROR, "internal error")
             return
         conn.user, conn.role = found.user.name, found.role
         self._audit_login(conn, conn.user, "ok", found.role, now)

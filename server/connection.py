@@ -1,7 +1,8 @@
 """`Connection`: one client's outgoing side (a bounded queue drained by a writer task) and `Hub`.
 
-Frames are queued without blocking (`Connection.send`) and written by `Connection.write_loop`,
-one ``await ws.send(frame, text=True)`` at a time, so a slow client never stalls the server.
+Frames are queued without blocking (`Connection.send`) and written by `Connection.write_loop`
+(whatever is queued, up to `WRITE_BATCH` frames per socket write), so a slow client never stalls
+the server or the other clients.
 A queue longer than ``max_queue`` means the client cannot keep up: the queue is dropped and the
 connection closed with 1013 ("slow consumer"); the client reconnects and resyncs.
 
@@ -164,6 +165,10 @@ class Connection:
                     return
         except ConnectionClosed:
             self._dead = True
+        except Exception:
+            self._dead = True
+            log.exception("%r: writer failed", self)
+            await self._close_now(CloseCode.INTERNAL_ERROR, "internal error")
 
     async def _write(self, frames: list[bytes]) -> None:
         """Send ``frames`` as text messages, in order.

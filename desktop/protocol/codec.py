@@ -61,8 +61,8 @@ def decode_args(raw: msgspec.Raw | bytes, type_: type[T]) -> T:
         return msgspec.json.decode(raw, type=type_)
     except msgspec.ValidationError as exc:
         raise ProtocolError(ErrorCode.INVALID_COMMAND, str(exc)) from None
-    except msgspec.DecodeError as exc:  # pragma: no cover - Raw came from a valid frame
-        raise ProtocolError(ErrorCode.BAD_FRAME, str(exc)) from None
+    except (msgspec.DecodeError, RecursionError) as exc:
+        raise ProtocolError(ErrorCode.BAD_FRAME, str(exc) or "JSON nested too deeply") from None
 
 
 def _decode(
@@ -84,6 +84,8 @@ def _decode(
         raise _classify(data, types, str(exc)) from None
     except msgspec.DecodeError as exc:
         raise ProtocolError(ErrorCode.BAD_FRAME, f"not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ProtocolError(ErrorCode.BAD_FRAME, "JSON nested too deeply") from None
     if frame.v != PROTOCOL_VERSION:
         raise _unsupported(frame.v)
     return frame
@@ -93,7 +95,7 @@ def _classify(data: str | bytes, types: frozenset[str], detail: str) -> Protocol
     """Say precisely why a syntactically valid JSON frame did not validate."""
     try:
         generic = msgspec.json.decode(data)
-    except msgspec.DecodeError:  # pragma: no cover - it already parsed once
+    except (msgspec.DecodeError, RecursionError):  # pragma: no cover - it already parsed once
         return ProtocolError(ErrorCode.BAD_FRAME, detail)
     if not isinstance(generic, dict):
         return ProtocolError(ErrorCode.BAD_FRAME, "a frame must be a JSON object")

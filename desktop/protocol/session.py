@@ -378,7 +378,8 @@ class ServerSession:
         if not self._bucket.take(now):
             refusal = self._error(ErrorCode.RATE_LIMITED, "too many frames; slow down", now)
             if isinstance(frame, Command):
-                refusal = encode(Result(body=_refused(frame.body.key, ErrorCode.RATE_LIMITED)))
+                result = _refused(frame.body.key, ErrorCode.RATE_LIMITED)
+                refusal = encode(Result(body=result, ts=now))
             return [refusal, *self._close(CloseCode.POLICY_VIOLATION, "rate limit exceeded")]
         if isinstance(frame, Ping):
             return [encode(Pong(body=PongBody(t=frame.body.t, server_time=now), ts=now))]

@@ -410,3 +410,19 @@ async def test_frames_during_the_hello_check_are_answered_not_executed(
     assert welcome.body.user == "slow"
     assert (await client.command("unit.add", UNIT)).ok
     await client.close()
+
+
+async def test_deeply_nested_json_is_a_bad_frame(server: DispatchServer) -> None:
+    client = await Client.login(server.url, "ann")
+    deep = "[" * 5000 + "]" * 5000
+    await client.send(deep)
+    assert (await client.next_of(Error)).body.code == "bad_frame"
+    prefix = '{"v":1,"type":"command","body":{"key":"' + new_key() + '","client_seq":1,'
+    args = '"kind":"unit.add","args":{"unit_id":"E1","type":"E","capabilities":' + deep + "}"
+    nested_args = prefix + args + ',"issued_at":1}}'
+    await client.send(nested_args)
+    assert (await client.next_of(Error)).body.code == "bad_frame"
+    assert isinstance(await client.ping(), Pong)  # still open
+    for _ in range(18):
+        await client.send(deep)
+    assert await client.closed_with() == 1008  # counted towards the 20 bad frames

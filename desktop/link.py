@@ -157,6 +157,7 @@ class Link:
         self.rejected: list[Rejection] = []  # rejections recorded since the last take
         self.on_rejected: Callable[[Rejection], None] | None = None
         self.storage_error: str | None = None
+        self.role: str | None = None  # the role the server granted (from the newest welcome)
 
     # --- public ----------------------------------------------------------------------------
 
@@ -340,6 +341,7 @@ class Link:
             self._on_result(output.result)
         elif isinstance(output, Welcomed):
             self._signin.on_welcome(output.welcome)
+            self.role = output.welcome.role
             self._limits = output.welcome.limits
             self._publish(phase=LinkPhase.SYNCING, detail="")
         elif isinstance(output, SnapshotReceived):

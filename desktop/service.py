@@ -172,6 +172,10 @@ class DispatchService:
 
     # --- read ------------------------------------------------------------------------------
 
+    def now(self) -> float:
+        """The service's clock (wall time, seconds)."""
+        return self._clock()
+
     @property
     def status(self) -> LinkStatus:
         return self.link.status

@@ -52,6 +52,10 @@ class SignIn:
             return PasswordAuth(username=self.username, password=self._password)
         raise PermissionError("no credentials left: log in again")
 
+    def use_password(self, password: str) -> None:
+        """The user typed their password again (after SIGNED_OUT)."""
+        self._password = password
+
     def on_welcome(self, welcome: WelcomeBody) -> None:
         """Keep the tokens a welcome returns; a new refresh token goes to ``on_refresh_token``."""
         self._session_token = welcome.session_token

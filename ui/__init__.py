@@ -1,1 +1,1 @@
-"""The Qt workstation shell: the only package that imports PySide6, qasync or pyqtgraph."""
+"""The dispatcher's workstation: PySide6 widgets over the Qt-free core in `desktop`."""

@@ -238,6 +238,7 @@ class ClientSession:
             raise ProtocolError(ErrorCode.INVALID_FRAME, "welcome outside of a handshake")
         self.welcome = welcome
         self.phase = ClientPhase.SYNCING
+        self._last_ping = float("-inf")  # measure round trip and clock offset at once
         out: list[ClientOutput] = [Welcomed(welcome)]
         if welcome.sync == "replay" and self.last_seq >= welcome.server_seq:
             self.phase = ClientPhase.READY

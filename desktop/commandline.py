@@ -1,0 +1,424 @@
+"""The dispatcher's command line without Qt: parse a line into commands, complete the token being
+typed, recall earlier lines.
+
+Grammar (verbs in any case; units and incidents separated by spaces or commas):
+
+    NEW <type> [P<n>|<n>] <address...>      DISP <unit>... <incident>      (also DP, DISPATCH)
+    ER|OS|TR|AH|AV|AQ|OOS <unit>...         NOTE <incident> <text...>
+    CLOSE <incident> <disposition...>
+
+An ``<incident>`` is its number (``F2611-000123``, also ``F2611-123``), the number's numeric tail
+(``123`` or ``000123``; it must name one incident) or at least 6 leading characters of its id (the
+only way to reach an incident whose number is still pending). A ``<unit>`` is a unit id in any case.
+
+`parse` checks syntax and resolves references against the world it is given (the optimistic
+view); what a command may do (may this unit go on scene?) is for `desktop.domain.rules`, which
+`DispatchService.submit` runs. `parse` and `complete` never submit, never change the world and
+never raise on any text: every failure is a `Problem` with a message for the dispatcher.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from os.path import commonprefix
+from types import MappingProxyType
+from typing import Final, NamedTuple, TypeAlias
+
+from desktop.domain.commands import (
+    CommandArgs,
+    IncidentAddNote,
+    IncidentClose,
+    IncidentCreate,
+    LocationArgs,
+    UnitDispatch,
+    UnitSetStatus,
+)
+from desktop.domain.rules import ALLOWED_TRANSITIONS
+from desktop.domain.types import AVAILABLE_STATUSES, Incident, IncidentStatus, Unit, UnitStatus
+from desktop.domain.world import World
+from desktop.ids import uuid7
+
+__all__ = ["VERBS", "History", "Ok", "Parsed", "Problem", "Verb", "complete", "parse"]
+
+DEFAULT_PRIORITY: Final = 3
+COMPLETION_LIMIT: Final = 50
+ID_PREFIX_MIN: Final = 6
+_SHOWN_ID: Final = 8  # at least this many id characters name an incident whose number is pending
+
+
+@dataclass(frozen=True, slots=True)
+class Ok:
+    """The line is understood: submit ``commands`` in order; ``summary`` confirms what they do."""
+
+    commands: list[CommandArgs]
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """The line is not understood. ``position`` is the offset in the text of the offending token
+    (the text's length when something is missing at the end; None for an empty line)."""
+
+    message: str
+    position: int | None
+
+
+Parsed: TypeAlias = Ok | Problem
+
+
+@dataclass(frozen=True, slots=True)
+class Verb:
+    """One verb, for the help popup: ``usage`` line, one-line ``help``, accepted ``aliases``."""
+
+    name: str
+    usage: str
+    help: str
+    aliases: tuple[str, ...] = ()
+
+
+_STATUS_WORDS: Final = {
+    UnitStatus.ER: "en route",
+    UnitStatus.OS: "on scene",
+    UnitStatus.TR: "transporting",
+    UnitStatus.AH: "at hospital",
+    UnitStatus.AV: "available",
+    UnitStatus.AQ: "in quarters",
+    UnitStatus.OOS: "out of service",
+}
+_NEW_HELP = "open an incident, priority 3 unless given (a bare <n> only before a house number)"
+
+#: Every verb by name, in help order.
+VERBS: Final[Mapping[str, Verb]] = MappingProxyType(
+    {
+        "NEW": Verb("NEW", "NEW <type> [P<n>] <address>", _NEW_HELP),
+        "DISP": Verb("DISP", "DISP <unit>... <incident>", "dispatch units", ("DP", "DISPATCH")),
+        **{
+            code.value: Verb(code.value, f"{code.value} <unit>...", f"mark units {word}")
+            for code, word in _STATUS_WORDS.items()
+        },
+        "NOTE": Verb("NOTE", "NOTE <incident> <text>", "add a line to an incident's narrative"),
+        "CLOSE": Verb("CLOSE", "CLOSE <incident> <disposition>", "close an incident"),
+    }
+)
+_ALIASES: Final = {alias: verb.name for verb in VERBS.values() for alias in verb.aliases}
+_STATUS_VERBS: Final = {code.value: code for code in _STATUS_WORDS}
+_FREE_TEXT: Final = {"NOTE": "some text", "CLOSE": "a disposition"}
+
+_TOKEN = re.compile(r"[^\s,]+")
+_DIGITS = re.compile(r"[0-9]+")
+_DIGIT = re.compile(r"[0-9]")
+_PRIORITY = re.compile(r"[Pp]([0-9]{1,4})")
+
+
+class _Token(NamedTuple):
+    text: str
+    start: int
+
+
+def _tokens(text: str) -> list[_Token]:
+    return [_Token(m.group(), m.start()) for m in _TOKEN.finditer(text)]
+
+
+def parse(text: str, world: World, now: float) -> Parsed:
+    """Turn one typed line into commands for ``world``, or say what is wrong with it.
+
+    ``now`` is the caller's clock; no v1 verb depends on it. NEW takes a fresh incident id from
+    `desktop.ids.uuid7` on every call, so parse a line once and submit that result.
+    """
+    tokens = _tokens(text)
+    if not tokens:
+        return Problem("type a command, e.g. DISP E12 123", None)
+    verb, args, end = _verb_name(tokens[0].text), tokens[1:], len(text)
+    if verb is None:
+        return _unknown_verb(tokens[0], world)
+    if verb == "NEW":
+        return _parse_new(text, args)
+    if verb == "DISP":
+        return _parse_dispatch(args, world, end)
+    if verb in _FREE_TEXT:
+        return _parse_free_text(verb, text, args, world)
+    return _parse_status(_STATUS_VERBS[verb], args, world, end)
+
+
+def _verb_name(word: str) -> str | None:
+    upper = word.upper()
+    return upper if upper in VERBS else _ALIASES.get(upper)
+
+
+def _unknown_verb(token: _Token, world: World) -> Problem:
+    unit = _unit(world, token)
+    if isinstance(unit, Unit):
+        return Problem(f"start with a verb: {unit.id} is a unit, e.g. OS {unit.id}", token.start)
+    close = difflib.get_close_matches(token.text.upper(), [*VERBS, *_ALIASES], n=3, cutoff=0.6)
+    if close:
+        names = " or ".join(dict.fromkeys(_ALIASES.get(word, word) for word in close))
+        return Problem(f"unknown verb '{token.text}' — did you mean {names}?", token.start)
+    return Problem(f"unknown verb '{token.text}' — verbs are {', '.join(VERBS)}", token.start)
+
+
+def _parse_new(text: str, args: list[_Token]) -> Parsed:
+    if len(args) > 1 and _PRIORITY.fullmatch(args[0].text):
+        args = [args[1], args[0], *args[2:]]  # forgive "NEW P1 FIRE <address>"
+    if len(args) < 2:
+        return Problem("NEW needs a type and an address, e.g. NEW FIRE P1 1 Market St", len(text))
+    kind, rest, priority = args[0].text.upper(), args[1:], DEFAULT_PRIORITY
+    explicit = _PRIORITY.fullmatch(rest[0].text)
+    if explicit:
+        priority, rest = int(explicit[1]), rest[1:]
+    elif len(rest) > 1 and _DIGIT.fullmatch(rest[0].text) and _DIGITS.match(rest[1].text):
+        priority, rest = int(rest[0].text), rest[1:]  # "NEW FIRE 1 555 Mission St"
+    if not rest:
+        return Problem("NEW needs an address after the priority", len(text))
+    address = text[rest[0].start :].strip()
+    location = LocationArgs(address=address)
+    command = IncidentCreate(incident_id=uuid7(), type=kind, priority=priority, location=location)
+    return Ok([command], f"new {kind} P{priority} at {address}")
+
+
+def _parse_dispatch(args: list[_Token], world: World, end: int) -> Parsed:
+    if len(args) < 2:
+        return Problem("DISP needs at least one unit and an incident", end)
+    incident_token, unit_tokens = args[-1], args[:-1]
+    target = _incident(world, incident_token)
+    if isinstance(target, Problem) and isinstance(_unit(world, incident_token), Unit):
+        leading = _incident(world, args[0])
+        if isinstance(leading, Problem) or isinstance(_unit(world, args[0]), Unit):
+            last = incident_token.text
+            return Problem(f"DISP needs an incident after the units — {last} is a unit", end)
+        # forgive "DISP <incident> <unit>...": the first token is an incident and not a unit
+        target, incident_token, unit_tokens = leading, args[0], args[1:]
+    if isinstance(target, Problem):
+        return target
+    if target.status is IncidentStatus.CLOSED:
+        return Problem(f"incident {_label(target, world)} is closed", incident_token.start)
+    units = _units(world, unit_tokens)
+    if isinstance(units, Problem):
+        return units
+    command = UnitDispatch(incident_id=target.id, unit_ids=units)
+    return Ok([command], f"{', '.join(units)} dispatched to {_label(target, world)}")
+
+
+def _parse_status(status: UnitStatus, args: list[_Token], world: World, end: int) -> Parsed:
+    if not args:
+        return Problem(f"{status} needs at least one unit", end)
+    units = _units(world, args)
+    if isinstance(units, Problem):
+        return units
+    commands: list[CommandArgs] = [UnitSetStatus(unit_id=unit, status=status) for unit in units]
+    return Ok(commands, f"{', '.join(units)} {_STATUS_WORDS[status]} ({status})")
+
+
+def _parse_free_text(verb: str, text: str, args: list[_Token], world: World) -> Parsed:
+    if len(args) < 2:
+        return Problem(f"{verb} needs an incident and {_FREE_TEXT[verb]}", len(text))
+    incident = _incident(world, args[0])
+    if isinstance(incident, Problem):
+        return incident
+    label, rest = _label(incident, world), text[args[1].start :].strip()
+    if verb == "NOTE":
+        return Ok([IncidentAddNote(incident_id=incident.id, text=rest)], f"note added to {label}")
+    if incident.status is IncidentStatus.CLOSED:
+        return Problem(f"incident {label} is already closed", args[0].start)
+    return Ok([IncidentClose(incident_id=incident.id, disposition=rest)], f"{label} closed: {rest}")
+
+
+def _unit(world: World, token: _Token) -> Unit | Problem:
+    """The unit ``token`` names: its exact id, else the one id equal to it ignoring case."""
+    unit = world.units.get(token.text)
+    if unit is not None:
+        return unit
+    folded = token.text.casefold()
+    found = sorted(u.id for u in world.units.values() if u.id.casefold() == folded)
+    if len(found) == 1:
+        return world.units[found[0]]
+    if found:
+        return Problem(f"unit {token.text} is ambiguous: {', '.join(found)}", token.start)
+    return Problem(f"no unit {token.text.upper()}", token.start)
+
+
+def _units(world: World, tokens: list[_Token]) -> list[str] | Problem:
+    """The ids ``tokens`` name, in order, each once."""
+    ids: list[str] = []
+    for token in tokens:
+        unit = _unit(world, token)
+        if isinstance(unit, Problem):
+            return unit
+        if unit.id not in ids:
+            ids.append(unit.id)
+    return ids
+
+
+def _incident(world: World, token: _Token) -> Incident | Problem:
+    """The one incident ``token`` names: exact id or number first, else (see the grammar above)
+    every incident whose number's tail or id's start it is, which must be exactly one."""
+    word = token.text.casefold()
+    exact = world.incidents.get(token.text)
+    if exact is not None:
+        return exact
+    found = [i for i in world.incidents.values() if (i.number or "").casefold() == word]
+    if not found:
+        found = [i for i in world.incidents.values() if _names(i, word)]
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        return Problem(f"no incident {token.text}", token.start)
+    names = [_reference(i, world) for i in sorted(found, key=_incident_order)]
+    listed = ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
+    return Problem(f"incident {token.text} is ambiguous: {listed}", token.start)
+
+
+def _names(incident: Incident, word: str) -> bool:
+    """Whether casefolded ``word`` names ``incident`` by its number's tail or its id's start."""
+    head, _, tail = (incident.number or "").casefold().rpartition("-")
+    if _DIGITS.fullmatch(tail):
+        word_head, dash, word_tail = word.rpartition("-")
+        if dash and word_head != head:
+            word_tail = ""
+        if _DIGITS.fullmatch(word_tail) and word_tail.lstrip("0") == tail.lstrip("0"):
+            return True
+    return len(word) >= ID_PREFIX_MIN and incident.id.casefold().startswith(word)
+
+
+def _reference(incident: Incident, world: World) -> str:
+    """What to type to name ``incident``: its number, or the shortest unique start of its id."""
+    if incident.number:
+        return incident.number
+    own, others = incident.id.casefold(), [o.casefold() for o in world.incidents]
+    shared = [len(commonprefix([own, o])) for o in others if o != own]  # noqa: RUF071 by char
+    return incident.id[: max([_SHOWN_ID - 1, *shared]) + 1]
+
+
+def _label(incident: Incident, world: World) -> str:
+    reference = _reference(incident, world)
+    return reference if incident.number else f"{reference} (number pending)"
+
+
+def complete(text: str, world: World) -> list[str]:
+    """Candidates for the token ending ``text`` (an empty one when ``text`` ends in a separator),
+    each a whole replacement token, best first, at most `COMPLETION_LIMIT`.
+
+    First token: verbs. Units: natural order (E2 before E10), those that can take the verb's
+    status first (for DISP, AV/AQ units). Incidents: numbers (the id's start while the number is
+    pending), open before closed, newest first; DISP and CLOSE offer open ones only. After DISP's
+    first unit: available units, incidents, other units. Free text gets no candidates.
+    """
+    tokens = _tokens(text)
+    if text and _TOKEN.fullmatch(text[-1]):
+        prefix, index = tokens[-1].text.casefold(), len(tokens) - 1
+    else:
+        prefix, index = "", len(tokens)
+    if index == 0:
+        return [name for name in VERBS if name.casefold().startswith(prefix)]
+    verb = _verb_name(tokens[0].text)
+    named = {token.text.casefold() for token in tokens[1:index]}
+    candidates: list[str] = []
+    if verb in _FREE_TEXT and index == 1:
+        candidates = _incident_candidates(world, prefix, open_only=verb == "CLOSE")
+    elif verb == "DISP":
+        ready, others = _unit_candidates(world, prefix, named, AVAILABLE_STATUSES.__contains__)
+        incidents = _incident_candidates(world, prefix, open_only=True) if index > 1 else []
+        candidates = ready + incidents + others
+    elif verb in _STATUS_VERBS:
+        target = _STATUS_VERBS[verb]
+        able, unable = _unit_candidates(
+            world, prefix, named, ALLOWED_TRANSITIONS[target].__contains__
+        )
+        candidates = able + unable
+    return candidates[:COMPLETION_LIMIT]
+
+
+def _unit_candidates(
+    world: World, prefix: str, named: set[str], first: Callable[[UnitStatus], bool]
+) -> tuple[list[str], list[str]]:
+    """Ids of the units starting with ``prefix`` and not ``named`` in natural order: those whose
+    status passes ``first``, then the others."""
+    units = sorted(world.units.values(), key=lambda u: (_natural(u.id), u.id))
+    units = [
+        u for u in units if u.id.casefold().startswith(prefix) and u.id.casefold() not in named
+    ]
+    return [u.id for u in units if first(u.status)], [u.id for u in units if not first(u.status)]
+
+
+def _incident_candidates(world: World, prefix: str, open_only: bool) -> list[str]:
+    digits = _DIGITS.fullmatch(prefix) is not None
+    found: list[str] = []
+    for incident in sorted(world.incidents.values(), key=_incident_order):
+        if open_only and incident.status is IncidentStatus.CLOSED:
+            continue
+        reference = _reference(incident, world)
+        tail = (incident.number or "").rpartition("-")[2]
+        by_tail = digits and (tail.startswith(prefix) or tail.lstrip("0").startswith(prefix))
+        if by_tail or reference.casefold().startswith(prefix):
+            found.append(reference)
+    return found
+
+
+def _incident_order(incident: Incident) -> tuple[bool, float, str, str]:
+    """Open before closed, then newest first."""
+    closed = incident.status is IncidentStatus.CLOSED
+    return (closed, -incident.times.get("created", 0.0), incident.number or "", incident.id)
+
+
+def _natural(text: str) -> tuple[tuple[int, int, str], ...]:
+    """Sort key comparing runs of digits as numbers (E2 < E10) and letters ignoring case."""
+    parts = re.split(r"([0-9]+)", text)  # text at even indexes, digits at odd ones
+    return tuple(
+        (1, len(part.lstrip("0")), part.lstrip("0")) if n % 2 else (0, 0, part.casefold())
+        for n, part in enumerate(parts)
+    )
+
+
+class History:
+    """Up/Down recall of entered lines, like a shell's.
+
+    `push` records a line (stripped; blank lines and a repeat of the newest are not kept; the
+    oldest falls off beyond ``max_length``) and ends browsing. `previous` steps to an older line
+    (staying on the oldest), remembering on the first step the text being typed; `next` steps
+    towards the newest and, past it, gives back that remembered text and ends browsing. Both
+    return the text to show, or None when the line should stay as it is (nothing to recall, or
+    not browsing).
+    """
+
+    def __init__(self, max_length: int = 200) -> None:
+        if max_length < 1:
+            raise ValueError("max_length must be at least 1")
+        self._lines: deque[str] = deque(maxlen=max_length)
+        self._index: int | None = None  # position while browsing
+        self._draft = ""
+
+    def entries(self) -> list[str]:
+        """The kept lines, oldest first."""
+        return list(self._lines)
+
+    def push(self, line: str) -> None:
+        self.reset()
+        line = line.strip()
+        if line and (not self._lines or self._lines[-1] != line):
+            self._lines.append(line)
+
+    def previous(self, current_text: str) -> str | None:
+        if not self._lines:
+            return None
+        if self._index is None:
+            self._draft, self._index = current_text, len(self._lines)
+        self._index = max(self._index - 1, 0)
+        return self._lines[self._index]
+
+    def next(self) -> str | None:
+        if self._index is None:
+            return None
+        self._index += 1
+        if self._index < len(self._lines):
+            return self._lines[self._index]
+        draft = self._draft
+        self.reset()
+        return draft
+
+    def reset(self) -> None:
+        """Stop browsing and forget the remembered text (the UI calls it when the line is edited
+        by hand, if it wants the next Up to start again from the newest)."""
+        self._index, self._draft = None, ""

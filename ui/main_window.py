@@ -1,0 +1,310 @@
+"""`MainWindow`: the dispatcher's workstation — dock panels, command line, connection banner.
+
+Every panel is a `QDockWidget` with a stable objectName so layouts can be saved per screen
+set-up (`ui.layouts`); every dock floats onto any monitor, tabs, closes, and comes back from the
+View menu. The tables show live data through `BoardModels`, refreshed from the `Bridge` at most
+once per frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut, QShowEvent
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QToolBar,
+    QWidget,
+)
+
+from desktop.link import LinkStatus
+from desktop.service import DispatchService
+from desktop.state import Change
+from ui.bridge import Bridge
+from ui.layouts import LayoutManager, LayoutStore
+from ui.models.board import BoardModels
+from ui.panels import PlannedPanel, make_table_view
+from ui.panels.alerts import AlertsPanel
+from ui.theme import THEMES, apply_theme, scale_font
+from ui.widgets.clock import ClockLabel
+from ui.widgets.command_line import CommandLine
+from ui.widgets.connection_banner import ConnectionBanner
+
+__all__ = ["DOCKS", "LAYOUT_VERSION", "MainWindow", "apply_default_layout"]
+
+LAYOUT_VERSION = 1
+Area = Qt.DockWidgetArea
+
+
+@dataclass(frozen=True, slots=True)
+class DockSpec:
+    name: str  # objectName: stable, saved in layouts
+    title: str
+
+
+DOCKS = (
+    DockSpec("call_taking", "Call-taking"),
+    DockSpec("incidents", "Incidents"),
+    DockSpec("units", "Units"),
+    DockSpec("map", "Map"),
+    DockSpec("radio", "Radio"),
+    DockSpec("incident_detail", "Incident detail"),
+    DockSpec("alerts", "Alerts"),
+    DockSpec("supervisor", "Supervisor"),
+)
+
+_PLANNED = {
+    "call_taking": "Call-taking: 911 call offers with ANI/ALI and location, protocol cards and "
+    "pre-arrival instructions.",
+    "map": "Map: roads of the city, incidents, units by status, caller location.",
+    "radio": "Radio: channels, unit key-ups, emergency buttons, the radio log.",
+    "incident_detail": "Incident detail: narrative, assigned units, timeline. Select an incident.",
+    "supervisor": "Supervisor: floor statistics and positions.",
+}
+
+
+def apply_default_layout(window: QMainWindow) -> None:
+    """The layout in code: board on the left, map and detail on the right, alerts below."""
+    docks = {d.objectName(): d for d in window.findChildren(QDockWidget)}
+    for dock in docks.values():
+        dock.setFloating(False)
+        window.removeDockWidget(dock)
+    placements = (
+        ("incidents", Area.LeftDockWidgetArea),
+        ("map", Area.RightDockWidgetArea),
+        ("alerts", Area.BottomDockWidgetArea),
+    )
+    for name, area in placements:
+        window.addDockWidget(area, docks[name])
+        docks[name].show()
+    window.splitDockWidget(docks["incidents"], docks["units"], Qt.Orientation.Vertical)
+    window.splitDockWidget(docks["map"], docks["incident_detail"], Qt.Orientation.Vertical)
+    window.tabifyDockWidget(docks["incident_detail"], docks["call_taking"])
+    window.tabifyDockWidget(docks["alerts"], docks["radio"])
+    window.tabifyDockWidget(docks["radio"], docks["supervisor"])
+    for name in ("units", "incident_detail", "call_taking", "radio", "supervisor"):
+        docks[name].show()
+    docks["incident_detail"].raise_()
+    docks["alerts"].raise_()
+    window.resizeDocks([docks["incidents"], docks["map"]], [900, 700], Qt.Orientation.Horizontal)
+    window.resizeDocks(
+        [docks["incidents"], docks["units"], docks["alerts"]],
+        [420, 330, 150],
+        Qt.Orientation.Vertical,
+    )
+
+
+class MainWindow(QMainWindow):
+    """The workstation window. ``closed`` is emitted once the window has saved and closed."""
+
+    closed = Signal()
+
+    def __init__(
+        self,
+        service: DispatchService,
+        bridge: Bridge,
+        config_dir: Path,
+        *,
+        on_log_out: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__()
+        self.setObjectName("main_window")
+        self.setWindowTitle(f"dispatch-desktop — {service.link.url}")
+        self.setDockOptions(
+            QMainWindow.DockOption.AnimatedDocks
+            | QMainWindow.DockOption.AllowTabbedDocks
+            | QMainWindow.DockOption.AllowNestedDocks
+        )
+        self.service = service
+        self.bridge = bridge
+        self.settings = QSettings(str(config_dir / "workstation.ini"), QSettings.Format.IniFormat)
+        self._on_log_out = on_log_out
+        self.models = BoardModels(service)
+        self.docks: dict[str, QDockWidget] = {}
+        self._build_error_banner()
+        self._build_docks()
+        self._build_command_line()
+        self._build_status_bar()
+        self.layouts = LayoutManager(
+            self, LayoutStore(config_dir / "layouts.json"), apply_default_layout, LAYOUT_VERSION
+        )
+        self._build_menus()
+        for keys in ("F2", "Ctrl+L"):
+            QShortcut(
+                QKeySequence(keys),
+                self,
+                self.command_line.focus_input,
+                context=Qt.ShortcutContext.ApplicationShortcut,
+            )
+        bridge.changed.connect(self._on_changed)
+        bridge.status.connect(self._on_status)
+        bridge.error.connect(self.show_error)
+        self._second = QTimer(self)
+        self._second.setInterval(1000)
+        self._second.timeout.connect(self._tick)
+        self._second.start()
+        self._restored = False
+        self.resize(1600, 950)
+
+    # --- building ------------------------------------------------------------------------------
+
+    def _build_error_banner(self) -> None:
+        self.error_banner = QLabel()
+        self.error_banner.setObjectName("error_banner")
+        self.error_banner.setStyleSheet("background:#490202;color:#ffdcd7;padding:4px 10px;")
+        self.error_banner.hide()
+        self.error_bar = bar = QToolBar("Errors")
+        bar.setObjectName("error_bar")
+        bar.setMovable(False)
+        bar.addWidget(self.error_banner)
+        bar.addAction("Dismiss", bar.hide)
+        bar.toggleViewAction().setVisible(False)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        bar.hide()
+
+    def _build_docks(self) -> None:
+        self.incidents_view = make_table_view("incidents_table")
+        self.incidents_view.setModel(self.models.incidents)
+        self.units_view = make_table_view("units_table")
+        self.units_view.setModel(self.models.units)
+        self.alerts_panel = AlertsPanel(self.service, self.models)
+        content: dict[str, QWidget] = {
+            "incidents": self.incidents_view,
+            "units": self.units_view,
+            "alerts": self.alerts_panel,
+        }
+        for spec in DOCKS:
+            dock = QDockWidget(spec.title, self)
+            dock.setObjectName(spec.name)
+            dock.setFeatures(
+                QDockWidget.DockWidgetFeature.DockWidgetClosable
+                | QDockWidget.DockWidgetFeature.DockWidgetMovable
+                | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+            )
+            dock.setWidget(content.get(spec.name) or PlannedPanel(_PLANNED[spec.name]))
+            self.docks[spec.name] = dock
+            self.addDockWidget(Area.LeftDockWidgetArea, dock)
+        for view, widths in (
+            (self.incidents_view, (130, 34, 120, 100, 260, 120)),
+            (self.units_view, (80, 120, 60, 130, 70)),
+        ):
+            for column, width in enumerate(widths):
+                view.setColumnWidth(column, width)
+
+    def _build_command_line(self) -> None:
+        self.command_line = CommandLine(self.service)
+        bar = QToolBar("Command line")
+        bar.setObjectName("command_line_bar")
+        bar.setMovable(False)
+        bar.setFloatable(False)
+        bar.addWidget(self.command_line)
+        bar.toggleViewAction().setVisible(False)
+        self.addToolBar(Qt.ToolBarArea.BottomToolBarArea, bar)
+
+    def _build_status_bar(self) -> None:
+        self.banner = ConnectionBanner(lambda: self.service.status)
+        self.clock = ClockLabel(lambda: self.service.status.clock_offset)
+        self.statusBar().addWidget(self.banner)
+        self.statusBar().addPermanentWidget(self.clock)
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        if self._on_log_out is not None:
+            file_menu.addAction("Log &out", self._log_out)
+        file_menu.addAction("&Quit", QKeySequence.StandardKey.Quit, self.close)
+        view = self.menuBar().addMenu("&View")
+        for spec in DOCKS:
+            action = self.docks[spec.name].toggleViewAction()
+            action.setObjectName(f"show_{spec.name}")
+            view.addAction(action)
+        view.addSeparator()
+        themes = view.addMenu("&Theme")
+        for name in THEMES:
+            themes.addAction(name.replace("-", " ").title(), lambda n=name: self.set_theme(n))
+        view.addAction("&Bigger text", QKeySequence("Ctrl++"), lambda: self.zoom(0.1))
+        view.addAction("&Smaller text", QKeySequence("Ctrl+-"), lambda: self.zoom(-0.1))
+        view.addAction("&Normal text", QKeySequence("Ctrl+0"), lambda: self.zoom(None))
+        self.layouts_menu = self.menuBar().addMenu("&Layouts")
+        self.layouts_menu.aboutToShow.connect(self._fill_layouts_menu)
+        self._fill_layouts_menu()
+
+    def _fill_layouts_menu(self) -> None:
+        menu = self.layouts_menu
+        menu.clear()
+        menu.addAction("&Save layout as…", self._save_layout_as)
+        load = QMenu("&Load", menu)
+        delete = QMenu("&Delete", menu)
+        for name in self.layouts.names():
+            load.addAction(name, lambda n=name: self.layouts.load(n))
+            delete.addAction(name, lambda n=name: self.layouts.delete(n))
+        load.setEnabled(bool(self.layouts.names()))
+        delete.setEnabled(bool(self.layouts.names()))
+        menu.addMenu(load)
+        menu.addMenu(delete)
+        menu.addSeparator()
+        menu.addAction("&Reset to default", self.layouts.reset)
+
+    # --- behaviour -----------------------------------------------------------------------------
+
+    def showEvent(self, event: QShowEvent) -> None:
+        if not self._restored:
+            self._restored = True
+            self.layouts.restore()
+        super().showEvent(event)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.layouts.save()
+        super().closeEvent(event)
+        self.closed.emit()
+
+    def set_theme(self, name: str) -> None:
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_theme(app, name)
+            self.settings.setValue("theme", name)
+
+    def zoom(self, step: float | None) -> None:
+        app = QApplication.instance()
+        if not isinstance(app, QApplication):
+            return
+        current = float(app.property("dispatch_font_scale") or 1.0)
+        scale = scale_font(app, 1.0 if step is None else current + step)
+        self.settings.setValue("font_scale", scale)
+
+    def show_error(self, message: str) -> None:
+        """Show an unexpected error above the panels (it stays until the next one or a click)."""
+        self.error_banner.setText(f"⚠ {message}")
+        self.error_banner.show()
+        self.error_bar.show()
+
+    def _save_layout_as(self) -> None:
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle("Save layout")
+        dialog.setLabelText("Name of this layout:")
+        dialog.textValueSelected.connect(lambda name: name.strip() and self.layouts.save_as(name))
+        dialog.open()  # never exec() under qasync
+
+    def _log_out(self) -> None:
+        if self._on_log_out is not None:
+            self._on_log_out()
+        self.close()
+
+    def _on_changed(self, change: Change) -> None:
+        self.models.apply(change)
+
+    def _on_status(self, status: LinkStatus) -> None:
+        self.banner.show_status(status)
+        self.command_line.set_read_only_role(self.service.link.role)
+
+    def _tick(self) -> None:
+        self.models.tick()
+        self.banner.tick()
+        self.clock.tick()

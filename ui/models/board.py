@@ -1,0 +1,176 @@
+"""The live tables of the board: incidents, units, and Needs attention.
+
+Each model reads the core's optimistic view through `DispatchService`; entities touched by a
+command the server has not confirmed yet are shown in italics with a ``⧗`` mark.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QFont
+
+from desktop.domain.types import Incident, IncidentStatus, Unit
+from desktop.outbox import Rejection
+from desktop.service import DispatchService
+from desktop.state import Change
+from ui.models.entity_table import Column, EntityTableModel
+from ui.presentation import INCIDENT_STATUS_LABEL, UNIT_STATUS_COLOUR, duration, incident_label
+
+__all__ = ["BoardModels"]
+
+_UNIT_ID_PARTS = re.compile(r"^([^0-9]*)([0-9]*)(.*)$")
+_RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+_CENTER = Qt.AlignmentFlag.AlignCenter
+
+
+class BoardModels:
+    """Owns the three models and refreshes them from coalesced `Change`s."""
+
+    def __init__(self, service: DispatchService, clock: Callable[[], float] = time.time) -> None:
+        self.service = service
+        self.clock = clock
+        self._pending_ids: set[str] = set()
+        self._attention: dict[str, Rejection] = {}
+        self.incidents: EntityTableModel[Incident] = EntityTableModel(
+            [
+                Column("Incident", lambda i: self._mark(i.id, incident_label(i))),
+                Column("P", lambda i: str(i.priority), _CENTER),
+                Column("Type", lambda i: i.type),
+                Column("Status", lambda i: INCIDENT_STATUS_LABEL[i.status]),
+                Column("Location", lambda i: i.location.address),
+                Column("Units", lambda i: " ".join(i.units)),
+                Column("Age", lambda i: duration(self.clock() - i.times.get("created", 0)), _RIGHT),
+            ],
+            self._incident_ids,
+            service.incident,
+            self._incident_style,
+        )
+        self.units: EntityTableModel[Unit] = EntityTableModel(
+            [
+                Column("Unit", lambda u: self._mark(u.id, u.id)),
+                Column("Type", lambda u: u.type),
+                Column("Status", lambda u: str(u.status), _CENTER),
+                Column("Incident", self._unit_incident),
+                Column("Station", lambda u: u.station, _CENTER),
+                Column("In status", lambda u: duration(self.clock() - u.status_at), _RIGHT),
+            ],
+            self._unit_ids,
+            service.unit,
+            self._unit_style,
+        )
+        self.attention: EntityTableModel[Rejection] = EntityTableModel(
+            [
+                Column(
+                    "Refused", lambda r: time.strftime("%H:%M:%S", time.localtime(r.rejected_at))
+                ),
+                Column("Command", lambda r: r.entry.kind),
+                Column("Reason", lambda r: r.code),
+                Column("Detail", lambda r: r.message),
+            ],
+            lambda: list(self._attention),
+            self._attention.get,
+        )
+        self.reload()
+
+    # --- refresh ---------------------------------------------------------------------------
+
+    def reload(self) -> None:
+        """Re-read everything (start-up, reset)."""
+        self._reload_pending()
+        self._reload_attention()
+        self.incidents.refresh()
+        self.units.refresh()
+        self.attention.refresh()
+
+    def apply(self, change: Change) -> None:
+        """Refresh only what ``change`` touched."""
+        if change.reset:
+            self.reload()
+            return
+        if change.pending:
+            before = self._pending_ids
+            self._reload_pending()
+            touched = before ^ self._pending_ids
+            change.incidents |= touched
+            change.units |= touched
+        if change.incidents or change.pending:
+            self.incidents.refresh(change.incidents)
+        if change.units or change.incidents or change.pending:
+            # a unit row shows its incident's number, which may just have been assigned
+            self.units.refresh(change.units | self._units_on(change.incidents))
+        if change.attention:
+            self._reload_attention()
+            self.attention.refresh()
+
+    def tick(self) -> None:
+        """Once a second: timers (age, time in status) move."""
+        self.incidents.refresh(None)
+        self.units.refresh(None)
+
+    # --- rows --------------------------------------------------------------------------------
+
+    def _incident_ids(self) -> list[str]:
+        open_incidents = [
+            i for i in self.service.incidents() if i.status is not IncidentStatus.CLOSED
+        ]
+        open_incidents.sort(key=lambda i: (i.priority, i.times.get("created", 0.0)))
+        return [i.id for i in open_incidents]
+
+    def _unit_ids(self) -> list[str]:
+        return sorted((u.id for u in self.service.units()), key=_natural)
+
+    def _units_on(self, incident_ids: set[str]) -> set[str]:
+        if not incident_ids:
+            return set()
+        return {u.id for u in self.service.units() if u.incident_id in incident_ids}
+
+    def _reload_pending(self) -> None:
+        ids: set[str] = set()
+        for pending in self.service.pending():
+            ids.update(entity_id for _, entity_id in pending.touched)
+        self._pending_ids = ids
+
+    def _reload_attention(self) -> None:
+        self._attention.clear()
+        self._attention.update((r.entry.key, r) for r in self.service.needs_attention())
+
+    # --- looks -------------------------------------------------------------------------------
+
+    def _mark(self, entity_id: str, text: str) -> str:
+        return f"⧗ {text}" if entity_id in self._pending_ids else text
+
+    def _unit_incident(self, unit: Unit) -> str:
+        if unit.incident_id is None:
+            return ""
+        incident = self.service.incident(unit.incident_id)
+        return incident_label(incident) if incident else unit.incident_id[:8]
+
+    def _incident_style(self, incident: Incident, role: int, column: int) -> Any:
+        if role == Qt.ItemDataRole.FontRole and incident.id in self._pending_ids:
+            font = QFont()
+            font.setItalic(True)
+            return font
+        if role == Qt.ItemDataRole.ToolTipRole and incident.id in self._pending_ids:
+            return "Not yet confirmed by the server"
+        return None
+
+    def _unit_style(self, unit: Unit, role: int, column: int) -> Any:
+        if role == Qt.ItemDataRole.ForegroundRole and column == 2:
+            return QBrush(UNIT_STATUS_COLOUR[unit.status])
+        if role == Qt.ItemDataRole.FontRole and unit.id in self._pending_ids:
+            font = QFont()
+            font.setItalic(True)
+            return font
+        return None
+
+
+def _natural(unit_id: str) -> tuple[str, int, str]:
+    """E2 before E10: the letters, then the number, then the rest."""
+    match = _UNIT_ID_PARTS.match(unit_id)
+    head, digits, tail = match.groups() if match else (unit_id, "", "")
+    return (head.upper(), int(digits) if digits else -1, tail)

@@ -1,0 +1,91 @@
+"""`ConnectionBanner`: the status-bar strip that always says how the link is.
+
+States: ``LIVE``, ``RECONNECTING (next try in n s)``, ``OFFLINE · N queued``, ``SYNCING k/N`` with
+a progress bar, ``SIGNED OUT``; plus "last confirmed n s ago". Colours are calm except when the
+dispatcher must know something is wrong.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QWidget
+
+from desktop.link import LinkPhase, LinkStatus
+
+__all__ = ["ConnectionBanner", "banner_text"]
+
+
+def banner_text(status: LinkStatus, now_monotonic: float) -> tuple[str, str]:
+    """(text, state) for a status; state names the style (live, warn, alert, sync)."""
+    phase = status.phase
+    if phase is LinkPhase.LIVE:
+        return ("LIVE" + (f" · {status.queued} sending" if status.queued else ""), "live")
+    if phase is LinkPhase.SYNCING:
+        return (f"SYNCING {status.sync_done}/{status.sync_total}", "sync")
+    if phase is LinkPhase.REPLAYING:
+        return (f"SYNCING · sending {status.queued} queued", "sync")
+    if phase is LinkPhase.SIGNED_OUT:
+        return ("SIGNED OUT · sign in again", "alert")
+    if phase is LinkPhase.STOPPED:
+        return ("STOPPED", "warn")
+    if status.queued:
+        return (f"OFFLINE · {status.queued} queued", "alert")
+    if phase is LinkPhase.OFFLINE and status.next_retry_at is not None:
+        wait = max(0, round(status.next_retry_at - now_monotonic))
+        return (f"RECONNECTING (next try in {wait} s)", "warn")
+    return ("RECONNECTING", "warn")
+
+
+class ConnectionBanner(QWidget):
+    """Shows the newest `LinkStatus`; `tick` once a second keeps the countdowns honest."""
+
+    def __init__(
+        self,
+        status: Callable[[], LinkStatus],
+        parent: QWidget | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("connection_banner")
+        self._status = status
+        self._clock = clock
+        self.state_label = QLabel()
+        self.state_label.setObjectName("banner_state")
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(140)
+        self.progress.setTextVisible(False)
+        self.progress.hide()
+        self.confirmed_label = QLabel()
+        self.confirmed_label.setObjectName("banner_confirmed")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(4, 0, 4, 0)
+        layout.addWidget(self.state_label)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.confirmed_label)
+        self.show_status(status())
+
+    def tick(self) -> None:
+        self.show_status(self._status())
+
+    def show_status(self, status: LinkStatus) -> None:
+        text, state = banner_text(status, time.monotonic())
+        if text != self.state_label.text():
+            self.state_label.setText(text)
+        if self.state_label.property("state") != state:
+            self.state_label.setProperty("state", state)
+            self.state_label.style().unpolish(self.state_label)
+            self.state_label.style().polish(self.state_label)
+        syncing = status.phase is LinkPhase.SYNCING and status.sync_total > 0
+        self.progress.setVisible(syncing)
+        if syncing:
+            self.progress.setRange(0, status.sync_total)
+            self.progress.setValue(status.sync_done)
+        if status.last_confirmed_at is None:
+            self.confirmed_label.setText("never confirmed")
+        else:
+            ago = max(0, int(self._clock() - status.last_confirmed_at))
+            self.confirmed_label.setText(f"last confirmed {ago} s ago")
+        detail = status.detail
+        self.setToolTip(detail)

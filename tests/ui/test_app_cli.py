@@ -1,4 +1,4 @@
-"""The ``dispatch-desktop`` entry point: ``--version``, ``--help`` and the bare run."""
+"""The ``dispatch-desktop`` entry point: ``--version``, ``--help`` and argument checks."""
 
 from __future__ import annotations
 
@@ -28,11 +28,9 @@ def test_help_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--version" in out
 
 
-def test_no_arguments_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main([]) == 0
-    out = capsys.readouterr().out
-    assert out.startswith("usage: dispatch-desktop")
-    assert "--version" in out
+def test_screenshot_needs_demo(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--screenshot", "x.png"]) == 2
+    assert "--screenshot needs --demo" in capsys.readouterr().err
 
 
 def test_unknown_option_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

@@ -364,8 +364,20 @@ def test_no_commands_after_close() -> None:
 # --- heartbeats -------------------------------------------------------------------------------
 
 
+def test_first_ping_goes_right_after_the_welcome() -> None:
+    """The round trip and the clock offset are known at once, not a heartbeat later."""
+    pair = ready_pair()
+    assert pair.client.next_tick() < T0
+    frames, dead = pair.client.tick(T0)
+    assert not dead
+    (ping,) = frames
+    assert isinstance(decode_client_frame(ping), Ping)
+    assert pair.client.next_tick() == T0 + CONFIG.heartbeat_interval
+
+
 def test_tick_sends_a_ping_every_heartbeat_interval() -> None:
     pair = ready_pair()
+    pair.client.tick(T0)  # the first ping, right after the welcome
     interval = CONFIG.heartbeat_interval
     assert interval == 2.0
     assert pair.client.next_tick() == T0 + interval
@@ -457,6 +469,7 @@ def test_blackholed_link_is_dead_within_ten_seconds() -> None:
 
 def test_next_tick_lets_a_driver_sleep_exactly() -> None:
     pair = ready_pair()
+    pair.client.tick(T0)  # the first ping, right after the welcome
     pings = 0
     now = T0
     for _ in range(20):

@@ -1,4 +1,6 @@
-"""Fixtures for tests against a real server process on loopback, through a fault proxy."""
+"""Fixtures for tests against a real server process on loopback, through a fault proxy.
+
+Registered for every test directory by `tests/conftest.py` (``pytest_plugins``)."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
+import keyring
 import pytest
 
 from desktop.link import Backoff
@@ -13,6 +16,7 @@ from desktop.protocol.messages import Role
 from desktop.service import DispatchService, ServiceConfig
 from desktop.signin import SignIn
 from tests.support.faultproxy import FaultProxy
+from tests.support.memkeyring import MemoryKeyring
 from tests.support.serverproc import PASSWORD, ServerProcess
 
 USERS: dict[str, Role] = {
@@ -55,6 +59,16 @@ async def proxy(server: ServerProcess) -> AsyncIterator[FaultProxy]:
     await fault_proxy.start()
     yield fault_proxy
     await fault_proxy.stop()
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    """Every test gets a fresh in-memory keyring; none touches the machine's real one."""
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
 
 
 ClientFactory = Callable[..., DispatchService]

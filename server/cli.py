@@ -7,6 +7,8 @@
     dispatch-server users passwd NAME --db PATH
     dispatch-server users disable|enable NAME --db PATH
     dispatch-server users list --db PATH
+    dispatch-server demo [--data-dir DIR] [--port 8765]   (server/demo_cli.py)
+    dispatch-server derive-demo --sffd CSV --out DIR
 
 ``serve`` prints exactly one JSON line on stdout once bound, ``{"listening": {"host": H,
 "port": P}}``, and stops gracefully on SIGTERM/SIGINT (connections closed with 1001, SQLite
@@ -35,6 +37,7 @@ from desktop.protocol.codec import DEFAULT_MAX_FRAME_BYTES
 from desktop.protocol.session import ServerSessionLimits
 from server.app import DispatchServer
 from server.auth import ROLES, hash_password
+from server.demo_cli import add_demo_commands, run_demo, run_derive
 from server.store.base import StoreError, StoreOpenError, UserExists
 from server.store.sqlite import SqliteStore
 
@@ -57,6 +60,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(args)
         if args.command == "users":
             return _users(args)
+        if args.command == "demo":
+            return run_demo(args)
+        if args.command == "derive-demo":
+            return run_derive(args)
         parser.print_help(sys.stderr)
         return 2
     except UsageError as exc:
@@ -114,6 +121,7 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--db", required=True, type=Path)
     listing = actions.add_parser("list", help="list users")
     listing.add_argument("--db", required=True, type=Path)
+    add_demo_commands(commands)
     return parser
 
 

@@ -48,9 +48,19 @@ class EmbeddedServer:
     """A server over ``data_dir/server.sqlite`` on 127.0.0.1 (any free port)."""
 
     def __init__(
-        self, data_dir: Path, *, demo: bool = True, call_interval: float = 20.0, speed: float = 10.0
+        self,
+        data_dir: Path,
+        *,
+        demo: bool = True,
+        call_interval: float = 20.0,
+        speed: float = 10.0,
+        port: int = 0,
+        password: str | None = None,
     ) -> None:
+        """``password`` for the demo user; None: a random one for this run only."""
         self.data_dir = data_dir
+        self.port = port
+        self.password = password
         self.demo = demo
         self.call_interval = call_interval
         self.speed = speed
@@ -65,6 +75,11 @@ class EmbeddedServer:
         self._thread = threading.Thread(target=self._run, name="embedded-server", daemon=True)
         self._thread.start()
         return self._ready.result(timeout)
+
+    def wait(self) -> None:
+        """Block until the server thread ends (after `stop`, or a failure)."""
+        if self._thread is not None:
+            self._thread.join()
 
     def stop(self, timeout: float = 10.0) -> None:
         loop, stopped = self._loop, self._stopped
@@ -88,11 +103,11 @@ class EmbeddedServer:
         self._stopped = asyncio.Event()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         store = SqliteStore(self.data_dir / "server.sqlite")
-        password = secrets.token_urlsafe(16)
+        password = self.password or secrets.token_urlsafe(16)
         sim_password = secrets.token_urlsafe(16)
         await asyncio.to_thread(self._ensure_user, store, DEMO_USER, "dispatcher", password)
         await asyncio.to_thread(self._ensure_user, store, SIM_USER, "dispatcher", sim_password)
-        server = DispatchServer(store, "127.0.0.1", 0)
+        server = DispatchServer(store, "127.0.0.1", self.port)
         await server.start()
         sim_task: asyncio.Task[None] | None = None
         try:

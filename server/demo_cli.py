@@ -1,0 +1,83 @@
+"""``dispatch-server demo`` and ``dispatch-server derive-demo``.
+
+    dispatch-server demo [--data-dir DIR] [--port 8765] [--password demo] [--call-interval 20]
+    dispatch-server derive-demo --sffd CSV --out resources/demo
+
+``demo`` runs the reference server on 127.0.0.1 with the demo roster and a simulated call feed
+(`server.sim.callfeed`), prints one JSON line ``{"listening": {...}, "user": ..., "password":
+...}`` and serves until SIGINT/SIGTERM. It listens on loopback only: the demo password is printed.
+``derive-demo`` regenerates the demo city from the SFFD calls-for-service CSV.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+__all__ = ["add_demo_commands", "run_demo", "run_derive"]
+
+
+def add_demo_commands(commands: Any) -> None:
+    demo = commands.add_parser("demo", help="run a server with a simulated live floor (loopback)")
+    demo.add_argument("--data-dir", type=Path, default=Path("dispatch-demo"))
+    demo.add_argument("--port", type=int, default=8765)
+    demo.add_argument("--password", default="demo", help="password of the user 'demo'")
+    demo.add_argument("--call-interval", type=float, default=20.0, help="seconds between calls")
+    demo.add_argument("--speed", type=float, default=10.0, help="crews work this much faster")
+    derive = commands.add_parser("derive-demo", help="derive resources/demo from SFFD data")
+    derive.add_argument("--sffd", type=Path, required=True, help="calls-for-service CSV")
+    derive.add_argument("--out", type=Path, required=True)
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from server.embedded import EmbeddedServer
+
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    embedded = EmbeddedServer(
+        args.data_dir,
+        call_interval=args.call_interval,
+        speed=args.speed,
+        port=args.port,
+        password=args.password,
+    )
+    login = embedded.start()
+    port = int(login.url.rsplit(":", 1)[1])
+    print(
+        json.dumps(
+            {
+                "listening": {"host": "127.0.0.1", "port": port},
+                "user": login.username,
+                "password": login.password,
+            }
+        ),
+        flush=True,
+    )
+    print(
+        f"demo floor at {login.url}: dispatch-desktop --server {login.url} --user "
+        f"{login.username}  (password {login.password})",
+        file=sys.stderr,
+        flush=True,
+    )
+    stop.wait()
+    embedded.stop()
+    return 0
+
+
+def run_derive(args: argparse.Namespace) -> int:
+    from server.sim.demo_data import derive, write
+    from server.sim.sffd import read_calls
+
+    if not args.sffd.exists():
+        print(f"dispatch-server: no such file {args.sffd}", file=sys.stderr)
+        return 2
+    roster, calls = derive(read_calls(args.sffd))
+    write(args.out, roster, calls)
+    print(f"wrote {len(roster)} units and {len(calls)} calls to {args.out}")
+    return 0

@@ -7,9 +7,10 @@ Grammar (verbs in any case; units and incidents separated by spaces or commas):
     ER|OS|TR|AH|AV|AQ|OOS <unit>...         NOTE <incident> <text...>
     CLOSE <incident> <disposition...>
 
-An ``<incident>`` is its number (``F2611-000123``, also ``F2611-123``), the number's numeric tail
-(``123`` or ``000123``; it must name one incident) or at least 6 leading characters of its id (the
-only way to reach an incident whose number is still pending). A ``<unit>`` is a unit id in any case.
+An ``<incident>`` is its number (``F2611-000123``, ``F2611-123``), the number's numeric tail
+(``123``, ``000123``) or at least 6 leading characters of its id (how an incident whose number is
+pending is reached); a short form fitting several incidents names the one open one among them, if
+only one is open. A ``<unit>`` is a unit id in any case.
 
 `parse` checks syntax and resolves references against the world it is given (the optimistic
 view); what a command may do (may this unit go on scene?) is for `desktop.domain.rules`, which
@@ -22,9 +23,8 @@ from __future__ import annotations
 import difflib
 import re
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from os.path import commonprefix
 from types import MappingProxyType
 from typing import Final, NamedTuple, TypeAlias
 
@@ -47,7 +47,7 @@ __all__ = ["VERBS", "History", "Ok", "Parsed", "Problem", "Verb", "complete", "p
 DEFAULT_PRIORITY: Final = 3
 COMPLETION_LIMIT: Final = 50
 ID_PREFIX_MIN: Final = 6
-_SHOWN_ID: Final = 8  # at least this many id characters name an incident whose number is pending
+_SHOWN_ID: Final = 8  # id characters shown for an incident whose number is pending
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,13 +104,13 @@ VERBS: Final[Mapping[str, Verb]] = MappingProxyType(
         "CLOSE": Verb("CLOSE", "CLOSE <incident> <disposition>", "close an incident"),
     }
 )
-_ALIASES: Final = {alias: verb.name for verb in VERBS.values() for alias in verb.aliases}
+#: Every accepted spelling of a verb (its name, its aliases) -> its name.
+_VERB_OF: Final = {w: v.name for v in VERBS.values() for w in (v.name, *v.aliases)}
 _STATUS_VERBS: Final = {code.value: code for code in _STATUS_WORDS}
 _FREE_TEXT: Final = {"NOTE": "some text", "CLOSE": "a disposition"}
 
 _TOKEN = re.compile(r"[^\s,]+")
 _DIGITS = re.compile(r"[0-9]+")
-_DIGIT = re.compile(r"[0-9]")
 _PRIORITY = re.compile(r"[Pp]([0-9]{1,4})")
 
 
@@ -132,7 +132,7 @@ def parse(text: str, world: World, now: float) -> Parsed:
     tokens = _tokens(text)
     if not tokens:
         return Problem("type a command, e.g. DISP E12 123", None)
-    verb, args, end = _verb_name(tokens[0].text), tokens[1:], len(text)
+    verb, args, end = _VERB_OF.get(tokens[0].text.upper()), tokens[1:], len(text)
     if verb is None:
         return _unknown_verb(tokens[0], world)
     if verb == "NEW":
@@ -144,18 +144,13 @@ def parse(text: str, world: World, now: float) -> Parsed:
     return _parse_status(_STATUS_VERBS[verb], args, world, end)
 
 
-def _verb_name(word: str) -> str | None:
-    upper = word.upper()
-    return upper if upper in VERBS else _ALIASES.get(upper)
-
-
 def _unknown_verb(token: _Token, world: World) -> Problem:
     unit = _unit(world, token)
     if isinstance(unit, Unit):
         return Problem(f"start with a verb: {unit.id} is a unit, e.g. OS {unit.id}", token.start)
-    close = difflib.get_close_matches(token.text.upper(), [*VERBS, *_ALIASES], n=3, cutoff=0.6)
+    close = difflib.get_close_matches(token.text.upper(), list(_VERB_OF), n=3, cutoff=0.6)
     if close:
-        names = " or ".join(dict.fromkeys(_ALIASES.get(word, word) for word in close))
+        names = " or ".join(dict.fromkeys(_VERB_OF[word] for word in close))
         return Problem(f"unknown verb '{token.text}' — did you mean {names}?", token.start)
     return Problem(f"unknown verb '{token.text}' — verbs are {', '.join(VERBS)}", token.start)
 
@@ -169,7 +164,7 @@ def _parse_new(text: str, args: list[_Token]) -> Parsed:
     explicit = _PRIORITY.fullmatch(rest[0].text)
     if explicit:
         priority, rest = int(explicit[1]), rest[1:]
-    elif len(rest) > 1 and _DIGIT.fullmatch(rest[0].text) and _DIGITS.match(rest[1].text):
+    elif len(rest) > 1 and re.fullmatch("[0-9]", rest[0].text) and _DIGITS.match(rest[1].text):
         priority, rest = int(rest[0].text), rest[1:]  # "NEW FIRE 1 555 Mission St"
     if not rest:
         return Problem("NEW needs an address after the priority", len(text))
@@ -182,24 +177,18 @@ def _parse_new(text: str, args: list[_Token]) -> Parsed:
 def _parse_dispatch(args: list[_Token], world: World, end: int) -> Parsed:
     if len(args) < 2:
         return Problem("DISP needs at least one unit and an incident", end)
-    incident_token, unit_tokens = args[-1], args[:-1]
-    target = _incident(world, incident_token)
-    if isinstance(target, Problem) and isinstance(_unit(world, incident_token), Unit):
-        leading = _incident(world, args[0])
-        if isinstance(leading, Problem) or isinstance(_unit(world, args[0]), Unit):
-            last = incident_token.text
-            return Problem(f"DISP needs an incident after the units — {last} is a unit", end)
-        # forgive "DISP <incident> <unit>...": the first token is an incident and not a unit
-        target, incident_token, unit_tokens = leading, args[0], args[1:]
+    target = _incident(world, args[-1])
+    if isinstance(target, Problem) and isinstance(_unit(world, args[-1]), Unit):
+        return Problem(f"DISP needs an incident after the units — {args[-1].text} is a unit", end)
     if isinstance(target, Problem):
         return target
     if target.status is IncidentStatus.CLOSED:
-        return Problem(f"incident {_label(target, world)} is closed", incident_token.start)
-    units = _units(world, unit_tokens)
+        return Problem(f"incident {_label(target)} is closed", args[-1].start)
+    units = _units(world, args[:-1])
     if isinstance(units, Problem):
         return units
     command = UnitDispatch(incident_id=target.id, unit_ids=units)
-    return Ok([command], f"{', '.join(units)} dispatched to {_label(target, world)}")
+    return Ok([command], f"{', '.join(units)} dispatched to {_label(target)}")
 
 
 def _parse_status(status: UnitStatus, args: list[_Token], world: World, end: int) -> Parsed:
@@ -218,7 +207,7 @@ def _parse_free_text(verb: str, text: str, args: list[_Token], world: World) -> 
     incident = _incident(world, args[0])
     if isinstance(incident, Problem):
         return incident
-    label, rest = _label(incident, world), text[args[1].start :].strip()
+    label, rest = _label(incident), text[args[1].start :].strip()
     if verb == "NOTE":
         return Ok([IncidentAddNote(incident_id=incident.id, text=rest)], f"note added to {label}")
     if incident.status is IncidentStatus.CLOSED:
@@ -253,94 +242,79 @@ def _units(world: World, tokens: list[_Token]) -> list[str] | Problem:
 
 
 def _incident(world: World, token: _Token) -> Incident | Problem:
-    """The one incident ``token`` names: exact id or number first, else (see the grammar above)
-    every incident whose number's tail or id's start it is, which must be exactly one."""
+    """The incident ``token`` names: its exact id or number, else the one incident whose number's
+    tail or id's start it is (if it fits several, the one open incident among them)."""
     word = token.text.casefold()
-    exact = world.incidents.get(token.text)
-    if exact is not None:
-        return exact
-    found = [i for i in world.incidents.values() if (i.number or "").casefold() == word]
-    if not found:
-        found = [i for i in world.incidents.values() if _names(i, word)]
+    if token.text in world.incidents:
+        return world.incidents[token.text]
+    found = [i for i in world.incidents.values() if _names(i, word)]
+    still_open = [i for i in found if i.status is not IncidentStatus.CLOSED]
+    if len(still_open) == 1:
+        return still_open[0]  # numbers' tails repeat over time: the open incident is meant
     if len(found) == 1:
         return found[0]
     if not found:
         return Problem(f"no incident {token.text}", token.start)
-    names = [_reference(i, world) for i in sorted(found, key=_incident_order)]
+    names = [_reference(i) for i in sorted(found, key=_incident_order)]
     listed = ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
     return Problem(f"incident {token.text} is ambiguous: {listed}", token.start)
 
 
 def _names(incident: Incident, word: str) -> bool:
-    """Whether casefolded ``word`` names ``incident`` by its number's tail or its id's start."""
+    """Whether casefolded ``word`` is ``incident``'s number, its number's tail or its id's start."""
+    if (incident.number or "").casefold() == word:
+        return True
     head, _, tail = (incident.number or "").casefold().rpartition("-")
-    if _DIGITS.fullmatch(tail):
-        word_head, dash, word_tail = word.rpartition("-")
-        if dash and word_head != head:
-            word_tail = ""
-        if _DIGITS.fullmatch(word_tail) and word_tail.lstrip("0") == tail.lstrip("0"):
-            return True
+    word_head, dash, word_tail = word.rpartition("-")
+    digits = _DIGITS.fullmatch(tail) and _DIGITS.fullmatch(word_tail)
+    if digits and (word_head == head or not dash) and word_tail.lstrip("0") == tail.lstrip("0"):
+        return True
     return len(word) >= ID_PREFIX_MIN and incident.id.casefold().startswith(word)
 
 
-def _reference(incident: Incident, world: World) -> str:
-    """What to type to name ``incident``: its number, or the shortest unique start of its id."""
-    if incident.number:
-        return incident.number
-    own, others = incident.id.casefold(), [o.casefold() for o in world.incidents]
-    shared = [len(commonprefix([own, o])) for o in others if o != own]  # noqa: RUF071 by char
-    return incident.id[: max([_SHOWN_ID - 1, *shared]) + 1]
+def _reference(incident: Incident) -> str:
+    """What to type to name ``incident`` for sure: its number, or its whole id while pending."""
+    return incident.number or incident.id
 
 
-def _label(incident: Incident, world: World) -> str:
-    reference = _reference(incident, world)
-    return reference if incident.number else f"{reference} (number pending)"
+def _label(incident: Incident) -> str:
+    return incident.number or f"{incident.id[:_SHOWN_ID]} (number pending)"
 
 
 def complete(text: str, world: World) -> list[str]:
-    """Candidates for the token ending ``text`` (an empty one when ``text`` ends in a separator),
-    each a whole replacement token, best first, at most `COMPLETION_LIMIT`.
-
-    First token: verbs. Units: natural order (E2 before E10), those that can take the verb's
-    status first (for DISP, AV/AQ units). Incidents: numbers (the id's start while the number is
-    pending), open before closed, newest first; DISP and CLOSE offer open ones only. After DISP's
-    first unit: available units, incidents, other units. Free text gets no candidates.
-    """
+    """Candidates for the token ending ``text`` (an empty one after a separator), each a whole
+    replacement token, best first, at most `COMPLETION_LIMIT`. First token: verbs. Units: natural
+    order (E2 before E10), those that can take the verb's status first (for DISP, AV/AQ units).
+    Incidents: numbers (the whole id while the number is pending), open before closed, newest
+    first; DISP and CLOSE offer open ones only. After DISP's first unit: available units,
+    incidents, other units. Free text gets no candidates."""
     tokens = _tokens(text)
-    if text and _TOKEN.fullmatch(text[-1]):
-        prefix, index = tokens[-1].text.casefold(), len(tokens) - 1
-    else:
-        prefix, index = "", len(tokens)
+    typing = bool(text) and _TOKEN.fullmatch(text[-1]) is not None  # the last token is unfinished
+    prefix, index = (tokens[-1].text.casefold(), len(tokens) - 1) if typing else ("", len(tokens))
     if index == 0:
         return [name for name in VERBS if name.casefold().startswith(prefix)]
-    verb = _verb_name(tokens[0].text)
+    verb = _VERB_OF.get(tokens[0].text.upper())
     named = {token.text.casefold() for token in tokens[1:index]}
     candidates: list[str] = []
     if verb in _FREE_TEXT and index == 1:
         candidates = _incident_candidates(world, prefix, open_only=verb == "CLOSE")
     elif verb == "DISP":
-        ready, others = _unit_candidates(world, prefix, named, AVAILABLE_STATUSES.__contains__)
+        units = _unit_candidates(world, prefix, named)
         incidents = _incident_candidates(world, prefix, open_only=True) if index > 1 else []
-        candidates = ready + incidents + others
+        candidates = [u.id for u in units if u.status in AVAILABLE_STATUSES] + incidents
+        candidates += [u.id for u in units if u.status not in AVAILABLE_STATUSES]
     elif verb in _STATUS_VERBS:
-        target = _STATUS_VERBS[verb]
-        able, unable = _unit_candidates(
-            world, prefix, named, ALLOWED_TRANSITIONS[target].__contains__
-        )
-        candidates = able + unable
+        units, target = _unit_candidates(world, prefix, named), _STATUS_VERBS[verb]
+        units.sort(key=lambda u: target not in ALLOWED_TRANSITIONS[u.status])  # stable
+        candidates = [u.id for u in units]
     return candidates[:COMPLETION_LIMIT]
 
 
-def _unit_candidates(
-    world: World, prefix: str, named: set[str], first: Callable[[UnitStatus], bool]
-) -> tuple[list[str], list[str]]:
-    """Ids of the units starting with ``prefix`` and not ``named`` in natural order: those whose
-    status passes ``first``, then the others."""
-    units = sorted(world.units.values(), key=lambda u: (_natural(u.id), u.id))
-    units = [
-        u for u in units if u.id.casefold().startswith(prefix) and u.id.casefold() not in named
-    ]
-    return [u.id for u in units if first(u.status)], [u.id for u in units if not first(u.status)]
+def _unit_candidates(world: World, prefix: str, named: set[str]) -> list[Unit]:
+    """Units whose id starts with ``prefix``, not ``named`` already, in natural order."""
+    units = [u for u in world.units.values() if u.id.casefold().startswith(prefix)]
+    units = [u for u in units if u.id.casefold() not in named]
+    return sorted(units, key=lambda u: (_natural(u.id), u.id))
 
 
 def _incident_candidates(world: World, prefix: str, open_only: bool) -> list[str]:
@@ -349,7 +323,7 @@ def _incident_candidates(world: World, prefix: str, open_only: bool) -> list[str
     for incident in sorted(world.incidents.values(), key=_incident_order):
         if open_only and incident.status is IncidentStatus.CLOSED:
             continue
-        reference = _reference(incident, world)
+        reference = _reference(incident)
         tail = (incident.number or "").rpartition("-")[2]
         by_tail = digits and (tail.startswith(prefix) or tail.lstrip("0").startswith(prefix))
         if by_tail or reference.casefold().startswith(prefix):
@@ -373,15 +347,12 @@ def _natural(text: str) -> tuple[tuple[int, int, str], ...]:
 
 
 class History:
-    """Up/Down recall of entered lines, like a shell's.
-
-    `push` records a line (stripped; blank lines and a repeat of the newest are not kept; the
-    oldest falls off beyond ``max_length``) and ends browsing. `previous` steps to an older line
-    (staying on the oldest), remembering on the first step the text being typed; `next` steps
-    towards the newest and, past it, gives back that remembered text and ends browsing. Both
-    return the text to show, or None when the line should stay as it is (nothing to recall, or
-    not browsing).
-    """
+    """Up/Down recall of entered lines, like a shell's. `push` records a line (stripped; blank
+    lines and a repeat of the newest are not kept; the oldest falls off beyond ``max_length``)
+    and ends browsing. `previous` steps to an older line (staying on the oldest), remembering on
+    the first step the text being typed; `next` steps towards the newest and, past it, gives back
+    that remembered text and ends browsing. Both return the text to show, or None when the line
+    should stay as it is (nothing to recall, or not browsing)."""
 
     def __init__(self, max_length: int = 200) -> None:
         if max_length < 1:
@@ -419,6 +390,5 @@ class History:
         return draft
 
     def reset(self) -> None:
-        """Stop browsing and forget the remembered text (the UI calls it when the line is edited
-        by hand, if it wants the next Up to start again from the newest)."""
+        """Stop browsing and forget the remembered text."""
         self._index, self._draft = None, ""

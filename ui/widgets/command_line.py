@@ -38,7 +38,8 @@ class CommandLine(QWidget):
         self._completions = QStringListModel(self)
         self.completer = QCompleter(self._completions, self)
         self.completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+        # complete() already filters (and matches "12" to F2611-000123): Qt must not re-filter
+        self.completer.setCompletionMode(QCompleter.CompletionMode.UnfilteredPopupCompletion)
         self.completer.setWidget(self.input)
         self.completer.activated.connect(self._insert_completion)
         self.input.textEdited.connect(self._update_completions)
@@ -81,6 +82,7 @@ class CommandLine(QWidget):
             self.say(f"NOT SAVED: {exc}", error=True)
             return
         self.history.push(text)
+        self.completer.popup().hide()
         self.input.clear()
         self.say(parsed.summary, error=False)
 
@@ -105,7 +107,7 @@ class CommandLine(QWidget):
 
     def _insert_completion(self, token: str) -> None:
         text = self.input.text()
-        head = text[: text.rfind(" ") + 1]  # everything up to the token being typed
+        head = text[: max(text.rfind(" "), text.rfind(",")) + 1]  # up to the token being typed
         self.input.setText(f"{head}{token} ")
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
@@ -117,10 +119,14 @@ class CommandLine(QWidget):
             key = event.key()
             popup_open = self.completer.popup().isVisible()
             if key == Qt.Key.Key_Up and not popup_open:
-                self.input.setText(self.history.previous(self.input.text()))
+                line = self.history.previous(self.input.text())
+                if line is not None:
+                    self.input.setText(line)
                 return True
             if key == Qt.Key.Key_Down and not popup_open:
-                self.input.setText(self.history.next())
+                line = self.history.next()
+                if line is not None:
+                    self.input.setText(line)
                 return True
             if key == Qt.Key.Key_Tab and self._completions.rowCount():
                 self._insert_completion(self._completions.stringList()[0])

@@ -1,0 +1,274 @@
+"""The workstation window against a real server process: live tables, the connection banner
+through a real drop and reconnect, the command line, docks, themes and the error banner."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QApplication, QDockWidget
+from pytestqt.qtbot import QtBot
+
+from desktop.domain.commands import IncidentAddNote, IncidentCreate, LocationArgs, UnitAdd
+from desktop.domain.types import UnitStatus
+from desktop.link import LinkPhase, LinkStatus
+from desktop.service import DispatchService, ServiceConfig
+from desktop.signin import SignIn
+from tests.support.faultproxy import FaultProxy
+from tests.support.fixtures import FAST, ClientFactory
+from tests.support.serverproc import PASSWORD, ServerProcess
+from ui.bridge import Bridge
+from ui.main_window import DOCKS, MainWindow
+from ui.widgets.connection_banner import banner_text
+
+Shell = tuple[MainWindow, DispatchService, list[LinkStatus]]
+
+
+async def pump_until(predicate: Callable[[], bool], timeout: float = 15.0, what: str = "") -> None:
+    """Wait until ``predicate`` holds; Qt events run at every await on the qasync loop
+    (tests/ui/conftest.py)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or predicate}")
+        await asyncio.sleep(0.005)
+
+
+@pytest.fixture
+async def open_shell(qtbot: QtBot, tmp_path: Path) -> AsyncIterator[Callable[[str], Shell]]:
+    opened: list[tuple[MainWindow, DispatchService]] = []
+
+    def open_window(url: str) -> Shell:
+        statuses: list[LinkStatus] = []
+        bridge = Bridge()
+
+        def on_status(status: LinkStatus) -> None:
+            statuses.append(status)
+            bridge.on_status(status)
+
+        config = ServiceConfig(data_dir=tmp_path / "ws", url=url, workstation="test", **FAST)  # type: ignore[arg-type]
+        service = DispatchService(config, SignIn("ann", PASSWORD), on_status=on_status)
+        service.subscribe(bridge.on_change)
+        window = MainWindow(service, bridge, tmp_path / "config")
+        qtbot.addWidget(window)
+        window.show()
+        service.start()
+        opened.append((window, service))
+        return window, service, statuses
+
+    yield open_window
+    for window, service in opened:
+        window.close()
+        await service.stop(close_within=2.0)
+
+
+def texts(model: object, column: int) -> list[str]:
+    return [model.index(row, column).data() for row in range(model.rowCount())]  # type: ignore[attr-defined]
+
+
+async def test_tables_show_live_server_data(
+    server: ServerProcess, make_client: ClientFactory, open_shell: Callable[[str], Shell]
+) -> None:
+    window, service, _ = open_shell(server.url)
+    other = make_client("bob", server.url)
+    await pump_until(lambda: service.status.phase is LinkPhase.LIVE)
+    other.submit(UnitAdd(unit_id="E12", type="ENGINE", status=UnitStatus.AV))
+    other.submit(
+        IncidentCreate(
+            incident_id="i-1", type="FIRE", priority=1, location=LocationArgs(address="1 Market St")
+        )
+    )
+    await pump_until(
+        lambda: window.models.units.rowCount() == 1 and window.models.incidents.rowCount() == 1,
+        what="rows",
+    )
+    assert texts(window.models.units, 0) == ["E12"]
+    assert texts(window.models.units, 2) == ["AV"]
+    [number] = texts(window.models.incidents, 0)
+    assert number.startswith("F") and "-" in number
+    assert texts(window.models.incidents, 4) == ["1 Market St"]
+
+
+async def test_banner_follows_a_real_drop_and_reconnect(
+    server: ServerProcess,
+    proxy: FaultProxy,
+    make_client: ClientFactory,
+    open_shell: Callable[[str], Shell],
+) -> None:
+    window, service, statuses = open_shell(proxy.url)
+    other = make_client("bob", server.url)
+    await pump_until(lambda: window.banner.state_label.text() == "LIVE", what="LIVE")
+    other.submit(
+        IncidentCreate(
+            incident_id="i-1", type="FIRE", priority=1, location=LocationArgs(address="1 Market St")
+        )
+    )
+    await pump_until(lambda: service.incident("i-1") is not None)
+
+    proxy.cut()
+    await pump_until(lambda: service.status.phase is not LinkPhase.LIVE, what="drop noticed")
+    window.command_line.input.setText("NOTE i-1 caller says smoke on the 2nd floor")
+    window.command_line.submit()
+    window.command_line.input.setText("NOTE i-1 second floor, rear")
+    window.command_line.submit()
+    for i in range(1500):  # meanwhile the floor goes on: something to resync
+        other.submit(IncidentAddNote(incident_id="i-1", text=f"other {i}"))
+    await pump_until(lambda: len(other.outbox) == 0, timeout=30)
+    await pump_until(
+        lambda: window.banner.state_label.text() == "OFFLINE · 2 queued", what="OFFLINE · 2 queued"
+    )
+    assert window.banner.state_label.property("state") == "alert"
+
+    statuses.clear()
+    proxy.restore()
+    await pump_until(
+        lambda: window.banner.state_label.text() == "LIVE" and not service.outbox,
+        timeout=30,
+        what="LIVE again",
+    )
+    shown = [banner_text(s, time.monotonic())[0].split(" ")[0] for s in statuses]
+    assert "SYNCING" in shown
+    assert shown.index("SYNCING") < len(shown) - 1 - shown[::-1].index("LIVE")
+    syncing = [s for s in statuses if s.phase is LinkPhase.SYNCING and s.sync_total]
+    assert syncing and syncing[-1].sync_total >= 1500
+    assert "last confirmed" in window.banner.confirmed_label.text()
+
+
+async def test_command_line_verbs_autocomplete_and_history(
+    server: ServerProcess, make_client: ClientFactory, open_shell: Callable[[str], Shell]
+) -> None:
+    window, service, _ = open_shell(server.url)
+    other = make_client("bob", server.url)
+    other.submit(UnitAdd(unit_id="E12", type="ENGINE", status=UnitStatus.AV))
+    other.submit(UnitAdd(unit_id="M55", type="MEDIC", status=UnitStatus.AQ))
+    await pump_until(lambda: service.unit("M55") is not None, what="roster")
+    line = window.command_line
+
+    def run(text: str) -> str:
+        line.input.setText(text)
+        line.submit()
+        return line.feedback.text()
+
+    run("NEW MEDICAL P2 1 Market St")
+    assert line.feedback.property("state") == "ok"
+    await pump_until(lambda: window.models.incidents.rowCount() == 1)
+    await pump_until(lambda: all(i.number for i in service.incidents()), what="numbered")
+    number = service.incidents()[0].number
+    assert number is not None
+    run(f"DISP E12 M55 {number}")
+    assert line.feedback.property("state") == "ok", line.feedback.text()
+    run("ER E12")
+    assert line.feedback.property("state") == "ok", line.feedback.text()
+    message = run("TR M55")  # M55 is dispatched, not on scene: refused in place
+    assert line.feedback.property("state") == "error"
+    assert "M55" in message
+    assert line.input.text() == "TR M55"  # kept for correction
+    assert "unknown verb" in run("DSIP E12 1").lower()
+    run(f"NOTE {number} caller is conscious and breathing")
+    await pump_until(lambda: not service.outbox, what="all applied")
+    incident = service.incidents()[0]
+    assert [n.text for n in incident.narrative] == ["caller is conscious and breathing"]
+    assert service.unit("E12").status is UnitStatus.ER  # type: ignore[union-attr]
+
+    line.input.clear()
+    line.input.setFocus()
+    qt_type(line.input, "DISP E")
+    assert "E12" in line._completions.stringList()
+    assert line.completer.popup().isVisible()
+    qt_key(line.completer.popup(), Qt.Key.Key_Escape)
+    line.input.clear()
+    qt_key(line.input, Qt.Key.Key_Up)
+    assert line.input.text().startswith("NOTE ")
+    qt_key(line.input, Qt.Key.Key_Up)
+    assert line.input.text() == "ER E12"
+
+
+def qt_type(widget: object, text: str) -> None:
+    from pytestqt.qtbot import QtBot as Bot
+
+    Bot.keyClicks(widget, text)  # type: ignore[arg-type]
+
+
+def qt_key(widget: object, key: Qt.Key) -> None:
+    from pytestqt.qtbot import QtBot as Bot
+
+    Bot.keyClick(widget, key)  # type: ignore[arg-type]
+
+
+def test_docks_float_tab_close_and_come_back_from_the_view_menu(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    service = DispatchService(
+        ServiceConfig(data_dir=tmp_path / "ws", url="ws://127.0.0.1:9"), SignIn("ann", "x")
+    )
+    window = MainWindow(service, Bridge(), tmp_path / "config")
+    qtbot.addWidget(window)
+    window.show()
+    names = sorted(d.objectName() for d in window.findChildren(QDockWidget))
+    assert names == sorted(spec.name for spec in DOCKS)
+    for name, dock in window.docks.items():
+        assert dock.isVisible(), name
+        assert dock.features() & dock.DockWidgetFeature.DockWidgetFloatable
+    QApplication.processEvents()
+    assert window.tabifiedDockWidgets(window.docks["alerts"])  # tabbed by default
+    window.docks["units"].close()
+    assert not window.docks["units"].isVisible()
+    action = next(a for a in window.findChildren(QAction) if a.objectName() == "show_units")
+    action.trigger()
+    assert window.docks["units"].isVisible()
+    window.docks["map"].setFloating(True)
+    assert window.docks["map"].isFloating()
+    window.layouts.reset()
+    assert not window.docks["map"].isFloating()
+    window.close()
+    service.db.close()
+
+
+def test_themes_font_scale_and_error_banner(qtbot: QtBot, tmp_path: Path) -> None:
+    from ui.app import _install_excepthook
+
+    service = DispatchService(
+        ServiceConfig(data_dir=tmp_path / "ws", url="ws://127.0.0.1:9"), SignIn("ann", "x")
+    )
+    window = MainWindow(service, Bridge(), tmp_path / "config")
+    qtbot.addWidget(window)
+    window.show()
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    window.set_theme("light")
+    light = app.palette().window().color().lightness()
+    window.set_theme("dark")
+    dark = app.palette().window().color().lightness()
+    assert light > 200 > 60 > dark
+    window.set_theme("high-contrast")
+    assert app.palette().windowText().color().name() == "#ffffff"
+    window.set_theme("dark")
+    window.zoom(None)
+    size = app.font().pointSizeF()
+    window.zoom(0.2)
+    assert app.font().pointSizeF() == pytest.approx(size * 1.2)
+    window.zoom(None)
+
+    class Reporter:
+        def report_error(self, message: str) -> None:
+            window.show_error(message)
+
+    previous = sys.excepthook
+    try:
+        _install_excepthook(Reporter())
+        try:
+            raise RuntimeError("printer on fire")
+        except RuntimeError as exc:
+            sys.excepthook(type(exc), exc, exc.__traceback__)
+    finally:
+        sys.excepthook = previous
+    assert window.error_bar.isVisible()
+    assert "printer on fire" in window.error_banner.text()
+    window.close()
+    service.db.close()

@@ -132,19 +132,21 @@ class DispatchService:
 
     # --- write -----------------------------------------------------------------------------
 
+    def check(self, args: CommandArgs) -> None:
+        """Raise `CommandRefused` if ``args`` cannot apply to the current view (nothing queued)."""
+        try:
+            self.state.check(args, self._clock())
+        except DomainError as exc:
+            raise CommandRefused(exc.code, exc.message) from None
+
     def submit(self, args: CommandArgs) -> OutboxEntry:
         """Queue a command durably and show its effect now.
 
         Raises `CommandRefused` when it cannot apply to the current view, and
         `desktop.localdb.LocalStorageError` when the disk cannot record it (nothing is queued).
         """
-        kind = _KIND_OF[type(args)]
-        now = self._clock()
-        try:
-            self.state.check(args, now)
-        except DomainError as exc:
-            raise CommandRefused(exc.code, exc.message) from None
-        entry = self.outbox.enqueue(kind, _encode(args), now)
+        self.check(args)
+        entry = self.outbox.enqueue(_KIND_OF[type(args)], _encode(args), self._clock())
         self.state.add_pending(entry, args)
         self.state.flush()
         self.link.wake()

@@ -170,6 +170,9 @@ async def test_command_line_verbs_autocomplete_and_history(
     assert "M55" in message
     assert line.input.text() == "TR M55"  # kept for correction
     assert "unknown verb" in run("DSIP E12 1").lower()
+    run("ER M55 E12")  # all or nothing: M55 could go ER, E12 already is, so nothing is queued
+    assert line.feedback.property("state") == "error"
+    assert service.unit("M55").status is UnitStatus.DP  # type: ignore[union-attr]
     run(f"NOTE {number} caller is conscious and breathing")
     await pump_until(lambda: not service.outbox, what="all applied")
     incident = service.incidents()[0]

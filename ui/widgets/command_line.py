@@ -73,6 +73,8 @@ class CommandLine(QWidget):
             self.say(parsed.message, error=True)
             return
         try:
+            for args in parsed.commands:  # all or nothing: check the whole line first
+                self.service.check(args)
             for args in parsed.commands:
                 self.service.submit(args)
         except CommandRefused as exc:

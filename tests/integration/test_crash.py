@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 from desktop.domain.commands import IncidentCreate, LocationArgs
-from tests.support.fixtures import ClientFactory
 from tests.integration.test_sync import live, settled
 from tests.support.faultproxy import FaultProxy
+from tests.support.fixtures import ClientFactory
 from tests.support.serverproc import ServerProcess
 from tests.support.waiting import wait_until
 

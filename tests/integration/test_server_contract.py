@@ -22,8 +22,8 @@ from desktop.domain.commands import (
 from desktop.domain.types import UnitStatus
 from desktop.ids import uuid7
 from desktop.protocol.messages import Error, Event, Pong, Result
-from tests.support.fixtures import ClientFactory
 from tests.integration.test_sync import live, settled
+from tests.support.fixtures import ClientFactory
 from tests.support.rawclient import RawClient
 from tests.support.serverproc import ServerProcess
 from tests.support.waiting import wait_until

@@ -18,8 +18,8 @@ from desktop.domain.commands import (
 from desktop.domain.types import UnitStatus
 from desktop.link import LinkPhase
 from desktop.service import DispatchService
-from tests.support.fixtures import ClientFactory
 from tests.support.faultproxy import FaultProxy
+from tests.support.fixtures import ClientFactory
 from tests.support.serverproc import ServerProcess
 from tests.support.waiting import wait_until
 

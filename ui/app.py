@@ -71,6 +71,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     config_dir.mkdir(parents=True, exist_ok=True)
     _configure_logging(data_dir / "logs")
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QGuiApplication
+
+    # High-DPI: follow fractional scale factors (125 %, 150 %) exactly instead of rounding.
+    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+        Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
+    )
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("dispatch-desktop")

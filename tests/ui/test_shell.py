@@ -227,6 +227,15 @@ def test_docks_float_tab_close_and_come_back_from_the_view_menu(
     assert window.docks["units"].isVisible()
     window.docks["map"].setFloating(True)
     assert window.docks["map"].isFloating()
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=2000)
+    for key in (Qt.Key.Key_F2, "Ctrl+L"):
+        window.incidents_view.setFocus()
+        if isinstance(key, str):
+            qtbot.keyClick(window.incidents_view, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+        else:
+            qtbot.keyClick(window.incidents_view, key)
+        assert window.command_line.input.hasFocus(), key
     window.layouts.reset()
     assert not window.docks["map"].isFloating()
     window.close()

@@ -7,6 +7,8 @@ Contract:
   prompt or on D-Bus) so the event loop never waits on them.
 - Fail closed: when no keyring is available or it refuses, `load` returns None (the user types
   the password), and `store` reports False (the token is simply not remembered).
+- Calls on one vault take effect in the order they were made (a `forget` at logging out is never
+  overtaken by a `store` started just before it).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ class TokenVault:
 
     def __init__(self, service_name: str = SERVICE_NAME) -> None:
         self.service_name = service_name
+        # Worker threads may run concurrently; the lock (FIFO) keeps the calls in order.
+        self._order = asyncio.Lock()
 
     @staticmethod
     def account(server_url: str, user: str) -> str:
@@ -37,9 +41,10 @@ class TokenVault:
     async def load(self, server_url: str, user: str) -> str | None:
         """The remembered refresh token, or None (none stored, or no usable keyring)."""
         try:
-            return await asyncio.to_thread(
-                keyring.get_password, self.service_name, self.account(server_url, user)
-            )
+            async with self._order:
+                return await asyncio.to_thread(
+                    keyring.get_password, self.service_name, self.account(server_url, user)
+                )
         except keyring.errors.KeyringError as exc:
             log.warning("keyring unavailable, not signing in silently: %s", exc)
             return None
@@ -47,9 +52,10 @@ class TokenVault:
     async def store(self, server_url: str, user: str, token: str) -> bool:
         """Remember ``token``; False if the keyring refused (nothing else is written)."""
         try:
-            await asyncio.to_thread(
-                keyring.set_password, self.service_name, self.account(server_url, user), token
-            )
+            async with self._order:
+                await asyncio.to_thread(
+                    keyring.set_password, self.service_name, self.account(server_url, user), token
+                )
         except keyring.errors.KeyringError as exc:
             log.warning("keyring unavailable, the sign-in will not be remembered: %s", exc)
             return False
@@ -58,9 +64,10 @@ class TokenVault:
     async def forget(self, server_url: str, user: str) -> None:
         """Remove the token (logging out). Missing entries and keyring errors are ignored."""
         try:
-            await asyncio.to_thread(
-                keyring.delete_password, self.service_name, self.account(server_url, user)
-            )
+            async with self._order:
+                await asyncio.to_thread(
+                    keyring.delete_password, self.service_name, self.account(server_url, user)
+                )
         except keyring.errors.PasswordDeleteError:
             pass
         except keyring.errors.KeyringError as exc:

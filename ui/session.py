@@ -32,6 +32,8 @@ log = logging.getLogger("dispatch.ui")
 
 DEFAULT_URL = "ws://127.0.0.1:8765"
 SCREENSHOT_TIMEOUT = 60.0
+#: At shutdown, how long a keyring write still running (logging out's removal) may take.
+KEYRING_SHUTDOWN_TIMEOUT = 5.0
 
 
 class Workstation:
@@ -51,10 +53,12 @@ class Workstation:
         self.service: DispatchService | None = None
         self._embedded: Any = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._keyring_writes: set[asyncio.Task[Any]] = set()
         self._closed = asyncio.Event()
         self._signin: SignIn | None = None
         self._remember = False
         self._prompting = False
+        self._phase: LinkPhase | None = None
 
     # --- errors ----------------------------------------------------------------------------
 
@@ -139,15 +143,19 @@ class Workstation:
     def _token_saver(self, url: str, user: str) -> Any:
         def save(token: str | None) -> None:
             if token is None:
-                self._spawn(self.vault.forget(url, user))
+                self._keyring_write(self.vault.forget(url, user))
             else:
-                self._spawn(self.vault.store(url, user, token))
+                self._keyring_write(self.vault.store(url, user, token))
 
         return save
 
     def _on_status(self, status: LinkStatus) -> None:
         self.bridge.on_status(status)
-        if status.phase is LinkPhase.SIGNED_OUT and not self._prompting:
+        # Ask when the link becomes signed out, not at every later status it publishes while
+        # still signed out (the link publishes one more as it stops), nor while shutting down.
+        refused = status.phase is LinkPhase.SIGNED_OUT and self._phase is not LinkPhase.SIGNED_OUT
+        self._phase = status.phase
+        if refused and not self._prompting and not self._closed.is_set():
             self._spawn(self._ask_password_again(status.detail))
 
     async def _ask_password_again(self, reason: str) -> None:
@@ -155,27 +163,28 @@ class Workstation:
         if self.service is None or self._signin is None:
             return
         self._prompting = True
+        dialog = LoginDialog(
+            self.service.link.url,
+            self._signin.username,
+            f"Please sign in again ({reason}).",
+            parent=self.window,
+        )
+        dialog.url.setReadOnly(True)
+        dialog.user.setReadOnly(True)
         try:
-            dialog = LoginDialog(
-                self.service.link.url,
-                self._signin.username,
-                f"Please sign in again ({reason}).",
-                parent=self.window,
-            )
-            dialog.url.setReadOnly(True)
-            dialog.user.setReadOnly(True)
             request = await dialog.wait_submitted()
             if request is not None:
                 self._signin.use_password(request.password)
                 self.service.link.credentials_changed()
         finally:
             self._prompting = False
+            dialog.close()  # cancelled at shutdown: the question goes with the task
 
     def _log_out(self) -> None:
         """Forget the remembered sign-in (keyring entry removed) before the window closes."""
         if self._signin is not None and self.service is not None:
             self._signin.sign_out()
-            self._spawn(self.vault.forget(self.service.link.url, self._signin.username))
+            self._keyring_write(self.vault.forget(self.service.link.url, self._signin.username))
             self.settings.setValue("remember", False)
 
     # --- screenshots -----------------------------------------------------------------------
@@ -213,14 +222,27 @@ class Workstation:
             await self.service.stop(close_within=3.0)
         if self._embedded is not None:
             await asyncio.to_thread(self._embedded.stop)
+        if self._keyring_writes:
+            # Logging out ends here: its removal of the token must be done, not cancelled.
+            writes = set(self._keyring_writes)
+            _, late = await asyncio.wait(writes, timeout=KEYRING_SHUTDOWN_TIMEOUT)
+            if late:
+                log.warning("keyring still busy after %.0f s at shutdown", KEYRING_SHUTDOWN_TIMEOUT)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    def _spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
+
+    def _keyring_write(self, coro: Any) -> None:
+        """Store or forget the token; `_shutdown` waits for these instead of cancelling them."""
+        task = self._spawn(coro)
+        self._keyring_writes.add(task)
+        task.add_done_callback(self._keyring_writes.discard)
 
 
 def _grab(widget: QWidget) -> Any:

@@ -1,0 +1,55 @@
+"""Async tests under ``tests/ui`` run on a `qasync.QEventLoop`, the application's loop.
+
+On a plain asyncio loop Qt events (dialogs opening, timers, signals queued across threads) are
+only processed inside ``qtbot.wait*``; on the qasync loop they are processed at every ``await``,
+as in production. The hook is found through this directory's conftest, so async tests elsewhere
+keep pytest-asyncio's default loop (DESIGN.md section 8).
+
+pytest-timeout's default ``signal`` method cannot end a test whose qasync loop hangs idle: the
+loop then waits inside Qt's C++ ``exec()``, and Python runs the SIGALRM handler only when it runs
+Python code again, which an idle loop never does (measured: a test awaiting a future nobody sets
+outlives its 2 s timeout indefinitely). These tests therefore use the ``thread`` method: at the
+timeout it prints every thread's stack and ends the pytest process, so a hang fails the run
+instead of stalling it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytest_asyncio import is_async_test
+
+HERE = Path(__file__).parent
+
+
+def _qt_event_loop() -> asyncio.AbstractEventLoop:
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(["pytest-qt-qapp"])
+    return qasync.QEventLoop(app)
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> Mapping[str, Callable[[], asyncio.AbstractEventLoop]]:
+    return {"qasync": _qt_event_loop}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if not (item.path.is_relative_to(HERE) and is_async_test(item)):
+            continue
+        settings: dict[str, Any] = {"method": "thread"}
+        marker = item.get_closest_marker("timeout")
+        if marker is not None:  # keep a test's own timeout, change only the method
+            timeout = marker.kwargs.get("timeout", marker.args[0] if marker.args else None)
+            if timeout is not None:
+                settings["timeout"] = timeout
+            if "func_only" in marker.kwargs:
+                settings["func_only"] = marker.kwargs["func_only"]
+        item.add_marker(pytest.mark.timeout(**settings), append=False)

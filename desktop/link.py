@@ -140,6 +140,7 @@ class Link:
         self._signed_in = asyncio.Event()
         self._ready = asyncio.Event()
         self._room = asyncio.Event()
+        self._tick_due = asyncio.Event()
         self._in_flight: set[str] = set()
         self._backlog: set[str] = set()
         self._touched: set[tuple[str, str]] = set()
@@ -289,7 +290,11 @@ class Link:
 
     async def _heartbeat(self, ws: ClientConnection, session: ClientSession) -> None:
         while True:
-            await asyncio.sleep(max(0.0, session.next_tick() - self._clock()))
+            self._tick_due.clear()
+            with contextlib.suppress(TimeoutError):  # woken early when a welcome asks to ping
+                await asyncio.wait_for(
+                    self._tick_due.wait(), max(0.0, session.next_tick() - self._clock())
+                )
             frames, dead = session.tick(self._clock())
             if dead:
                 raise _ConnectionEnded(
@@ -342,6 +347,7 @@ class Link:
         elif isinstance(output, Welcomed):
             self._signin.on_welcome(output.welcome)
             self.role = output.welcome.role
+            self._tick_due.set()  # the session pings at once: round trip and clock offset
             self._limits = output.welcome.limits
             self._publish(phase=LinkPhase.SYNCING, detail="")
         elif isinstance(output, SnapshotReceived):

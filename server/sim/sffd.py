@@ -12,7 +12,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-__all__ = ["SffdCall", "SffdResponse", "incident_type", "priority", "read_calls", "unit_id"]
+__all__ = [
+    "SffdCall",
+    "SffdResponse",
+    "address_case",
+    "incident_type",
+    "priority",
+    "read_calls",
+    "unit_id",
+]
 
 _TIME_FORMAT = "%m/%d/%Y %I:%M:%S %p"
 
@@ -81,6 +89,23 @@ def priority(group: str, sffd_priority: str) -> int:
     return 3 if emergency else 4
 
 
+_SMALL_WORDS = frozenset({"of", "and", "at"})
+
+
+def address_case(text: str) -> str:
+    """SFFD capitals as dispatchers write them: ``0 BLOCK OF 11TH AV`` → ``0 Block of 11th Av``."""
+    words = []
+    for word in text.split(" "):
+        lower = word.lower()
+        if lower in _SMALL_WORDS:
+            words.append(lower)
+        elif word[:1].isdigit():
+            words.append(lower)  # 11th, 23rd, 0
+        else:
+            words.append("/".join(part.capitalize() for part in lower.split("/")))
+    return " ".join(words)
+
+
 def _time(text: str) -> datetime | None:
     return datetime.strptime(text, _TIME_FORMAT) if text else None
 
@@ -107,7 +132,7 @@ def read_calls(path: Path) -> list[SffdCall]:
                     received=received,
                     type=incident_type(row["Call Type"]),
                     priority=priority(row["Call Type Group"], row["Priority"]),
-                    address=row["Address"].title(),
+                    address=address_case(row["Address"]),
                     lat=float(lat_text),
                     lon=float(lon_text),
                     station=row["Station Area"],

@@ -16,7 +16,7 @@ from desktop.signin import SignIn
 from server.embedded import DEMO_USER, EmbeddedServer
 from server.sim.callfeed import CallFeedSimulator
 from server.sim.demo_data import derive, load_calls, load_roster, write
-from server.sim.sffd import incident_type, priority, read_calls, unit_id
+from server.sim.sffd import address_case, incident_type, priority, read_calls, unit_id
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "tests" / "data" / "sffd_sample.csv"
@@ -32,6 +32,12 @@ def test_read_calls_groups_units_and_times() -> None:
     assert 37.6 < fire.lat < 37.9 and -122.6 < fire.lon < -122.3
     medic = [r for r in calls[2].responses if r.unit_type == "MEDIC"]
     assert medic and medic[0].unit_id.startswith("M")
+
+
+def test_addresses_read_as_dispatchers_write_them() -> None:
+    assert address_case("0 Block of 11TH AV") == "0 Block of 11th Av"
+    assert address_case("SACRAMENTO ST/BAKER ST") == "Sacramento St/Baker St"
+    assert address_case("1700 BLOCK OF MARKET ST") == "1700 Block of Market St"
 
 
 def test_mappings() -> None:

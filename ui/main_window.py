@@ -17,6 +17,7 @@ from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
+    QHeaderView,
     QInputDialog,
     QLabel,
     QMainWindow,
@@ -192,12 +193,16 @@ class MainWindow(QMainWindow):
             dock.setWidget(content.get(spec.name) or PlannedPanel(_PLANNED[spec.name]))
             self.docks[spec.name] = dock
             self.addDockWidget(Area.LeftDockWidgetArea, dock)
-        for view, widths in (
-            (self.incidents_view, (130, 34, 120, 100, 260, 120)),
-            (self.units_view, (80, 120, 60, 130, 70)),
+        # fixed widths; the one free-text column takes the rest, so timers stay near the text
+        for view, widths, stretch in (
+            (self.incidents_view, (130, 34, 150, 100, 260, 120, 70), 4),
+            (self.units_view, (80, 130, 60, 130, 70, 80), 3),
         ):
+            header = view.horizontalHeader()
+            header.setStretchLastSection(False)
             for column, width in enumerate(widths):
                 view.setColumnWidth(column, width)
+            header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
 
     def _build_command_line(self) -> None:
         self.command_line = CommandLine(self.service)

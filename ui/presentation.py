@@ -11,7 +11,7 @@ __all__ = ["INCIDENT_STATUS_LABEL", "UNIT_STATUS_COLOUR", "duration", "incident_
 #: Unit status colours, chosen to read on dark and light backgrounds alike.
 UNIT_STATUS_COLOUR: dict[UnitStatus, QColor] = {
     UnitStatus.AV: QColor("#3fb950"),  # green: available
-    UnitStatus.AQ: QColor("#56b6a8"),  # teal: available in quarters
+    UnitStatus.AQ: QColor("#39c5cf"),  # cyan: available in quarters (not the AV green)
     UnitStatus.DP: QColor("#d29922"),  # amber: dispatched, not yet moving
     UnitStatus.ER: QColor("#e3b341"),  # yellow: en route
     UnitStatus.OS: QColor("#f85149"),  # red: on scene

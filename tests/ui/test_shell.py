@@ -284,3 +284,42 @@ def test_themes_font_scale_and_error_banner(qtbot: QtBot, tmp_path: Path) -> Non
     assert "printer on fire" in window.error_banner.text()
     window.close()
     service.db.close()
+
+
+def test_needs_attention_lists_refusals_with_retry_and_discard(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    service = DispatchService(
+        ServiceConfig(data_dir=tmp_path / "ws", url="ws://127.0.0.1:9"), SignIn("ann", "x")
+    )
+    bridge = Bridge()
+    service.subscribe(bridge.on_change)
+    window = MainWindow(service, bridge, tmp_path / "config")
+    qtbot.addWidget(window)
+    window.show()
+    for unit in ("E1", "E2"):
+        entry = service.outbox.enqueue(
+            "unit.add", b'{"unit_id":"%s","type":"ENGINE"}' % unit.encode(), 1.0
+        )
+        service.outbox.reject(entry.key, "forbidden", "monitoring positions cannot add units", 2.0)
+    service.state.note_attention_changed()
+    service.state.flush()
+    bridge.flush_now()
+    panel = window.alerts_panel
+    assert panel.view.model().rowCount() == 2
+    assert panel.title.text() == "Needs attention · 2"
+    assert not panel.retry_button.isEnabled() and not panel.discard_button.isEnabled()
+    panel.view.selectRow(0)
+    assert panel.discard_button.isEnabled()
+    panel.discard_selected()
+    bridge.flush_now()
+    assert panel.view.model().rowCount() == 1
+    assert [action for _, _, action, _ in service.outbox.journal()] == ["discard"]
+    panel.view.selectRow(0)
+    panel.retry_selected()
+    bridge.flush_now()
+    assert panel.view.model().rowCount() == 0
+    assert len(service.outbox) == 1  # queued again under a new key
+    assert panel.title.text() == "Needs attention · none"
+    window.close()
+    service.db.close()

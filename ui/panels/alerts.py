@@ -37,6 +37,9 @@ class AlertsPanel(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.view, 1)
         layout.addLayout(buttons)
+        self.view.selectionModel().selectionChanged.connect(self._update_buttons)
+        models.attention.layoutChanged.connect(self._update_buttons)
+        self._update_buttons()
         models.attention.modelReset.connect(self._update_title)
         models.attention.layoutChanged.connect(self._update_title)
         self._update_title()
@@ -70,6 +73,11 @@ class AlertsPanel(QWidget):
             self.feedback.setText(str(exc))
         else:
             self.feedback.setText("Discarded (kept in the journal)")
+
+    def _update_buttons(self) -> None:
+        selected = self._selected_key() is not None
+        self.retry_button.setEnabled(selected)
+        self.discard_button.setEnabled(selected)
 
     def _update_title(self) -> None:
         count = self.models.attention.rowCount()

@@ -28,13 +28,14 @@ class CommandLine(QWidget):
         self.input = QLineEdit()
         self.input.setObjectName("command_line")
         self.input.setPlaceholderText(
-            "F2 · NEW type P# address · DISP units incident · ER/OS/TR/AH/AV/OOS unit · "
+            "F2 · NEW type P# address · DISP unit… incident · ER OS TR AH AV OOS unit · "
             "NOTE incident text · CLOSE incident disposition"
         )
+        self.input.setToolTip(self.input.placeholderText())
         self.input.setClearButtonEnabled(True)
         self.feedback = QLabel()
         self.feedback.setObjectName("command_feedback")
-        self.feedback.setMinimumWidth(360)
+        self.feedback.setMinimumWidth(240)
         self._completions = QStringListModel(self)
         self.completer = QCompleter(self._completions, self)
         self.completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
@@ -47,7 +48,7 @@ class CommandLine(QWidget):
         self.input.installEventFilter(self)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
-        layout.addWidget(self.input, 3)
+        layout.addWidget(self.input, 5)
         layout.addWidget(self.feedback, 2)
 
     # --- public ----------------------------------------------------------------------------

@@ -9,6 +9,7 @@
     dispatch-server users list --db PATH
     dispatch-server demo [--data-dir DIR] [--port 8765]   (server/demo_cli.py)
     dispatch-server derive-demo --sffd CSV --out DIR
+    dispatch-server gis-import --roads PATH.geojson|.shp --out DIR   (server/gis_import.py)
 
 ``serve`` prints exactly one JSON line on stdout once bound, ``{"listening": {"host": H,
 "port": P}}``, and stops gracefully on SIGTERM/SIGINT (connections closed with 1001, SQLite
@@ -38,6 +39,7 @@ from desktop.protocol.session import ServerSessionLimits
 from server.app import DispatchServer
 from server.auth import ROLES, hash_password
 from server.demo_cli import add_demo_commands, run_demo, run_derive
+from server.gis_import import add_gis_import_command, run_gis_import
 from server.store.base import StoreError, StoreOpenError, UserExists
 from server.store.sqlite import SqliteStore
 
@@ -64,6 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_demo(args)
         if args.command == "derive-demo":
             return run_derive(args)
+        if args.command == "gis-import":
+            return run_gis_import(args)
         parser.print_help(sys.stderr)
         return 2
     except UsageError as exc:
@@ -122,6 +126,7 @@ def _parser() -> argparse.ArgumentParser:
     listing = actions.add_parser("list", help="list users")
     listing.add_argument("--db", required=True, type=Path)
     add_demo_commands(commands)
+    add_gis_import_command(commands)
     return parser
 
 

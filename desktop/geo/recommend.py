@@ -1,0 +1,245 @@
+"""Unit recommendation: rank available units by road ETA and fill a response plan.
+
+:func:`recommend` runs one Dijkstra from the incident over the reversed road graph
+(:meth:`RoadGraph.travel_to`), then reads every candidate's ETA by array indexing, so its cost
+barely grows with the number of units. Each plan line (unit type and count) is filled with the
+candidates of that type in ETA order; a unit fills at most one slot.
+
+Where a unit is taken to be:
+
+- its AVL fix (``Unit.position``), flagged *stale* when older than ``stale_after`` seconds (it is
+  still used: a recent-ish fix usually beats a home station);
+- without a fix, its fallback position (by default the home position of the demo roster,
+  ``resources/demo/roster.json``), flagged "no AVL: home station";
+- with neither, the unit is listed in :attr:`Recommendation.unlocated` and not ranked.
+
+ETAs include the off-network allowance at both ends (:func:`desktop.geo.roads.offroad_seconds`):
+beyond 15 m from the road centre line, the gap costs 2.5 m/s.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+
+import numpy as np
+
+from desktop.domain.types import AVAILABLE_STATUSES, Unit
+from desktop.geo.roads import RoadGraph
+from desktop.resources import resource_path
+
+__all__ = [
+    "Pick",
+    "Recommendation",
+    "ResponsePlan",
+    "Shortfall",
+    "format_distance",
+    "format_duration",
+    "home_positions",
+    "recommend",
+]
+
+
+@dataclass(frozen=True, init=False)
+class ResponsePlan:
+    """Unit types and how many of each, e.g. ``ResponsePlan({"ENGINE": 2, "MEDIC": 1})``.
+    Types are compared case-insensitively (kept upper-case); order is kept for the picks."""
+
+    needs: tuple[tuple[str, int], ...]
+
+    def __init__(self, needs: Mapping[str, int]) -> None:
+        """Raises ``ValueError`` for a count below zero, a blank type, or a type given twice."""
+        items: dict[str, int] = {}
+        for kind, count in needs.items():
+            key = kind.strip().upper()
+            if not key or key in items or isinstance(count, bool) or count < 0:
+                raise ValueError(f"bad response plan line {kind!r}: {count!r}")
+            items[key] = int(count)
+        object.__setattr__(self, "needs", tuple(items.items()))
+
+
+@dataclass(frozen=True)
+class Pick:
+    """One recommended unit. ``eta_s``/``distance_m`` by road from its position to the incident;
+    ``reason`` is for the dispatcher; ``stale`` is true for an AVL fix older than the limit;
+    ``position_age_s`` is the age of the fix (``None`` when a fallback position was used)."""
+
+    unit_id: str
+    type: str
+    eta_s: float
+    distance_m: float
+    reason: str
+    stale: bool
+    position_age_s: float | None
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    """A plan line not covered within the horizon: ``needed`` units of ``type``, ``available``
+    candidates that can reach the incident at all, ``within_horizon`` of them in time."""
+
+    type: str
+    needed: int
+    available: int
+    within_horizon: int
+    horizon_s: float
+
+    @property
+    def text(self) -> str:
+        """E.g. ``needs 2 ENGINE, 1 available within 10 min``."""
+        text = (
+            f"needs {self.needed} {self.type}, {self.within_horizon} available within "
+            f"{format_duration(self.horizon_s)}"
+        )
+        if self.available > self.within_horizon:
+            text += f", {self.available} in all"
+        return text
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """The picks (plan order, then ETA), the shortfalls, and the candidates without a position."""
+
+    picks: tuple[Pick, ...]
+    shortfalls: tuple[Shortfall, ...]
+    unlocated: tuple[str, ...] = ()
+    incident_offroad_m: float = 0.0
+
+    def unit_ids(self) -> list[str]:
+        """Ids of the picked units, in pick order."""
+        return [p.unit_id for p in self.picks]
+
+
+def format_duration(seconds: float) -> str:
+    """``45 s``, ``3 min``, ``3 min 10 s`` (rounded to the second)."""
+    total = round(seconds)
+    minutes, secs = divmod(total, 60)
+    if not minutes:
+        return f"{secs} s"
+    return f"{minutes} min" if not secs else f"{minutes} min {secs} s"
+
+
+def format_distance(metres: float) -> str:
+    """``850 m`` (to 10 m) under a kilometre, ``1.4 km`` above."""
+    if metres < 995:
+        return f"{round(metres, -1):.0f} m"
+    return f"{metres / 1000:.1f} km"
+
+
+def _age(seconds: float) -> str:
+    return f"{round(seconds)} s" if seconds < 120 else f"{int(seconds // 60)} min"
+
+
+def _ordinal(n: int) -> str:
+    if n == 1:
+        return "closest"
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix} closest"
+
+
+@functools.cache
+def _roster_homes(path: Path) -> Mapping[str, tuple[float, float]]:
+    rows = json.loads(path.read_text(encoding="utf-8"))
+    return MappingProxyType(
+        {
+            str(r["id"]): (float(r["lat"]), float(r["lon"]))
+            for r in rows
+            if r.get("lat") is not None and r.get("lon") is not None
+        }
+    )
+
+
+def home_positions(path: str | Path | None = None) -> Mapping[str, tuple[float, float]]:
+    """Unit id -> home (lat, lon) from a roster file (default ``resources/demo/roster.json``),
+    read once per path and cached (read-only)."""
+    source = Path(path) if path is not None else resource_path("demo", "roster.json")
+    return _roster_homes(source.resolve())
+
+
+def recommend(
+    graph: RoadGraph,
+    incident_lat: float,
+    incident_lon: float,
+    units: Iterable[Unit],
+    plan: ResponsePlan,
+    now: float,
+    *,
+    stale_after: float = 120.0,
+    horizon: float = 600.0,
+    positions_fallback: Mapping[str, tuple[float, float]] | None = None,
+) -> Recommendation:
+    """Recommend units for an incident at (``incident_lat``, ``incident_lon``).
+
+    Candidates: units whose status is in ``AVAILABLE_STATUSES`` and whose type is in ``plan``.
+    ``now`` is the current time (seconds since the epoch, as ``Position.at``); fixes older than
+    ``stale_after`` seconds are flagged. ``horizon`` (seconds) is the ETA within which a plan
+    line counts as covered; units beyond it are still picked when nothing nearer exists (their
+    reason says so), and the line is reported in :attr:`Recommendation.shortfalls`.
+    ``positions_fallback`` maps unit id -> (lat, lon) for units with no fix; ``None`` uses
+    :func:`home_positions`, ``{}`` disables the fallback. Ties in ETA go to the smaller unit id.
+    """
+    wanted = dict(plan.needs)
+    fallback = home_positions() if positions_fallback is None else positions_fallback
+    ids: list[str] = []
+    kinds: list[str] = []
+    lats: list[float] = []
+    lons: list[float] = []
+    ages: list[float] = []  # NaN: fallback position
+    unlocated: list[str] = []
+    for unit in sorted(units, key=lambda u: u.id):
+        kind = unit.type.upper()
+        if unit.status not in AVAILABLE_STATUSES or kind not in wanted:
+            continue
+        if unit.position is not None:
+            lat, lon, age = unit.position.lat, unit.position.lon, max(0.0, now - unit.position.at)
+        elif unit.id in fallback:
+            (lat, lon), age = fallback[unit.id], math.nan
+        else:
+            unlocated.append(unit.id)
+            continue
+        ids.append(unit.id)
+        kinds.append(kind)
+        lats.append(lat)
+        lons.append(lon)
+        ages.append(age)
+
+    field = graph.travel_to(incident_lat, incident_lon)
+    if ids:
+        eta, dist, _ = field.from_points(np.asarray(lats), np.asarray(lons))
+    else:
+        eta = dist = np.zeros(0)
+    kind_arr = np.asarray(kinds, dtype=object)
+    picks: list[Pick] = []
+    shortfalls: list[Shortfall] = []
+    for kind, needed in plan.needs:
+        rows = np.nonzero((kind_arr == kind) & np.isfinite(eta))[0]
+        rows = rows[np.argsort(eta[rows], kind="stable")]  # ids are sorted: ties by id
+        within = int(np.count_nonzero(eta[rows] <= horizon))
+        for rank, row in enumerate(rows[:needed], start=1):
+            e, d, age = float(eta[row]), float(dist[row]), ages[row]
+            notes = [f"{_ordinal(rank)} {kind} by road: {format_duration(e)}, {format_distance(d)}"]
+            stale = not math.isnan(age) and age > stale_after
+            if math.isnan(age):
+                notes.append("no AVL: home station")
+            elif stale:
+                notes.append(f"stale AVL ({_age(age)} old)")
+            if e > horizon:
+                notes.append(f"beyond {format_duration(horizon)}")
+            picks.append(
+                Pick(
+                    ids[row], kind, e, d, "; ".join(notes), stale, None if math.isnan(age) else age
+                )
+            )
+        if within < needed:
+            shortfalls.append(Shortfall(kind, needed, int(rows.shape[0]), within, horizon))
+    return Recommendation(
+        tuple(picks), tuple(shortfalls), tuple(unlocated), float(field.target.offset_m[0])
+    )

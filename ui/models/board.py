@@ -6,6 +6,7 @@ command the server has not confirmed yet are shown in italics with a ``⧗`` mar
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Callable
@@ -26,6 +27,9 @@ __all__ = ["BoardModels"]
 _UNIT_ID_PARTS = re.compile(r"^([^0-9]*)([0-9]*)(.*)$")
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 _CENTER = Qt.AlignmentFlag.AlignCenter
+_FONT = Qt.ItemDataRole.FontRole
+_TOOLTIP = Qt.ItemDataRole.ToolTipRole
+_FOREGROUND = Qt.ItemDataRole.ForegroundRole
 
 
 class BoardModels:
@@ -49,6 +53,7 @@ class BoardModels:
             self._incident_ids,
             service.incident,
             self._incident_style,
+            (_FONT, _TOOLTIP),
         )
         self.units: EntityTableModel[Unit] = EntityTableModel(
             [
@@ -62,6 +67,7 @@ class BoardModels:
             self._unit_ids,
             service.unit,
             self._unit_style,
+            (_FOREGROUND, _FONT),
         )
         self.attention: EntityTableModel[Rejection] = EntityTableModel(
             [
@@ -150,25 +156,28 @@ class BoardModels:
         incident = self.service.incident(unit.incident_id)
         return incident_label(incident) if incident else unit.incident_id[:8]
 
+    # Only the roles passed as ``style_roles`` above reach these.
+
     def _incident_style(self, incident: Incident, role: int, column: int) -> Any:
-        if role == Qt.ItemDataRole.FontRole and incident.id in self._pending_ids:
+        if role == _FONT and incident.id in self._pending_ids:
             font = QFont()
             font.setItalic(True)
             return font
-        if role == Qt.ItemDataRole.ToolTipRole and incident.id in self._pending_ids:
+        if role == _TOOLTIP and incident.id in self._pending_ids:
             return "Not yet confirmed by the server"
         return None
 
     def _unit_style(self, unit: Unit, role: int, column: int) -> Any:
-        if role == Qt.ItemDataRole.ForegroundRole and column == 2:
+        if role == _FOREGROUND and column == 2:
             return QBrush(UNIT_STATUS_COLOUR[unit.status])
-        if role == Qt.ItemDataRole.FontRole and unit.id in self._pending_ids:
+        if role == _FONT and unit.id in self._pending_ids:
             font = QFont()
             font.setItalic(True)
             return font
         return None
 
 
+@functools.lru_cache(maxsize=4096)  # the roster's ids, sorted at every units refresh
 def _natural(unit_id: str) -> tuple[str, int, str]:
     """E2 before E10: the letters, then the number, then the rest."""
     match = _UNIT_ID_PARTS.match(unit_id)

@@ -428,6 +428,7 @@ class Link:
                     self._outbox.mark_sent(self._sent)
         except LocalStorageError as exc:
             # Nothing is lost: outbox rows stay and are replayed; the server dedups their keys.
+            self._replica.forget_saved()  # what it thinks is on disk was rolled back
             self.storage_error = str(exc)
             log.error("could not record received frames: %s", exc)
             return

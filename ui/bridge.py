@@ -2,10 +2,14 @@
 
 Core observers fire on every burst of frames; the bridge merges their `Change`s and the newest
 `LinkStatus` and emits them at most once per frame (16 ms), so the tables repaint at most once
-per frame however fast events arrive.
+per frame however fast events arrive. Frames are counted from the previous emission, not from
+the first change after it: a change after a quiet spell goes out at once, and under a steady
+stream the emissions come every 16 ms (not 16 ms plus the time it took to repaint).
 """
 
 from __future__ import annotations
+
+import time
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -28,6 +32,7 @@ class Bridge(QObject):
         super().__init__(parent)
         self._change = Change()
         self._status: LinkStatus | None = None
+        self._emitted_at = float("-inf")  # time.monotonic() of the last emission
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(FRAME_MS)
@@ -54,9 +59,11 @@ class Bridge(QObject):
 
     def _schedule(self) -> None:
         if not self._timer.isActive():
-            self._timer.start()
+            since_ms = (time.monotonic() - self._emitted_at) * 1000
+            self._timer.start(round(max(0.0, FRAME_MS - since_ms)))
 
     def _emit(self) -> None:
+        self._emitted_at = time.monotonic()
         change, self._change = self._change, Change()
         if change:
             self.changed.emit(change)

@@ -93,6 +93,12 @@ async def test_tables_show_live_server_data(
     [number] = texts(window.models.incidents, 0)
     assert number.startswith("F") and "-" in number
     assert texts(window.models.incidents, 4) == ["1 Market St"]
+    priority = window.models.incidents.index(0, 1)
+    assert priority.data(Qt.ItemDataRole.ForegroundRole).color().name() == "#ff7b72"  # P1 red
+    assert priority.data(Qt.ItemDataRole.FontRole).bold()
+    pending = window.models.incidents.index(0, 3)
+    assert pending.data() == "PENDING"
+    assert pending.data(Qt.ItemDataRole.ForegroundRole) is not None
 
 
 async def test_banner_follows_a_real_drop_and_reconnect(

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QFont
+from PySide6.QtGui import QBrush, QColor, QFont
 
 from desktop.domain.types import Incident, IncidentStatus, Unit
 from desktop.outbox import Rejection
@@ -53,7 +53,7 @@ class BoardModels:
             self._incident_ids,
             service.incident,
             self._incident_style,
-            (_FONT, _TOOLTIP),
+            (_FONT, _TOOLTIP, _FOREGROUND),
         )
         self.units: EntityTableModel[Unit] = EntityTableModel(
             [
@@ -159,9 +159,19 @@ class BoardModels:
     # Only the roles passed as ``style_roles`` above reach these.
 
     def _incident_style(self, incident: Incident, role: int, column: int) -> Any:
-        if role == _FONT and incident.id in self._pending_ids:
+        if role == _FOREGROUND:
+            if column == 1:  # P: the most urgent stand out
+                return PRIORITY_BRUSH.get(incident.priority)
+            if column == 3 and incident.status is IncidentStatus.PENDING:
+                return PENDING_BRUSH
+            return None
+        if role == _FONT:
+            pending = incident.id in self._pending_ids
+            if not pending and not (column == 1 and incident.priority == 1):
+                return None
             font = QFont()
-            font.setItalic(True)
+            font.setItalic(pending)
+            font.setBold(column == 1 and incident.priority == 1)
             return font
         if role == _TOOLTIP and incident.id in self._pending_ids:
             return "Not yet confirmed by the server"
@@ -175,6 +185,10 @@ class BoardModels:
             font.setItalic(True)
             return font
         return None
+
+
+PRIORITY_BRUSH = {1: QBrush(QColor("#ff7b72")), 2: QBrush(QColor("#e3b341"))}
+PENDING_BRUSH = QBrush(QColor("#e3b341"))
 
 
 @functools.lru_cache(maxsize=4096)  # the roster's ids, sorted at every units refresh

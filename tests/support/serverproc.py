@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 PASSWORD = "correct horse battery staple"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class ServerProcess:
@@ -41,6 +42,7 @@ class ServerProcess:
                 str(self.db_path),
             ],
             input=password + "\n",
+            cwd=ROOT,
             text=True,
             check=True,
             capture_output=True,
@@ -69,6 +71,7 @@ class ServerProcess:
             stderr=log,
             text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            cwd=ROOT,
         )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()

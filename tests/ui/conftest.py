@@ -31,6 +31,7 @@ def _qt_event_loop() -> asyncio.AbstractEventLoop:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(["pytest-qt-qapp"])
+    app.setQuitOnLastWindowClosed(False)  # as in production (ui/app.py): closing is not quitting
     return qasync.QEventLoop(app)
 
 

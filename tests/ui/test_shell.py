@@ -329,3 +329,30 @@ def test_needs_attention_lists_refusals_with_retry_and_discard(
     assert panel.title.text() == "Needs attention · none"
     window.close()
     service.db.close()
+
+
+async def test_monitoring_position_has_a_read_only_command_line(
+    server: ServerProcess, qtbot: QtBot, tmp_path: Path
+) -> None:
+    bridge = Bridge()
+    config = ServiceConfig(
+        data_dir=tmp_path / "ws",
+        url=server.url,
+        role_requested="supervisor",
+        **FAST,  # type: ignore[arg-type]
+    )
+    service = DispatchService(config, SignIn("sam", PASSWORD), on_status=bridge.on_status)
+    window = MainWindow(service, bridge, tmp_path / "config")
+    qtbot.addWidget(window)
+    window.show()
+    service.start()
+    try:
+        await pump_until(lambda: window.command_line.input.isReadOnly(), what="read-only")
+        assert service.link.role == "supervisor"
+        assert "Monitoring" in window.command_line.input.placeholderText()
+        window.command_line.input.setText("NEW FIRE P1 1 Main St")
+        window.command_line.submit()
+        assert not service.outbox.entries()  # nothing queued from a monitoring position
+    finally:
+        window.close()
+        await service.stop(close_within=2.0)

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import msgspec
 
-from desktop.domain.types import Caller, Location, UnitStatus
+from desktop.domain.types import Caller, EntityKind, Location, UnitStatus
 
 __all__ = [
     "ALLOWED_ROLES",
     "COMMAND_ARGS",
+    "AlertAcknowledge",
     "CallerArgs",
     "CommandArgs",
     "IncidentAddNote",
@@ -101,6 +102,17 @@ class UnitSetStatus(CommandArgs):
     status: UnitStatus
 
 
+class AlertAcknowledge(CommandArgs):
+    """Acknowledge one alert instance: the timer of ``entity`` ``entity_id`` that started at
+    ``started_at`` and alerted for ``reason`` (`desktop.timers.TimerState` gives all four)."""
+
+    entity: EntityKind
+    entity_id: str
+    reason: str
+    started_at: float
+    note: str = ""
+
+
 COMMAND_ARGS: dict[str, type[CommandArgs]] = {
     "incident.create": IncidentCreate,
     "incident.update": IncidentUpdate,
@@ -110,6 +122,7 @@ COMMAND_ARGS: dict[str, type[CommandArgs]] = {
     "unit.update": UnitUpdate,
     "unit.dispatch": UnitDispatch,
     "unit.set_status": UnitSetStatus,
+    "alert.acknowledge": AlertAcknowledge,
 }
 
 _INCIDENT_ENTRY = frozenset({"calltaker", "dispatcher", "admin"})
@@ -125,4 +138,5 @@ ALLOWED_ROLES: dict[str, frozenset[str]] = {
     "unit.update": _DISPATCH,
     "unit.dispatch": _DISPATCH,
     "unit.set_status": _DISPATCH,
+    "alert.acknowledge": _INCIDENT_ENTRY,
 }

@@ -10,6 +10,7 @@ import msgspec
 
 from desktop.domain.types import (
     Caller,
+    EntityKind,
     Incident,
     IncidentStatus,
     Location,
@@ -20,6 +21,7 @@ from desktop.domain.types import (
 
 __all__ = [
     "EVENT_DATA",
+    "AlertAcknowledged",
     "EventData",
     "IncidentClosed",
     "IncidentCreated",
@@ -91,6 +93,20 @@ class UnitStatusChanged(EventData):
     incident_id: str | None = None
 
 
+class AlertAcknowledged(EventData):
+    """An alert instance was acknowledged. ``actor`` is the user (the event's actor);
+    ``incident_id`` is the incident whose timeline records it: the incident itself, or the
+    incident the unit was on (absent when the unit was on none)."""
+
+    entity: EntityKind
+    entity_id: str
+    reason: str
+    started_at: float
+    actor: str
+    note: str = ""
+    incident_id: str | None = None
+
+
 EVENT_DATA: dict[str, type[EventData]] = {
     "incident.created": IncidentCreated,
     "incident.updated": IncidentUpdated,
@@ -101,6 +117,7 @@ EVENT_DATA: dict[str, type[EventData]] = {
     "unit.updated": UnitUpdated,
     "unit.dispatched": UnitDispatched,
     "unit.status_changed": UnitStatusChanged,
+    "alert.acknowledged": AlertAcknowledged,
 }
 
 #: The kind of each event data class (inverse of EVENT_DATA).

@@ -8,6 +8,7 @@ numbering); the client calls it to show a pending command's effect before the se
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from desktop.domain.commands import (
+    AlertAcknowledge,
     CommandArgs,
     IncidentAddNote,
     IncidentClose,
@@ -27,6 +29,7 @@ from desktop.domain.commands import (
     UnitUpdate,
 )
 from desktop.domain.events import (
+    AlertAcknowledged,
     EventData,
     IncidentClosed,
     IncidentCreated,
@@ -42,6 +45,7 @@ from desktop.domain.types import (
     ASSIGNED_STATUSES,
     AVAILABLE_STATUSES,
     Caller,
+    EntityKind,
     Incident,
     IncidentStatus,
     Location,
@@ -56,6 +60,7 @@ __all__ = ["ALLOWED_TRANSITIONS", "DecisionContext", "DomainError", "decide"]
 
 TEXT_MAX = 4000
 NAME_MAX = 64
+REASON_MAX = 200
 MAX_UNITS_PER_DISPATCH = 50
 PRIORITIES = range(1, 6)  # 1 is the most urgent
 _UNIT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,15}$")
@@ -284,6 +289,39 @@ def _unit_set_status(world: World, args: UnitSetStatus, ctx: DecisionContext) ->
     return events
 
 
+# --- alerts --------------------------------------------------------------------------------
+
+
+def _alert_acknowledge(
+    world: World, args: AlertAcknowledge, ctx: DecisionContext
+) -> list[EventData]:
+    """The entity must exist; closed incidents and idle units may still be acknowledged (an
+    acknowledgement racing a status change is recorded, not refused). A unit's acknowledgement
+    is recorded on the incident it is on now, if any."""
+    if not args.reason.strip() or len(args.reason) > REASON_MAX:
+        raise DomainError(ErrorCode.INVALID_COMMAND, f"reason must be 1-{REASON_MAX} characters")
+    if len(args.note) > TEXT_MAX:
+        raise DomainError(ErrorCode.INVALID_COMMAND, f"note must be at most {TEXT_MAX} characters")
+    if not math.isfinite(args.started_at) or args.started_at < 0:
+        raise DomainError(ErrorCode.INVALID_COMMAND, "started_at must be a time (seconds)")
+    if args.entity is EntityKind.UNIT:
+        unit = _unit(world, args.entity_id)
+        incident_id = unit.incident_id if unit.incident_id in world.incidents else None
+    else:
+        incident_id = _incident(world, args.entity_id).id
+    return [
+        AlertAcknowledged(
+            entity=args.entity,
+            entity_id=args.entity_id,
+            reason=args.reason,
+            started_at=args.started_at,
+            actor=ctx.actor,
+            note=args.note,
+            incident_id=incident_id,
+        )
+    ]
+
+
 # --- helpers -------------------------------------------------------------------------------
 
 
@@ -368,4 +406,5 @@ _DECIDE: dict[type[CommandArgs], Callable[[World, Any, DecisionContext], list[Ev
     UnitUpdate: _unit_update,
     UnitDispatch: _unit_dispatch,
     UnitSetStatus: _unit_set_status,
+    AlertAcknowledge: _alert_acknowledge,
 }

@@ -13,7 +13,9 @@ import msgspec
 __all__ = [
     "ASSIGNED_STATUSES",
     "AVAILABLE_STATUSES",
+    "Acknowledgement",
     "Caller",
+    "EntityKind",
     "Incident",
     "IncidentStatus",
     "Location",
@@ -52,6 +54,13 @@ class IncidentStatus(StrEnum):
     CLOSED = "closed"
 
 
+class EntityKind(StrEnum):
+    """What an alert (a status or pending timer) is about."""
+
+    UNIT = "unit"
+    INCIDENT = "incident"
+
+
 class Location(msgspec.Struct, kw_only=True, omit_defaults=True):
     """Where an incident is. Civic text and/or a geodetic point with uncertainty (PIDF-LO)."""
 
@@ -79,12 +88,31 @@ class NarrativeEntry(msgspec.Struct, kw_only=True):
     text: str
 
 
+class Acknowledgement(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """A user acknowledged one alert instance at ``at``.
+
+    An alert instance is (``entity``, ``entity_id``, ``reason``, ``started_at``): the same timer
+    running again later (a new ``started_at``) is a new instance that must be acknowledged again.
+    ``actor`` is the user who acknowledged (the actor of the ``alert.acknowledged`` event).
+    """
+
+    entity: EntityKind
+    entity_id: str
+    reason: str
+    started_at: float
+    at: float
+    actor: str
+    note: str = ""
+
+
 class Incident(msgspec.Struct, kw_only=True, omit_defaults=True):
     """An incident. ``id`` is chosen by the client that creates it (a UUID) so that commands queued
     offline can refer to it; ``number`` (e.g. ``F2611-000123``) is assigned by the server.
 
     ``times`` holds NFORS-style interval timestamps: ``created``, ``first_dispatch``,
     ``first_enroute``, ``first_onscene``, ``closed`` (seconds since the epoch).
+    ``acknowledgements`` is the timeline of alerts acknowledged about the incident or about a
+    unit while it was on the incident, oldest first.
     """
 
     id: str
@@ -100,6 +128,7 @@ class Incident(msgspec.Struct, kw_only=True, omit_defaults=True):
     times: dict[str, float] = msgspec.field(default_factory=dict)
     calls: list[str] = msgspec.field(default_factory=list)
     created_by: str = ""
+    acknowledgements: list[Acknowledgement] = msgspec.field(default_factory=list)
 
 
 class Position(msgspec.Struct, kw_only=True):
@@ -111,7 +140,12 @@ class Position(msgspec.Struct, kw_only=True):
 
 
 class Unit(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """A response unit (E12, M55, T3, B2...) on the roster."""
+    """A response unit (E12, M55, T3, B2...) on the roster.
+
+    ``acknowledgements`` holds the alerts acknowledged about the unit's current status only
+    (``started_at == status_at``); every status change empties it, so it stays small. The
+    lasting record is on the incident (`Incident.acknowledgements`).
+    """
 
     id: str
     type: str
@@ -121,3 +155,4 @@ class Unit(msgspec.Struct, kw_only=True, omit_defaults=True):
     incident_id: str | None = None
     status_at: float = 0.0
     position: Position | None = None
+    acknowledgements: list[Acknowledgement] = msgspec.field(default_factory=list)

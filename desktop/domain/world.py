@@ -13,6 +13,7 @@ from typing import Any
 from msgspec.structs import replace
 
 from desktop.domain.events import (
+    AlertAcknowledged,
     EventData,
     IncidentClosed,
     IncidentCreated,
@@ -24,7 +25,15 @@ from desktop.domain.events import (
     UnitStatusChanged,
     UnitUpdated,
 )
-from desktop.domain.types import AVAILABLE_STATUSES, Incident, IncidentStatus, Unit, UnitStatus
+from desktop.domain.types import (
+    AVAILABLE_STATUSES,
+    Acknowledgement,
+    EntityKind,
+    Incident,
+    IncidentStatus,
+    Unit,
+    UnitStatus,
+)
 
 __all__ = ["Touched", "World"]
 
@@ -133,7 +142,11 @@ class World:
             return []
         touched: Touched = [("unit", unit.id)]
         self.units[unit.id] = replace(
-            unit, status=UnitStatus.DP, incident_id=data.incident_id, status_at=at
+            unit,
+            status=UnitStatus.DP,
+            incident_id=data.incident_id,
+            status_at=at,
+            acknowledgements=[],
         )
         incident = self.incidents.get(data.incident_id)
         if incident is not None:
@@ -150,7 +163,11 @@ class World:
         touched: Touched = [("unit", unit.id)]
         left = unit.incident_id if unit.incident_id != data.incident_id else None
         self.units[unit.id] = replace(
-            unit, status=data.status, incident_id=data.incident_id, status_at=at
+            unit,
+            status=data.status,
+            incident_id=data.incident_id,
+            status_at=at,
+            acknowledgements=[],
         )
         if left is not None and (incident := self.incidents.get(left)) is not None:
             units = [u for u in incident.units if u != unit.id]
@@ -162,6 +179,35 @@ class World:
                 times = _with_first(incident.times, first, at)
                 self.incidents[incident.id] = replace(incident, times=times)
                 touched.append(("incident", incident.id))
+        return touched
+
+    # --- alerts ----------------------------------------------------------------------------
+
+    def _alert_acknowledged(self, data: AlertAcknowledged, at: float) -> Touched:
+        """Record the acknowledgement in the incident's timeline and, while the unit is still in
+        the status whose timer alerted (``started_at == status_at``), on the unit."""
+        ack = Acknowledgement(
+            entity=data.entity,
+            entity_id=data.entity_id,
+            reason=data.reason,
+            started_at=data.started_at,
+            at=at,
+            actor=data.actor,
+            note=data.note,
+        )
+        touched: Touched = []
+        unit = self.units.get(data.entity_id) if data.entity is EntityKind.UNIT else None
+        if unit is not None and data.started_at == unit.status_at:
+            current = [a for a in unit.acknowledgements if a.started_at == unit.status_at]
+            self.units[unit.id] = replace(unit, acknowledgements=[*current, ack])
+            touched.append(("unit", unit.id))
+        incident_id = data.incident_id
+        if incident_id is None and data.entity is EntityKind.INCIDENT:
+            incident_id = data.entity_id
+        if incident_id is not None and (incident := self.incidents.get(incident_id)):
+            acks = [*incident.acknowledgements, ack]
+            self.incidents[incident.id] = replace(incident, acknowledgements=acks)
+            touched.append(("incident", incident.id))
         return touched
 
     # --- queries ---------------------------------------------------------------------------
@@ -185,4 +231,5 @@ _APPLY: dict[type[EventData], Callable[[World, Any, float], Touched]] = {
     UnitUpdated: World._unit_updated,
     UnitDispatched: World._unit_dispatched,
     UnitStatusChanged: World._unit_status_changed,
+    AlertAcknowledged: World._alert_acknowledged,
 }

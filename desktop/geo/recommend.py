@@ -3,7 +3,8 @@
 :func:`recommend` runs one Dijkstra from the incident over the reversed road graph
 (:meth:`RoadGraph.travel_to`), then reads every candidate's ETA by array indexing, so its cost
 barely grows with the number of units. Each plan line (unit type and count) is filled with the
-candidates of that type in ETA order; a unit fills at most one slot.
+candidates of that type in ETA order; a unit fills at most one slot. A line may accept any of
+several types (``"MEDIC|AMBULANCE": 1``): it is filled by the nearest candidates of any of them.
 
 Where a unit is taken to be:
 
@@ -34,6 +35,7 @@ from desktop.geo.roads import RoadGraph
 from desktop.resources import resource_path
 
 __all__ = [
+    "ANY_OF",
     "Pick",
     "Recommendation",
     "ResponsePlan",
@@ -45,22 +47,55 @@ __all__ = [
 ]
 
 
+#: Separates the unit types of a plan line that any of them may fill (``MEDIC|AMBULANCE``).
+ANY_OF = "|"
+
+
 @dataclass(frozen=True, init=False)
 class ResponsePlan:
     """Unit types and how many of each, e.g. ``ResponsePlan({"ENGINE": 2, "MEDIC": 1})``.
-    Types are compared case-insensitively (kept upper-case); order is kept for the picks."""
+    Types are compared case-insensitively (kept upper-case); order is kept for the picks.
+
+    A line whose key names several types joined by ``|`` (``{"MEDIC|AMBULANCE": 1}``) is filled
+    by units of any of them; its key in :attr:`needs` is the normalised ``"MEDIC|AMBULANCE"``
+    (see :meth:`alternatives`)."""
 
     needs: tuple[tuple[str, int], ...]
 
     def __init__(self, needs: Mapping[str, int]) -> None:
-        """Raises ``ValueError`` for a count below zero, a blank type, or a type given twice."""
+        """Raises ``ValueError`` for a count below zero, a blank type, or a type (or set of
+        alternatives) given twice."""
         items: dict[str, int] = {}
+        seen: set[frozenset[str]] = set()
         for kind, count in needs.items():
-            key = kind.strip().upper()
-            if not key or key in items or isinstance(count, bool) or count < 0:
+            parts = [part.strip().upper() for part in kind.split(ANY_OF)]
+            key = ANY_OF.join(parts)
+            options = frozenset(parts)
+            if (
+                not all(parts)
+                or len(options) != len(parts)
+                or options in seen
+                or isinstance(count, bool)
+                or count < 0
+            ):
                 raise ValueError(f"bad response plan line {kind!r}: {count!r}")
+            seen.add(options)
             items[key] = int(count)
         object.__setattr__(self, "needs", tuple(items.items()))
+
+    @staticmethod
+    def alternatives(line: str) -> tuple[str, ...]:
+        """The unit types that may fill the line ``line`` (a key of :attr:`needs`)."""
+        return tuple(line.split(ANY_OF))
+
+    @property
+    def unit_types(self) -> frozenset[str]:
+        """Every unit type that may fill some line."""
+        return frozenset(t for line, _ in self.needs for t in line.split(ANY_OF))
+
+    def total(self) -> int:
+        """How many units the plan asks for."""
+        return sum(count for _, count in self.needs)
 
 
 @dataclass(frozen=True)
@@ -91,9 +126,10 @@ class Shortfall:
 
     @property
     def text(self) -> str:
-        """E.g. ``needs 2 ENGINE, 1 available within 10 min``."""
+        """E.g. ``needs 2 ENGINE, 1 available within 10 min`` (``MEDIC or AMBULANCE`` for an
+        any-of line)."""
         text = (
-            f"needs {self.needed} {self.type}, {self.within_horizon} available within "
+            f"needs {self.needed} {_label(self.type)}, {self.within_horizon} available within "
             f"{format_duration(self.horizon_s)}"
         )
         if self.available > self.within_horizon:
@@ -132,6 +168,10 @@ def format_distance(metres: float) -> str:
     if metres < 995:
         return f"{round(metres, -1):.0f} m"
     return f"{metres / 1000:.1f} km"
+
+
+def _label(line: str) -> str:
+    return " or ".join(ResponsePlan.alternatives(line))
 
 
 def _age(seconds: float) -> str:
@@ -178,7 +218,9 @@ def recommend(
 ) -> Recommendation:
     """Recommend units for an incident at (``incident_lat``, ``incident_lon``).
 
-    Candidates: units whose status is in ``AVAILABLE_STATUSES`` and whose type is in ``plan``.
+    Candidates: units whose status is in ``AVAILABLE_STATUSES`` and whose type is in ``plan``
+    (``plan.unit_types``); lines are filled in plan order and a unit fills at most one line.
+    ``Pick.type`` is the unit's own type (a ``MEDIC`` picked for a ``MEDIC|AMBULANCE`` line).
     ``now`` is the current time (seconds since the epoch, as ``Position.at``); fixes older than
     ``stale_after`` seconds are flagged. ``horizon`` (seconds) is the ETA within which a plan
     line counts as covered; units beyond it are still picked when nothing nearer exists (their
@@ -186,7 +228,7 @@ def recommend(
     ``positions_fallback`` maps unit id -> (lat, lon) for units with no fix; ``None`` uses
     :func:`home_positions`, ``{}`` disables the fallback. Ties in ETA go to the smaller unit id.
     """
-    wanted = dict(plan.needs)
+    wanted = plan.unit_types
     fallback = home_positions() if positions_fallback is None else positions_fallback
     ids: list[str] = []
     kinds: list[str] = []
@@ -217,15 +259,23 @@ def recommend(
     else:
         eta = dist = np.zeros(0)
     kind_arr = np.asarray(kinds, dtype=object)
+    free = np.isfinite(eta)  # reachable and not yet picked
     picks: list[Pick] = []
     shortfalls: list[Shortfall] = []
     for kind, needed in plan.needs:
-        rows = np.nonzero((kind_arr == kind) & np.isfinite(eta))[0]
+        match = np.zeros(len(ids), dtype=bool)
+        for option in ResponsePlan.alternatives(kind):
+            match |= kind_arr == option
+        rows = np.nonzero(match & free)[0]
         rows = rows[np.argsort(eta[rows], kind="stable")]  # ids are sorted: ties by id
         within = int(np.count_nonzero(eta[rows] <= horizon))
+        free[rows[:needed]] = False
         for rank, row in enumerate(rows[:needed], start=1):
             e, d, age = float(eta[row]), float(dist[row]), ages[row]
-            notes = [f"{_ordinal(rank)} {kind} by road: {format_duration(e)}, {format_distance(d)}"]
+            notes = [
+                f"{_ordinal(rank)} {_label(kind)} by road: {format_duration(e)}, "
+                f"{format_distance(d)}"
+            ]
             stale = not math.isnan(age) and age > stale_after
             if math.isnan(age):
                 notes.append("no AVL: home station")
@@ -235,7 +285,13 @@ def recommend(
                 notes.append(f"beyond {format_duration(horizon)}")
             picks.append(
                 Pick(
-                    ids[row], kind, e, d, "; ".join(notes), stale, None if math.isnan(age) else age
+                    ids[row],
+                    kinds[row],
+                    e,
+                    d,
+                    "; ".join(notes),
+                    stale,
+                    None if math.isnan(age) else age,
                 )
             )
         if within < needed:

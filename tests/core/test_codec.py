@@ -508,6 +508,10 @@ def _minimal_args(cls: type[msgspec.Struct]) -> dict[str, Any]:
         "disposition": "FIRE OUT",
         "unit_ids": ["E12"],
         "status": "AV",
+        "entity": "unit",
+        "entity_id": "E12",
+        "reason": "welfare check",
+        "started_at": 1.0,
     }
     required = [f.name for f in msgspec.structs.fields(cls) if f.required]
     return {name: samples[name] for name in required}

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from desktop.domain.events import (
     EVENT_DATA,
+    AlertAcknowledged,
     EventData,
     IncidentClosed,
     IncidentCreated,
@@ -347,6 +348,7 @@ def test_every_event_kind_is_covered_here() -> None:
         UnitUpdated,
         UnitDispatched,
         UnitStatusChanged,
+        AlertAcknowledged,  # tests/core/test_timers.py
     }
     assert set(EVENT_DATA.values()) == covered
 

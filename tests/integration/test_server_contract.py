@@ -42,6 +42,12 @@ VALID_ARGS: dict[str, dict[str, Any]] = {
     "unit.update": {"unit_id": "E1", "station": "7"},
     "unit.dispatch": {"incident_id": "inc-1", "unit_ids": ["E1"]},
     "unit.set_status": {"unit_id": "E1", "status": "OOS"},
+    "alert.acknowledge": {
+        "entity": "incident",
+        "entity_id": "inc-1",
+        "reason": "pending P1: not dispatched",
+        "started_at": 1.0,
+    },
 }
 
 

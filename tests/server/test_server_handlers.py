@@ -106,6 +106,10 @@ ACCEPTED: dict[str, tuple[dict[str, Any], list[str]]] = {
         ["unit.dispatched", "unit.dispatched", "incident.status_changed"],
     ),
     "unit.set_status": ({"unit_id": "E1", "status": "AQ"}, ["unit.status_changed"]),
+    "alert.acknowledge": (
+        {"entity": "unit", "entity_id": "E3", "reason": "welfare check", "started_at": 0.0},
+        ["alert.acknowledged"],
+    ),
 }
 
 REJECTED: list[tuple[str, dict[str, Any], str]] = [
@@ -156,6 +160,16 @@ REJECTED: list[tuple[str, dict[str, Any], str]] = [
     ("unit.set_status", {"unit_id": "E1", "status": "AV"}, "no_change"),
     ("unit.set_status", {"unit_id": "E1", "status": "ZZ"}, "invalid_command"),
     ("unit.set_status", {"unit_id": "nope", "status": "AV"}, "not_found"),
+    (
+        "alert.acknowledge",
+        {"entity": "incident", "entity_id": "nope", "reason": "r", "started_at": 0.0},
+        "not_found",
+    ),
+    (
+        "alert.acknowledge",
+        {"entity": "unit", "entity_id": "E1", "reason": " ", "started_at": 0.0},
+        "invalid_command",
+    ),
 ]
 
 

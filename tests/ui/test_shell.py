@@ -356,3 +356,64 @@ async def test_monitoring_position_has_a_read_only_command_line(
     finally:
         window.close()
         await service.stop(close_within=2.0)
+
+
+def test_pending_and_status_timers_turn_amber_then_red(qtbot: QtBot, tmp_path: Path) -> None:
+    from desktop.domain.events import IncidentCreated, UnitAdded, UnitDispatched
+    from desktop.domain.types import Incident, Location, Unit
+    from desktop.protocol.codec import encode_raw
+    from desktop.timers import TimerEngine, load_timer_config
+
+    service = DispatchService(
+        ServiceConfig(data_dir=tmp_path / "ws", url="ws://127.0.0.1:9"), SignIn("ann", "x")
+    )
+    now = [1000.0]
+    window = MainWindow(service, Bridge(), tmp_path / "config")
+    qtbot.addWidget(window)
+    models = window.models
+    models.clock = lambda: now[0]
+    models.timers = TimerEngine(load_timer_config(), lambda: now[0])
+    incident = Incident(id="i1", type="FIRE", priority=1, location=Location(address="1 Main"))
+    for seq, data in enumerate(
+        [
+            IncidentCreated(incident=incident),
+            UnitAdded(unit=Unit(id="E1", type="ENGINE", status=UnitStatus.AV)),
+            UnitAdded(unit=Unit(id="E2", type="ENGINE", status=UnitStatus.AV)),
+            UnitDispatched(unit_id="E2", incident_id="i1"),
+        ],
+        start=1,
+    ):
+        kind = {
+            IncidentCreated: "incident.created",
+            UnitAdded: "unit.added",
+            UnitDispatched: "unit.dispatched",
+        }[type(data)]
+        service.state.apply_event(seq, kind, bytes(encode_raw(data)), 1000.0)
+    models.reload()
+    rules = models.timers.config
+    p1 = rules.incident_pending[1]
+    acknowledge = rules.unit_status[UnitStatus.DP]
+
+    def age_cell() -> object:
+        return models.incidents.index(models.incidents.row_of("i1") or 0, 6)
+
+    def e2_cell() -> object:
+        return models.units.index(models.units.row_of("E2") or 0, 5)
+
+    models.tick()
+    assert age_cell().data(Qt.ItemDataRole.BackgroundRole) is None  # type: ignore[attr-defined]
+    now[0] = 1000.0 + p1.warn_after
+    models.tick()
+    warn = age_cell().data(Qt.ItemDataRole.BackgroundRole)  # type: ignore[attr-defined]
+    assert warn is not None and warn.color().name() == "#3b2e00"  # amber
+    now[0] = 1000.0 + max(p1.alert_after, acknowledge.alert_after)
+    models.tick()
+    red = age_cell().data(Qt.ItemDataRole.BackgroundRole)  # type: ignore[attr-defined]
+    assert red.color().name() == "#8e1519"
+    assert "P1" in age_cell().data(Qt.ItemDataRole.ToolTipRole)  # type: ignore[attr-defined]
+    dispatched = e2_cell().data(Qt.ItemDataRole.BackgroundRole)  # type: ignore[attr-defined]
+    assert dispatched.color().name() == "#8e1519"  # DP without ER for too long
+    idle = models.units.index(models.units.row_of("E1") or 0, 5)
+    assert idle.data(Qt.ItemDataRole.BackgroundRole) is None  # AV units have no timer
+    window.close()
+    service.db.close()

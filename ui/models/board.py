@@ -19,6 +19,7 @@ from desktop.domain.types import Incident, IncidentStatus, Unit
 from desktop.outbox import Rejection
 from desktop.service import DispatchService
 from desktop.state import Change
+from desktop.timers import TimerEngine, TimerLevel, TimerState, load_timer_config
 from ui.models.entity_table import Column, EntityTableModel
 from ui.presentation import INCIDENT_STATUS_LABEL, UNIT_STATUS_COLOUR, duration, incident_label
 
@@ -30,14 +31,31 @@ _CENTER = Qt.AlignmentFlag.AlignCenter
 _FONT = Qt.ItemDataRole.FontRole
 _TOOLTIP = Qt.ItemDataRole.ToolTipRole
 _FOREGROUND = Qt.ItemDataRole.ForegroundRole
+_BACKGROUND = Qt.ItemDataRole.BackgroundRole
+_AGE_COLUMN = 6  # incidents: time since created (the pending timer)
+_IN_STATUS_COLUMN = 5  # units: time in the current status
+
+#: Timer cells: amber once a timer warns, red once it alerts (foreground, background).
+TIMER_BRUSHES = {
+    TimerLevel.WARN: (QBrush(QColor("#e3b341")), QBrush(QColor("#3b2e00"))),
+    TimerLevel.ALERT: (QBrush(QColor("#ffdcd7")), QBrush(QColor("#8e1519"))),
+}
 
 
 class BoardModels:
     """Owns the three models and refreshes them from coalesced `Change`s."""
 
-    def __init__(self, service: DispatchService, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        service: DispatchService,
+        clock: Callable[[], float] = time.time,
+        timers: TimerEngine | None = None,
+    ) -> None:
+        """``timers`` colours the pending and status timers (default: resources/timers.json)."""
         self.service = service
         self.clock = clock
+        self.timers = timers or TimerEngine(load_timer_config(), self._server_now)
+        self._timer_states: dict[tuple[str, str], TimerState] = {}
         self._pending_ids: set[str] = set()
         self._attention: dict[str, Rejection] = {}
         self.incidents: EntityTableModel[Incident] = EntityTableModel(
@@ -53,7 +71,7 @@ class BoardModels:
             self._incident_ids,
             service.incident,
             self._incident_style,
-            (_FONT, _TOOLTIP, _FOREGROUND),
+            (_FONT, _TOOLTIP, _FOREGROUND, _BACKGROUND),
         )
         self.units: EntityTableModel[Unit] = EntityTableModel(
             [
@@ -67,7 +85,7 @@ class BoardModels:
             self._unit_ids,
             service.unit,
             self._unit_style,
-            (_FOREGROUND, _FONT),
+            (_FOREGROUND, _FONT, _BACKGROUND, _TOOLTIP),
         )
         self.attention: EntityTableModel[Rejection] = EntityTableModel(
             [
@@ -114,9 +132,29 @@ class BoardModels:
             self.attention.refresh()
 
     def tick(self) -> None:
-        """Once a second: timers (age, time in status) move."""
+        """Once a second: timers (age, time in status) move and change colour."""
+        self.evaluate_timers()
         self.incidents.refresh(None)
         self.units.refresh(None)
+
+    def evaluate_timers(self) -> list[TimerState]:
+        """Recompute every timer on the current view; returns the running ones."""
+        states = self.timers.evaluate(self.service.state.view)
+        self._timer_states = {(s.entity, s.entity_id): s for s in states}
+        return states
+
+    def _server_now(self) -> float:
+        offset = self.service.status.clock_offset
+        return self.clock() + (offset or 0.0)
+
+    def _timer_style(self, kind: str, entity_id: str, role: int) -> Any:
+        state = self._timer_states.get((kind, entity_id))
+        if state is None or state.level is TimerLevel.NONE:
+            return None
+        if role == _TOOLTIP:
+            return f"{state.reason} ({duration(state.elapsed)})"
+        foreground, background = TIMER_BRUSHES[state.level]
+        return foreground if role == _FOREGROUND else background if role == _BACKGROUND else None
 
     # --- rows --------------------------------------------------------------------------------
 
@@ -159,6 +197,10 @@ class BoardModels:
     # Only the roles passed as ``style_roles`` above reach these.
 
     def _incident_style(self, incident: Incident, role: int, column: int) -> Any:
+        if column == _AGE_COLUMN and role in (_FOREGROUND, _BACKGROUND, _TOOLTIP):
+            return self._timer_style("incident", incident.id, role)
+        if role == _BACKGROUND:
+            return None
         if role == _FOREGROUND:
             if column == 1:  # P: the most urgent stand out
                 return PRIORITY_BRUSH.get(incident.priority)
@@ -178,6 +220,10 @@ class BoardModels:
         return None
 
     def _unit_style(self, unit: Unit, role: int, column: int) -> Any:
+        if column == _IN_STATUS_COLUMN and role in (_FOREGROUND, _BACKGROUND, _TOOLTIP):
+            return self._timer_style("unit", unit.id, role)
+        if role in (_BACKGROUND, _TOOLTIP):
+            return None
         if role == _FOREGROUND and column == 2:
             return QBrush(UNIT_STATUS_COLOUR[unit.status])
         if role == _FONT and unit.id in self._pending_ids:

@@ -95,6 +95,26 @@ def make_units(
     return units, homes
 
 
+TIGER = ROOT.parent / "shared" / "data" / "sf-tiger2017-roads"
+
+
+def verify_shipped_graph(graph: RoadGraph) -> None:
+    """Check resources/geo is a fresh import of the TIGER data in ../shared (when present)."""
+    if not TIGER.exists():
+        print(f"skipped: {TIGER} is missing, the shipped graph was not re-derived")
+        return
+    from server.gis_import import build_graph, read_roads
+
+    for suffix in ("geojson", "shp"):
+        arrays, report = build_graph(read_roads(TIGER / f"tl_2017_06075_roads.{suffix}"))
+        same = (
+            np.array_equal(arrays["lat"], graph.lat)
+            and np.array_equal(arrays["lon"], graph.lon)
+            and report.edges == graph.n_edges
+        )
+        print(f"shipped graph {'matches' if same else 'DIFFERS FROM'} a fresh import of .{suffix}")
+
+
 def main() -> None:
     loads = load_seconds()
     print(f"road graph load (fresh processes): {', '.join(f'{s * 1000:.0f} ms' for s in loads)}")
@@ -105,6 +125,7 @@ def main() -> None:
         f"in-process load {1000 * (time.perf_counter() - started):.0f} ms: "
         f"{graph.n_nodes} nodes, {graph.n_edges} edges"
     )
+    verify_shipped_graph(graph)
     rng = np.random.default_rng(SEED)
     now = 1_700_000_000.0
     units, homes = make_units(graph, rng, now)

@@ -22,7 +22,6 @@ from server.cli import main as cli_main
 from server.gis_import import RoadLine, build_graph, read_roads
 
 ROOT = Path(__file__).resolve().parents[2]
-TIGER = ROOT.parent / "shared" / "data" / "sf-tiger2017-roads"
 NOW = 1_700_000_000.0
 
 # Hand-made graph: two rows of three nodes ~440 m apart (east-west) and ~556 m apart
@@ -319,17 +318,6 @@ def test_import_is_deterministic_and_order_independent(tmp_path: Path) -> None:
     assert outputs[0] == outputs[1]
     assert "public domain" in outputs[0][1] and "two-way" in outputs[0][1]
     assert cli_main(["gis-import", "--roads", str(tmp_path / "none.geojson"), "--out", "x"]) == 2
-
-
-@pytest.mark.skipif(not TIGER.exists(), reason="needs ../shared/data/sf-tiger2017-roads")
-def test_shipped_graph_is_a_fresh_import_of_tiger(sf: RoadGraph) -> None:
-    for suffix in ("geojson", "shp"):
-        arrays, report = build_graph(read_roads(TIGER / f"tl_2017_06075_roads.{suffix}"))
-        assert np.array_equal(arrays["lat"], sf.lat) and np.array_equal(arrays["lon"], sf.lon)
-        assert report.edges == sf.n_edges
-        tails = np.repeat(np.arange(sf.n_nodes), np.diff(arrays["indptr"]))
-        assert np.allclose(sf.edge_seconds(tails, arrays["indices"]), arrays["seconds"], rtol=1e-6)
-        assert np.allclose(sf.edge_metres(tails, arrays["indices"]), arrays["metres"], rtol=1e-6)
 
 
 # --- the San Francisco graph --------------------------------------------------------------------

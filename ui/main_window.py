@@ -33,7 +33,7 @@ from ui.bridge import Bridge
 from ui.layouts import LayoutManager, LayoutStore
 from ui.models.board import BoardModels
 from ui.panels import PlannedPanel, make_table_view
-from ui.panels.alerts import AlertsPanel
+from ui.panels.alerts import ACKNOWLEDGE_KEYS, AlertsPanel
 from ui.theme import THEMES, apply_theme, scale_font
 from ui.widgets.clock import ClockLabel
 from ui.widgets.command_line import CommandLine
@@ -115,7 +115,9 @@ class MainWindow(QMainWindow):
         config_dir: Path,
         *,
         on_log_out: Callable[[], None] | None = None,
+        sound: Callable[[], object] | None = None,
     ) -> None:
+        """``sound`` is played when timers raise new alerts (default: `desktop.sound`)."""
         super().__init__()
         self.setObjectName("main_window")
         self.setWindowTitle(f"dispatch-desktop — {service.link.url}")
@@ -128,7 +130,7 @@ class MainWindow(QMainWindow):
         self.bridge = bridge
         self.settings = QSettings(str(config_dir / "workstation.ini"), QSettings.Format.IniFormat)
         self._on_log_out = on_log_out
-        self.models = BoardModels(service)
+        self.models = BoardModels(service, sound=sound)
         self.docks: dict[str, QDockWidget] = {}
         self._build_error_banner()
         self._build_docks()
@@ -145,6 +147,12 @@ class MainWindow(QMainWindow):
                 self.command_line.focus_input,
                 context=Qt.ShortcutContext.ApplicationShortcut,
             )
+        QShortcut(
+            QKeySequence(ACKNOWLEDGE_KEYS),
+            self,
+            self.alerts_panel.acknowledge_selected_or_oldest,
+            context=Qt.ShortcutContext.ApplicationShortcut,
+        )
         bridge.changed.connect(self._on_changed)
         bridge.status.connect(self._on_status)
         bridge.error.connect(self.show_error)
@@ -193,6 +201,9 @@ class MainWindow(QMainWindow):
             dock.setWidget(content.get(spec.name) or PlannedPanel(_PLANNED[spec.name]))
             self.docks[spec.name] = dock
             self.addDockWidget(Area.LeftDockWidgetArea, dock)
+        # the Alerts dock's title counts the unacknowledged alerts
+        self.alerts_panel.windowTitleChanged.connect(self.docks["alerts"].setWindowTitle)
+        self.docks["alerts"].setWindowTitle(self.alerts_panel.windowTitle())
         # fixed widths; the one free-text column takes the rest, so timers stay near the text
         for view, widths, stretch in (
             (self.incidents_view, (130, 34, 150, 100, 260, 120, 70), 4),
@@ -310,6 +321,7 @@ class MainWindow(QMainWindow):
         self.command_line.set_read_only_role(self.service.link.role)
 
     def _tick(self) -> None:
-        self.models.tick()
+        if self.models.tick().raised:
+            self.docks["alerts"].raise_()  # a new alert: bring the Alerts panel to the front
         self.banner.tick()
         self.clock.tick()

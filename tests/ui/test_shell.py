@@ -368,7 +368,7 @@ def test_pending_and_status_timers_turn_amber_then_red(qtbot: QtBot, tmp_path: P
         ServiceConfig(data_dir=tmp_path / "ws", url="ws://127.0.0.1:9"), SignIn("ann", "x")
     )
     now = [1000.0]
-    window = MainWindow(service, Bridge(), tmp_path / "config")
+    window = MainWindow(service, Bridge(), tmp_path / "config", sound=lambda: None)
     qtbot.addWidget(window)
     models = window.models
     models.clock = lambda: now[0]

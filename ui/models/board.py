@@ -1,4 +1,4 @@
-"""The live tables of the board: incidents, units, and Needs attention.
+"""The live tables of the board: incidents, units, timer alerts and Needs attention.
 
 Each model reads the core's optimistic view through `DispatchService`; entities touched by a
 command the server has not confirmed yet are shown in italics with a ``⧗`` mark.
@@ -14,16 +14,26 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtWidgets import QApplication
 
-from desktop.domain.types import Incident, IncidentStatus, Unit
+from desktop.domain.types import EntityKind, Incident, IncidentStatus, Unit
 from desktop.outbox import Rejection
 from desktop.service import DispatchService
+from desktop.sound import AlertSound
 from desktop.state import Change
-from desktop.timers import TimerEngine, TimerLevel, TimerState, load_timer_config
+from desktop.timers import (
+    AlertBook,
+    AlertKey,
+    AlertUpdate,
+    TimerEngine,
+    TimerLevel,
+    TimerState,
+    load_timer_config,
+)
 from ui.models.entity_table import Column, EntityTableModel
 from ui.presentation import INCIDENT_STATUS_LABEL, UNIT_STATUS_COLOUR, duration, incident_label
 
-__all__ = ["BoardModels"]
+__all__ = ["BoardModels", "alert_id", "default_alert_sound"]
 
 _UNIT_ID_PARTS = re.compile(r"^([^0-9]*)([0-9]*)(.*)$")
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
@@ -50,11 +60,17 @@ class BoardModels:
         service: DispatchService,
         clock: Callable[[], float] = time.time,
         timers: TimerEngine | None = None,
+        sound: Callable[[], object] | None = None,
     ) -> None:
-        """``timers`` colours the pending and status timers (default: resources/timers.json)."""
+        """``timers`` colours the pending and status timers (default: resources/timers.json);
+        ``sound`` is called once per tick that raises new alerts (default: the alert sound,
+        or the system beep where no player is found)."""
         self.service = service
         self.clock = clock
         self.timers = timers or TimerEngine(load_timer_config(), self._server_now)
+        self.sound: Callable[[], object] = sound or default_alert_sound()
+        self.alert_book = AlertBook()
+        self._alerts: dict[str, TimerState] = {}
         self._timer_states: dict[tuple[str, str], TimerState] = {}
         self._pending_ids: set[str] = set()
         self._attention: dict[str, Rejection] = {}
@@ -99,6 +115,18 @@ class BoardModels:
             lambda: list(self._attention),
             self._attention.get,
         )
+        self.alerts: EntityTableModel[TimerState] = EntityTableModel(
+            [
+                Column("Alert", self._alert_entity),
+                Column("Reason", lambda s: s.reason),
+                Column("Elapsed", lambda s: duration(s.elapsed), _RIGHT),
+                Column("Level", lambda s: s.level.name, _CENTER),
+            ],
+            lambda: list(self._alerts),
+            self._alerts.get,
+            self._alert_style,
+            (_FOREGROUND, _BACKGROUND, _TOOLTIP),
+        )
         self.reload()
 
     # --- refresh ---------------------------------------------------------------------------
@@ -131,11 +159,30 @@ class BoardModels:
             self._reload_attention()
             self.attention.refresh()
 
-    def tick(self) -> None:
-        """Once a second: timers (age, time in status) move and change colour."""
-        self.evaluate_timers()
+    def tick(self) -> AlertUpdate:
+        """Once a second: timers (age, time in status) move and change colour; new alerts
+        sound and join the alerts table. Returns what changed among the alerts."""
+        states = self.evaluate_timers()
         self.incidents.refresh(None)
         self.units.refresh(None)
+        return self.update_alerts(states)
+
+    def update_alerts(self, states: list[TimerState] | None = None) -> AlertUpdate:
+        """Bring the alert book and the alerts table up to date (``states``: the timers just
+        evaluated; None evaluates them). Sounds once if any alert is new."""
+        if states is None:
+            states = self.evaluate_timers()
+        update = self.alert_book.update(self.service.state.view, states)
+        self._alerts.clear()
+        self._alerts.update((alert_id(s.key), s) for s in self.alert_book.unacknowledged())
+        self.alerts.refresh(None)
+        if update.raised:
+            self.sound()
+        return update
+
+    def alert(self, row_id: str) -> TimerState | None:
+        """The unacknowledged alert shown under ``row_id`` (an id of the alerts table)."""
+        return self._alerts.get(row_id)
 
     def evaluate_timers(self) -> list[TimerState]:
         """Recompute every timer on the current view; returns the running ones."""
@@ -185,6 +232,22 @@ class BoardModels:
 
     # --- looks -------------------------------------------------------------------------------
 
+    def _alert_entity(self, state: TimerState) -> str:
+        if state.entity == EntityKind.INCIDENT:
+            incident = self.service.incident(state.entity_id)
+            label = incident_label(incident) if incident else state.entity_id[:8]
+            return f"Incident {label} (P{state.priority})"
+        return f"Unit {state.entity_id} ({state.status})"
+
+    def _alert_style(self, state: TimerState, role: int, column: int) -> Any:
+        if role == _TOOLTIP:
+            after = duration(state.alert_after)
+            return f"{state.reason}: {duration(state.elapsed)} (alert after {after})"
+        if column != 3:
+            return None
+        foreground, background = TIMER_BRUSHES[TimerLevel.ALERT]
+        return foreground if role == _FOREGROUND else background
+
     def _mark(self, entity_id: str, text: str) -> str:
         return f"⧗ {text}" if entity_id in self._pending_ids else text
 
@@ -231,6 +294,23 @@ class BoardModels:
             font.setItalic(True)
             return font
         return None
+
+
+def alert_id(key: AlertKey) -> str:
+    """The row id of an alert instance in the alerts table."""
+    return f"{key.entity}/{key.entity_id}/{key.started_at!r}/{key.reason}"
+
+
+def default_alert_sound() -> Callable[[], None]:
+    """The alert sound (`desktop.sound.AlertSound`), falling back to ``QApplication.beep()``
+    where no player is found or it fails to start."""
+    player = AlertSound()
+
+    def play() -> None:
+        if not player.play():
+            QApplication.beep()
+
+    return play
 
 
 PRIORITY_BRUSH = {1: QBrush(QColor("#ff7b72")), 2: QBrush(QColor("#e3b341"))}

@@ -1,24 +1,46 @@
-"""Alerts panel: Needs attention (commands the server refused), with retry and discard."""
+"""Alerts panel: timer alerts to acknowledge, and Needs attention (commands the server
+refused) with retry and discard."""
 
 from __future__ import annotations
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from desktop.localdb import LocalStorageError
-from desktop.service import DispatchService
+from desktop.service import CommandRefused, DispatchService
 from ui.models.board import BoardModels
 from ui.panels import make_table_view
 
-__all__ = ["AlertsPanel"]
+__all__ = ["ACKNOWLEDGE_KEYS", "AlertsPanel"]
+
+#: Acknowledges the selected timer alert, or the oldest with none selected (`MainWindow` binds
+#: it application-wide, so it works while the panel is tabbed away).
+ACKNOWLEDGE_KEYS = "Ctrl+K"
 
 
 class AlertsPanel(QWidget):
-    """Lists refused commands; Retry re-sends the selected one, Discard drops it (journaled)."""
+    """Timer alerts: Acknowledge (Ctrl+K) records the selected one in the world; the row leaves
+    once the view holds the acknowledgement. Refused commands: Retry re-sends the selected one,
+    Discard drops it (journaled). The window title counts the unacknowledged alerts."""
 
     def __init__(self, service: DispatchService, models: BoardModels) -> None:
         super().__init__()
         self.service = service
         self.models = models
+        self.alerts_title = QLabel("Timer alerts")
+        self.alerts_title.setObjectName("alerts_title")
+        self.alerts_view = make_table_view("alerts_table")
+        self.alerts_view.setModel(models.alerts)
+        for column, width in enumerate((190, 320, 70)):
+            self.alerts_view.setColumnWidth(column, width)
+        self.acknowledge_button = QPushButton("Acknowledge")
+        self.acknowledge_button.setToolTip(
+            f"Acknowledge the selected alert ({ACKNOWLEDGE_KEYS}: the selected or the oldest)"
+        )
+        self.alerts_feedback = QLabel()
+        self.acknowledge_button.clicked.connect(self.acknowledge_selected)
+        alert_buttons = QHBoxLayout()
+        alert_buttons.addWidget(self.acknowledge_button)
+        alert_buttons.addWidget(self.alerts_feedback, 1)
         self.title = QLabel("Needs attention")
         self.title.setObjectName("attention_title")
         self.view = make_table_view("attention_table")
@@ -34,6 +56,9 @@ class AlertsPanel(QWidget):
         buttons.addWidget(self.feedback, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.alerts_title)
+        layout.addWidget(self.alerts_view, 1)
+        layout.addLayout(alert_buttons)
         layout.addWidget(self.title)
         layout.addWidget(self.view, 1)
         layout.addLayout(buttons)
@@ -43,6 +68,59 @@ class AlertsPanel(QWidget):
         models.attention.modelReset.connect(self._update_title)
         models.attention.layoutChanged.connect(self._update_title)
         self._update_title()
+        self.alerts_view.selectionModel().selectionChanged.connect(self._update_alert_buttons)
+        models.alerts.layoutChanged.connect(self._update_alert_buttons)
+        models.alerts.modelReset.connect(self._update_alerts_title)
+        models.alerts.layoutChanged.connect(self._update_alerts_title)
+        self._update_alert_buttons()
+        self._update_alerts_title()
+
+    # --- timer alerts ------------------------------------------------------------------------
+
+    def _selected_alert(self) -> str | None:
+        rows = self.alerts_view.selectionModel().selectedRows()
+        if not rows:
+            return None
+        return self.models.alerts.id_at(rows[0].row())
+
+    def acknowledge_selected(self) -> bool:
+        """Acknowledge the selected alert (the button). True if a command was queued."""
+        row_id = self._selected_alert()
+        if row_id is None:
+            self.alerts_feedback.setText("Select an alert first")
+            return False
+        return self._acknowledge(row_id)
+
+    def acknowledge_selected_or_oldest(self) -> bool:
+        """Acknowledge the selected alert, or the oldest with none selected (the keyboard)."""
+        row_id = self._selected_alert() or self.models.alerts.id_at(0)
+        if row_id is None:
+            self.alerts_feedback.setText("No alert to acknowledge")
+            return False
+        return self._acknowledge(row_id)
+
+    def _acknowledge(self, row_id: str) -> bool:
+        alert = self.models.alert(row_id)
+        if alert is None:
+            return False
+        try:
+            self.service.submit(self.models.alert_book.acknowledge(alert))
+        except (CommandRefused, LocalStorageError) as exc:
+            self.alerts_feedback.setText(str(exc))
+            return False
+        self.alerts_feedback.setText(f"Acknowledged: {alert.reason}")
+        self.models.update_alerts()  # the view holds it now: the row leaves at once
+        return True
+
+    def _update_alert_buttons(self) -> None:
+        self.acknowledge_button.setEnabled(self._selected_alert() is not None)
+
+    def _update_alerts_title(self) -> None:
+        count = self.models.alerts.rowCount()
+        self.alerts_title.setText(f"Timer alerts · {count}" if count else "Timer alerts · none")
+        self.setWindowTitle(f"Alerts · {count}" if count else "Alerts")
+
+    # --- refused commands --------------------------------------------------------------------
 
     def _selected_key(self) -> str | None:
         rows = self.view.selectionModel().selectedRows()

@@ -78,6 +78,7 @@ class LinkStatus:
     clock_offset: float | None = None
     rtt: float | None = None
     detail: str = ""
+    local_error: str = ""  # the workstation database could not record what arrived
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +166,10 @@ class Link:
     @property
     def status(self) -> LinkStatus:
         status = replace(
-            self._status, queued=len(self._outbox), last_confirmed_at=self._last_frame_at
+            self._status,
+            queued=len(self._outbox),
+            last_confirmed_at=self._last_frame_at,
+            local_error=self.storage_error or "",
         )
         if status.phase is LinkPhase.SYNCING and self._session is not None:
             done, total = self._session.sync_progress

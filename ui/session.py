@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication
 
 from desktop.credentials import TokenVault
 from desktop.link import LinkPhase, LinkStatus
@@ -211,7 +211,7 @@ class Workstation:
         windows.sort(key=lambda w: (w is not window, w.objectName()))
         for index, widget in enumerate(windows):
             target = path if index == 0 else path.with_name(f"{path.stem}-{index + 1}{path.suffix}")
-            _grab(widget).save(str(target))
+            widget.grab().save(str(target))
             print(f"screenshot: {target}", flush=True)
         window.close()
 
@@ -243,7 +243,3 @@ class Workstation:
         task = self._spawn(coro)
         self._keyring_writes.add(task)
         task.add_done_callback(self._keyring_writes.discard)
-
-
-def _grab(widget: QWidget) -> Any:
-    return widget.grab()

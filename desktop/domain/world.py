@@ -26,7 +26,6 @@ from desktop.domain.events import (
     UnitUpdated,
 )
 from desktop.domain.types import (
-    AVAILABLE_STATUSES,
     Acknowledgement,
     EntityKind,
     Incident,
@@ -209,12 +208,6 @@ class World:
             self.incidents[incident.id] = replace(incident, acknowledgements=acks)
             touched.append(("incident", incident.id))
         return touched
-
-    # --- queries ---------------------------------------------------------------------------
-
-    def available_units(self) -> list[Unit]:
-        """Units that can be dispatched now."""
-        return [u for u in self.units.values() if u.status in AVAILABLE_STATUSES]
 
 
 def _with_first(times: dict[str, float], name: str, at: float) -> dict[str, float]:

@@ -294,13 +294,6 @@ def test_status_change_of_an_idle_unit_touches_only_the_unit() -> None:
     assert world.units["E12"].status_at == T0 + 1
 
 
-def test_available_units() -> None:
-    world = base_world()
-    world.apply(UnitDispatched(unit_id="E12", incident_id="i-1"), T0)
-    world.apply(_status("M55", UnitStatus.OOS, UnitStatus.AQ, None), T0)
-    assert [u.id for u in world.available_units()] == ["T3"]
-
-
 # --- unknown entities and kinds ---------------------------------------------------------------
 
 

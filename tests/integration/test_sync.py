@@ -185,3 +185,25 @@ async def test_g_conflict_offline_dispatch_loses_and_needs_attention(
     assert "E1" in rejection.message
     assert offline.unit("E1").incident_id == "inc-x"  # type: ignore[union-attr]
     assert online.needs_attention() == []
+
+
+async def test_a_full_local_disk_is_reported_and_nothing_is_lost(
+    server: ServerProcess, make_client: ClientFactory
+) -> None:
+    watcher = make_client("ann", server.url)
+    writer = make_client("bob", server.url)
+    await wait_until(lambda: live(watcher, writer))
+    writer.submit(new_incident("inc-1"))
+    await wait_until(lambda: watcher.incident("inc-1") is not None)
+    pages = watcher.db.conn.execute("PRAGMA page_count").fetchone()[0]
+    watcher.db.conn.execute(f"PRAGMA max_page_count = {pages}")  # the disk is now full
+    for i in range(300):
+        writer.submit(IncidentAddNote(incident_id="inc-1", text=f"note {i} " + "x" * 200))
+    await wait_until(lambda: bool(watcher.status.local_error), what="local error reported")
+    assert "full" in watcher.status.local_error
+    assert len(watcher.incident("inc-1").narrative) == 300  # type: ignore[union-attr]  # in memory
+
+    watcher.db.conn.execute("PRAGMA max_page_count = 1073741823")  # space again
+    writer.submit(IncidentAddNote(incident_id="inc-1", text="after"))
+    await wait_until(lambda: not watcher.status.local_error, what="error cleared")
+    await wait_until(lambda: settled(writer))

@@ -417,3 +417,9 @@ def test_pending_and_status_timers_turn_amber_then_red(qtbot: QtBot, tmp_path: P
     assert idle.data(Qt.ItemDataRole.BackgroundRole) is None  # AV units have no timer
     window.close()
     service.db.close()
+
+
+def test_a_local_storage_error_overrides_the_banner() -> None:
+    status = LinkStatus(LinkPhase.LIVE, local_error="database or disk is full")
+    assert banner_text(status, 0.0) == ("LOCAL STORAGE ERROR · see tooltip", "alert")
+    assert banner_text(LinkStatus(LinkPhase.LIVE), 0.0) == ("LIVE", "live")

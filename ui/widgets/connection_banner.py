@@ -19,6 +19,8 @@ __all__ = ["ConnectionBanner", "banner_text"]
 
 def banner_text(status: LinkStatus, now_monotonic: float) -> tuple[str, str]:
     """(text, state) for a status; state names the style (live, warn, alert, sync)."""
+    if status.local_error:  # the dispatcher must know before anything else
+        return ("LOCAL STORAGE ERROR · see tooltip", "alert")
     phase = status.phase
     if phase is LinkPhase.LIVE:
         return ("LIVE" + (f" · {status.queued} sending" if status.queued else ""), "live")
@@ -87,5 +89,4 @@ class ConnectionBanner(QWidget):
         else:
             ago = max(0, int(self._clock() - status.last_confirmed_at))
             self.confirmed_label.setText(f"last confirmed {ago} s ago")
-        detail = status.detail
-        self.setToolTip(detail)
+        self.setToolTip(status.local_error or status.detail)

@@ -163,19 +163,25 @@ def main(argv: list[str]) -> int:
 
 
 def run_setup(
-    tmp: Path, screens: int | list[dict[str, Any]], store: Path, action: str, *args: str
+    tmp: Path,
+    screens: int | list[dict[str, Any]],
+    store: Path,
+    action: str,
+    *args: str,
+    script: Path = Path(__file__),
 ) -> dict[str, Any]:
-    """Run ``main`` in a new process with the given screens (a ``SETUPS`` count or a list)."""
+    """Run ``script`` (default: this file's ``main``) in a new process with the given screens
+    (a ``SETUPS`` count or a list); return the JSON report it prints last."""
     layout = SETUPS[screens] if isinstance(screens, int) else screens
     config = tmp / f"screens-{'-'.join(s['name'] for s in layout)}.json"
     config.write_text(json.dumps({"screens": layout}))
     env = {**os.environ, "QT_QPA_PLATFORM": f"offscreen:configfile={config}"}
     done = subprocess.run(
-        [sys.executable, __file__, str(store), action, *args],
+        [sys.executable, str(script), str(store), action, *args],
         env=env,
         capture_output=True,
         text=True,
-        timeout=30,
+        timeout=60,
         check=False,
     )
     assert done.returncode == 0, f"{action} failed:\n{done.stdout}\n{done.stderr}"

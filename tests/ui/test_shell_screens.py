@@ -3,33 +3,17 @@ screen comes back there after a restart, and onto the visible screen when only o
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-from screens import SETUPS
+from screens import run_setup
 
 SCRIPT = Path(__file__).with_name("app_on_screens.py")
 
 
 def run_app(tmp: Path, screens: int, action: str, *args: str) -> dict[str, Any]:
-    config = tmp / f"screens-{screens}.json"
-    config.write_text(json.dumps({"screens": SETUPS[screens]}))
-    env = {**os.environ, "QT_QPA_PLATFORM": f"offscreen:configfile={config}"}
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT), str(tmp / "profile"), action, *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, f"{action} failed:\n{done.stdout}\n{done.stderr}"
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    """The real workstation window (app_on_screens.py) on ``screens`` screens."""
+    return run_setup(tmp, screens, tmp / "profile", action, *args, script=SCRIPT)
 
 
 def map_on(report: dict[str, Any], screen: str) -> None:

@@ -344,7 +344,9 @@ class Link:
         if isinstance(output, EventReceived):
             event = output.event
             body = event.body
-            touched = self._state.apply_event(event.seq, body.kind, body.data, body.at, body.key)
+            touched = self._state.apply_event(
+                event.seq, body.kind, body.data, body.at, body.key, body.actor
+            )
             self._touched.update(touched)
         elif isinstance(output, ResultReceived):
             self._on_result(output.result)

@@ -57,6 +57,12 @@ CREATE TABLE IF NOT EXISTS replica_narrative (
     data        BLOB NOT NULL,
     PRIMARY KEY (incident_id, n)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS replica_timeline (
+    incident_id TEXT NOT NULL,
+    n           INTEGER NOT NULL,
+    data        BLOB NOT NULL,
+    PRIMARY KEY (incident_id, n)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (
     k TEXT PRIMARY KEY,
     v TEXT NOT NULL

@@ -92,7 +92,13 @@ class ClientState:
     # --- events ----------------------------------------------------------------------------
 
     def apply_event(
-        self, seq: int, kind: str, data: bytes, at: float, key: str | None = None
+        self,
+        seq: int,
+        kind: str,
+        data: bytes,
+        at: float,
+        key: str | None = None,
+        actor: str = "",
     ) -> Touched:
         """Apply the event ``seq``; duplicates are ignored, gaps raise `GapError`.
 
@@ -111,7 +117,7 @@ class ClientState:
         decoder = _event_decoders.get(kind)
         if decoder is None:
             return []
-        touched = self.confirmed.apply(decoder.decode(data), at)
+        touched = self.confirmed.apply(decoder.decode(data), at, actor)
         self._change.touch(touched)
         if self._pending:
             self._view = None
@@ -203,7 +209,7 @@ class ClientState:
         else:
             pending.forecast_error = None
             for data in events:
-                touched.extend(view.apply(data, pending.entry.issued_at))
+                touched.extend(view.apply(data, pending.entry.issued_at, self.actor))
         previous = pending.touched
         pending.touched = touched
         self._change.touch(previous)

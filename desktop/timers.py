@@ -3,8 +3,9 @@
 - **Unit status timers** run from ``Unit.status_at`` while a unit is in a status the
   configuration lists (e.g. ``DP`` without ``ER``: acknowledgement timeout; ``OS``: welfare
   check), with optional per-unit-type overrides (``null`` disables the timer for that type).
-- **Incident pending timers** run from ``Incident.times["created"]`` while an incident is
-  ``pending``, with thresholds per priority.
+- **Incident pending timers** run from ``Incident.times["pending"]`` (when it last became
+  pending: at creation, and again when its units were released; ``created`` for older data)
+  while an incident is ``pending``, with thresholds per priority.
 
 Each timer is at level ``NONE`` until ``warn_after`` seconds, ``WARN`` from ``warn_after`` and
 ``ALERT`` from ``alert_after`` (both inclusive). Entities with no timer (available units, units
@@ -280,11 +281,11 @@ class TimerEngine:
         return rows
 
     def _pending_state(self, incident: Incident, t: float) -> TimerState | None:
-        created = incident.times.get("created")
+        since = incident.times.get("pending", incident.times.get("created"))
         rule = self.pending_rule(incident.priority)
-        if created is None or rule is None:
+        if since is None or rule is None:
             return None
-        elapsed = max(0.0, t - created)
+        elapsed = max(0.0, t - since)
         warn, alert = rule.warn_after, rule.alert_after
         level = _ALERT if elapsed >= alert else _WARN if elapsed >= warn else _NONE
         return TimerState(
@@ -292,7 +293,7 @@ class TimerEngine:
             incident.id,
             level,
             rule.reason,
-            created,
+            since,
             elapsed,
             warn,
             alert,

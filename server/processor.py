@@ -80,7 +80,7 @@ def load_world(store: Store, chunk: int = 5000) -> tuple[World, int]:
                 log.warning("event %d: unknown kind %r skipped", event.seq, event.kind)
             else:
                 try:
-                    world.apply(decode_args(event.data, data_type), event.at)
+                    world.apply(decode_args(event.data, data_type), event.at, event.actor)
                 except ProtocolError as exc:
                     log.warning("event %d (%s) skipped: %s", event.seq, event.kind, exc)
             seq = event.seq
@@ -255,7 +255,7 @@ class CommandProcessor:
         if isinstance(outcome, Accepted):
             indexes = []
             for kind, data in outcome.events:
-                fork.apply(data, now)
+                fork.apply(data, now, user)
                 events.append(NewEvent(kind, _json.encode(data), now, user, key))
                 indexes.append(len(events) - 1)
             keep.append(NewResult(key, user, True, now, tuple(indexes)))

@@ -89,10 +89,17 @@ class UnitUpdate(CommandArgs):
 
 
 class UnitDispatch(CommandArgs):
-    """Dispatch every unit in ``unit_ids`` to the incident; all or none."""
+    """Dispatch every unit in ``unit_ids`` to the incident; all or none.
+
+    ``recommended``: the units the recommendation offered, when the dispatcher worked from one;
+    if they differ from ``unit_ids`` the override is recorded in the incident's timeline with
+    ``override_reason``.
+    """
 
     incident_id: str
     unit_ids: list[str]
+    recommended: list[str] | None = None
+    override_reason: str = ""
 
 
 class UnitSetStatus(CommandArgs):

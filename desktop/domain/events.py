@@ -28,6 +28,7 @@ __all__ = [
     "IncidentNoteAdded",
     "IncidentStatusChanged",
     "IncidentUpdated",
+    "PlanOverridden",
     "UnitAdded",
     "UnitDispatched",
     "UnitStatusChanged",
@@ -107,6 +108,16 @@ class AlertAcknowledged(EventData):
     incident_id: str | None = None
 
 
+class PlanOverridden(EventData):
+    """The dispatcher sent other units than the recommendation offered (``recommended``);
+    ``dispatched`` is what was sent, ``reason`` what they said about it (may be empty)."""
+
+    incident_id: str
+    recommended: list[str]
+    dispatched: list[str]
+    reason: str = ""
+
+
 EVENT_DATA: dict[str, type[EventData]] = {
     "incident.created": IncidentCreated,
     "incident.updated": IncidentUpdated,
@@ -118,6 +129,7 @@ EVENT_DATA: dict[str, type[EventData]] = {
     "unit.dispatched": UnitDispatched,
     "unit.status_changed": UnitStatusChanged,
     "alert.acknowledged": AlertAcknowledged,
+    "incident.plan_overridden": PlanOverridden,
 }
 
 #: The kind of each event data class (inverse of EVENT_DATA).

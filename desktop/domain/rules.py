@@ -36,6 +36,7 @@ from desktop.domain.events import (
     IncidentNoteAdded,
     IncidentStatusChanged,
     IncidentUpdated,
+    PlanOverridden,
     UnitAdded,
     UnitDispatched,
     UnitStatusChanged,
@@ -244,14 +245,37 @@ def _unit_dispatch(world: World, args: UnitDispatch, ctx: DecisionContext) -> li
         raise DomainError(
             ErrorCode.UNIT_UNAVAILABLE, "; ".join(_busy_reason(world, unit) for unit in busy)
         )
-    events: list[EventData] = [
-        UnitDispatched(unit_id=unit.id, incident_id=incident.id) for unit in units
-    ]
+    events: list[EventData] = []
+    override = _plan_override(incident, args)
+    if override is not None:
+        events.append(override)
+    events.extend(UnitDispatched(unit_id=unit.id, incident_id=incident.id) for unit in units)
     if incident.status is IncidentStatus.PENDING:
         events.append(
             IncidentStatusChanged(incident_id=incident.id, status=IncidentStatus.DISPATCHED)
         )
     return events
+
+
+def _plan_override(incident: Incident, args: UnitDispatch) -> PlanOverridden | None:
+    """The record of an override when the units sent differ from the ones recommended."""
+    recommended = args.recommended
+    if len(args.override_reason) > REASON_MAX:
+        raise DomainError(
+            ErrorCode.INVALID_COMMAND, f"override reason must be at most {REASON_MAX} characters"
+        )
+    if recommended is None:
+        return None
+    if len(recommended) > MAX_UNITS_PER_DISPATCH or not all(map(_UNIT_ID.match, recommended)):
+        raise DomainError(ErrorCode.INVALID_COMMAND, "recommended must list unit ids")
+    if sorted(recommended) == sorted(args.unit_ids):
+        return None
+    return PlanOverridden(
+        incident_id=incident.id,
+        recommended=list(recommended),
+        dispatched=list(args.unit_ids),
+        reason=args.override_reason.strip(),
+    )
 
 
 def _unit_set_status(world: World, args: UnitSetStatus, ctx: DecisionContext) -> list[EventData]:

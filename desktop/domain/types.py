@@ -21,6 +21,7 @@ __all__ = [
     "Location",
     "NarrativeEntry",
     "Position",
+    "TimelineEntry",
     "Unit",
     "UnitStatus",
 ]
@@ -88,6 +89,16 @@ class NarrativeEntry(msgspec.Struct, kw_only=True):
     text: str
 
 
+class TimelineEntry(msgspec.Struct, kw_only=True):
+    """One line of an incident's timeline: what an event did (``text``, for people), its event
+    ``kind``, when and by whom. Entries are derived from the log and never edited."""
+
+    at: float
+    actor: str
+    kind: str
+    text: str
+
+
 class Acknowledgement(msgspec.Struct, kw_only=True, omit_defaults=True):
     """A user acknowledged one alert instance at ``at``.
 
@@ -110,7 +121,10 @@ class Incident(msgspec.Struct, kw_only=True, omit_defaults=True):
     offline can refer to it; ``number`` (e.g. ``F2611-000123``) is assigned by the server.
 
     ``times`` holds NFORS-style interval timestamps: ``created``, ``first_dispatch``,
-    ``first_enroute``, ``first_onscene``, ``closed`` (seconds since the epoch).
+    ``first_enroute``, ``first_onscene``, ``closed`` (seconds since the epoch), and ``pending``:
+    when the incident last became pending (at creation, and again whenever its last unit is
+    released), which the pending timer runs from.
+    ``timeline`` is every event about the incident, oldest first (`TimelineEntry`).
     ``acknowledgements`` is the timeline of alerts acknowledged about the incident or about a
     unit while it was on the incident, oldest first.
     """
@@ -129,6 +143,7 @@ class Incident(msgspec.Struct, kw_only=True, omit_defaults=True):
     calls: list[str] = msgspec.field(default_factory=list)
     created_by: str = ""
     acknowledgements: list[Acknowledgement] = msgspec.field(default_factory=list)
+    timeline: list[TimelineEntry] = msgspec.field(default_factory=list)
 
 
 class Position(msgspec.Struct, kw_only=True):

@@ -13,6 +13,7 @@ from typing import Any
 from msgspec.structs import replace
 
 from desktop.domain.events import (
+    EVENT_KIND,
     AlertAcknowledged,
     EventData,
     IncidentClosed,
@@ -20,16 +21,19 @@ from desktop.domain.events import (
     IncidentNoteAdded,
     IncidentStatusChanged,
     IncidentUpdated,
+    PlanOverridden,
     UnitAdded,
     UnitDispatched,
     UnitStatusChanged,
     UnitUpdated,
 )
+from desktop.domain.timeline import describe
 from desktop.domain.types import (
     Acknowledgement,
     EntityKind,
     Incident,
     IncidentStatus,
+    TimelineEntry,
     Unit,
     UnitStatus,
 )
@@ -61,16 +65,29 @@ class World:
         """A copy that can be changed without changing this world (entities are shared)."""
         return World(dict(self.incidents), dict(self.units))
 
-    def apply(self, data: EventData, at: float) -> Touched:
-        """Apply one event's data recorded at time ``at``; return what it touched.
+    def apply(self, data: EventData, at: float, actor: str = "") -> Touched:
+        """Apply one event's data recorded at time ``at`` by ``actor``; return what it touched.
 
-        Events come from the server's log and are trusted to be consistent with it; an event
-        about an entity this world does not hold is ignored (returns no touch).
+        Every incident the event is about gets a `TimelineEntry`. Events come from the server's
+        log and are trusted to be consistent with it; an event about an entity this world does
+        not hold is ignored (returns no touch).
         """
         handler = _APPLY.get(type(data))
         if handler is None:
             return []
-        return handler(self, data, at)
+        lines = describe(self, data)
+        touched = handler(self, data, at)
+        if not touched:  # about an entity this world does not hold
+            return touched
+        for incident_id, text in lines:
+            incident = self.incidents.get(incident_id)
+            if incident is None:
+                continue
+            entry = TimelineEntry(at=at, actor=actor, kind=EVENT_KIND[type(data)], text=text)
+            self.incidents[incident_id] = replace(incident, timeline=[*incident.timeline, entry])
+            if ("incident", incident_id) not in touched:
+                touched.append(("incident", incident_id))
+        return touched
 
     # --- incidents -------------------------------------------------------------------------
 
@@ -78,6 +95,7 @@ class World:
         incident = data.incident
         times = dict(incident.times)
         times.setdefault("created", at)
+        times.setdefault("pending", times["created"])
         self.incidents[incident.id] = replace(incident, times=times)
         return [("incident", incident.id)]
 
@@ -104,7 +122,10 @@ class World:
         incident = self.incidents.get(data.incident_id)
         if incident is None:
             return []
-        self.incidents[incident.id] = replace(incident, status=data.status)
+        times = incident.times
+        if data.status is IncidentStatus.PENDING and incident.status is not IncidentStatus.PENDING:
+            times = {**times, "pending": at}  # its units were released: pending again from now
+        self.incidents[incident.id] = replace(incident, status=data.status, times=times)
         return [("incident", incident.id)]
 
     def _incident_closed(self, data: IncidentClosed, at: float) -> Touched:
@@ -209,6 +230,10 @@ class World:
             touched.append(("incident", incident.id))
         return touched
 
+    def _plan_overridden(self, data: PlanOverridden, at: float) -> Touched:
+        """Recorded in the timeline only (by `apply`)."""
+        return [("incident", data.incident_id)] if data.incident_id in self.incidents else []
+
 
 def _with_first(times: dict[str, float], name: str, at: float) -> dict[str, float]:
     return times if name in times else {**times, name: at}
@@ -225,4 +250,5 @@ _APPLY: dict[type[EventData], Callable[[World, Any, float], Touched]] = {
     UnitDispatched: World._unit_dispatched,
     UnitStatusChanged: World._unit_status_changed,
     AlertAcknowledged: World._alert_acknowledged,
+    PlanOverridden: World._plan_overridden,
 }

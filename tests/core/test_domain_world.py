@@ -23,6 +23,7 @@ from desktop.domain.events import (
     IncidentNoteAdded,
     IncidentStatusChanged,
     IncidentUpdated,
+    PlanOverridden,
     UnitAdded,
     UnitDispatched,
     UnitStatusChanged,
@@ -92,7 +93,7 @@ def test_incident_created_sets_created_time_when_absent() -> None:
     touched = world.apply(IncidentCreated(incident=incident()), T0 + 5)
     assert touched == [("incident", "i-1")]
     stored = world.incidents["i-1"]
-    assert stored.times == {"created": T0 + 5}
+    assert stored.times == {"created": T0 + 5, "pending": T0 + 5}
     assert stored.status is IncidentStatus.PENDING
     assert stored.number == "F2611-000001"
 
@@ -101,7 +102,7 @@ def test_incident_created_keeps_its_own_created_time() -> None:
     world = World()
     created = incident(times={"created": T0})
     world.apply(IncidentCreated(incident=created), T0 + 99)
-    assert world.incidents["i-1"].times == {"created": T0}
+    assert world.incidents["i-1"].times == {"created": T0, "pending": T0}
     assert created.times == {"created": T0}
 
 
@@ -154,7 +155,7 @@ def test_incident_closed_records_disposition_and_time() -> None:
     closed = world.incidents["i-1"]
     assert closed.status is IncidentStatus.CLOSED
     assert closed.disposition == "FIRE OUT"
-    assert closed.times == {"created": T0, "closed": T0 + 600}
+    assert closed.times == {"created": T0, "pending": T0, "closed": T0 + 600}
 
 
 def test_incident_closed_time_is_set_once() -> None:
@@ -234,9 +235,11 @@ def test_nfors_times_are_set_by_the_first_unit_only() -> None:
 
     touched = world.apply(_status("E12", UnitStatus.ER, UnitStatus.DP, "i-1"), T0 + 60)
     assert touched == [("unit", "E12"), ("incident", "i-1")]
-    # a second unit going en route later does not move first_enroute, and touches no incident
+    # a second unit going en route later does not move first_enroute (the incident is
+    # touched only because its timeline records the change)
     assert world.apply(_status("M55", UnitStatus.ER, UnitStatus.DP, "i-1"), T0 + 90) == [
-        ("unit", "M55")
+        ("unit", "M55"),
+        ("incident", "i-1"),
     ]
     world.apply(_status("M55", UnitStatus.OS, UnitStatus.ER, "i-1"), T0 + 200)
     world.apply(_status("E12", UnitStatus.OS, UnitStatus.ER, "i-1"), T0 + 240)
@@ -246,6 +249,7 @@ def test_nfors_times_are_set_by_the_first_unit_only() -> None:
     times = world.incidents["i-1"].times
     assert times == {
         "created": T0,
+        "pending": T0,
         "first_dispatch": T0 + 30,
         "first_enroute": T0 + 60,
         "first_onscene": T0 + 200,
@@ -342,6 +346,7 @@ def test_every_event_kind_is_covered_here() -> None:
         UnitDispatched,
         UnitStatusChanged,
         AlertAcknowledged,  # tests/core/test_timers.py
+        PlanOverridden,  # tests/core/test_timeline.py
     }
     assert set(EVENT_DATA.values()) == covered
 

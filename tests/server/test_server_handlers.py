@@ -298,6 +298,51 @@ def test_dispatch_only_through_unit_dispatch() -> None:
     assert code(run("unit.set_status", {"unit_id": "E1", "status": "DP"})) == "invalid_transition"
 
 
+# --- recommendation overrides -----------------------------------------------------------------
+
+
+def test_dispatching_the_recommended_units_records_no_override() -> None:
+    args = {"incident_id": "inc-1", "unit_ids": ["E2", "E1"], "recommended": ["E1", "E2"]}
+    assert kinds(run("unit.dispatch", args)) == [
+        "unit.dispatched",
+        "unit.dispatched",
+        "incident.status_changed",
+    ]
+
+
+def test_dispatching_other_units_than_recommended_records_the_override_first() -> None:
+    args = {
+        "incident_id": "inc-1",
+        "unit_ids": ["E2"],
+        "recommended": ["E1", "T9"],  # T9 need not exist any more
+        "override_reason": " E1 crew on break ",
+    }
+    outcome = run("unit.dispatch", args)
+    assert kinds(outcome)[0] == "incident.plan_overridden"
+    assert isinstance(outcome, Accepted)
+    data = outcome.events[0][1]
+    assert msgspec.structs.asdict(data) == {  # type: ignore[arg-type]
+        "incident_id": "inc-1",
+        "recommended": ["E1", "T9"],
+        "dispatched": ["E2"],
+        "reason": "E1 crew on break",
+    }
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"recommended": ["E1", "bad id!"]},
+        {"recommended": [f"U{n}" for n in range(51)]},
+        {"recommended": ["E1"], "override_reason": "x" * 201},
+        {"override_reason": "x" * 201},
+    ],
+)
+def test_malformed_recommendations_are_refused(extra: dict[str, Any]) -> None:
+    args = {"incident_id": "inc-1", "unit_ids": ["E2"], **extra}
+    assert code(run("unit.dispatch", args)) == "invalid_command"
+
+
 # --- fuzz: never raises, never "internal" -----------------------------------------------------
 
 JSON = st.recursive(

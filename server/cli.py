@@ -10,6 +10,7 @@
     dispatch-server demo [--data-dir DIR] [--port 8765]   (server/demo_cli.py)
     dispatch-server derive-demo --sffd CSV --out DIR
     dispatch-server gis-import --roads PATH.geojson|.shp --out DIR   (server/gis_import.py)
+    dispatch-server derive-areas --calls CSV --out PATH   (desktop/geo/areas.py)
 
 ``serve`` prints exactly one JSON line on stdout once bound, ``{"listening": {"host": H,
 "port": P}}``, and stops gracefully on SIGTERM/SIGINT (connections closed with 1001, SQLite
@@ -68,6 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_derive(args)
         if args.command == "gis-import":
             return run_gis_import(args)
+        if args.command == "derive-areas":
+            return _derive_areas(args)
         parser.print_help(sys.stderr)
         return 2
     except UsageError as exc:
@@ -127,6 +130,11 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--db", required=True, type=Path)
     add_demo_commands(commands)
     add_gis_import_command(commands)
+    areas = commands.add_parser(
+        "derive-areas", help="derive the dispatch-area index from SFFD calls for service"
+    )
+    areas.add_argument("--calls", type=Path, required=True, help="calls-for-service CSV")
+    areas.add_argument("--out", type=Path, required=True, help="output JSON file")
     return parser
 
 
@@ -209,6 +217,35 @@ async def _run(store: SqliteStore, host: str, port: int, limits: ServerSessionLi
     finally:
         logging.getLogger(__name__).info("shutting down")
         await server.stop()
+    return 0
+
+
+# --- derive-areas ------------------------------------------------------------------------------
+
+
+def _derive_areas(args: argparse.Namespace) -> int:
+    """Derive the area index from ``--calls`` into ``--out``; one summary line on stdout."""
+    from desktop.geo.areas import derive_areas
+
+    source: Path = args.calls
+    out: Path = args.out
+    try:
+        index = derive_areas(source)
+    except (OSError, ValueError) as exc:  # ValueError includes UnicodeDecodeError
+        raise UsageError(f"cannot derive areas from {source}: {exc}") from None
+    if not len(index):
+        raise UsageError(f"no usable calls in {source}")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        index.save(out)
+    except OSError as exc:
+        raise UsageError(f"cannot write {out}: {exc}") from None
+    counts = index.source
+    print(
+        f"{out}: {len(index)} points, {len(index.stations())} stations, "
+        f"{len(index.battalions())} battalions from {counts['calls_used']} of "
+        f"{counts['calls']} calls ({counts['rows']} rows); {out.stat().st_size} bytes"
+    )
     return 0
 
 

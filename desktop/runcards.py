@@ -29,7 +29,7 @@ import msgspec
 from desktop.geo.recommend import ANY_OF, ResponsePlan
 from desktop.resources import resource_path
 
-__all__ = ["RunCard", "RunCardError", "RunCards", "combine_plans"]
+__all__ = ["RecommendationSettings", "RunCard", "RunCardError", "RunCards", "combine_plans"]
 
 PRIORITIES = range(1, 6)
 
@@ -51,11 +51,26 @@ class _CardSpec(_DefaultSpec, kw_only=True, forbid_unknown_fields=True):
     priorities: list[int] = msgspec.field(default_factory=list)
 
 
+class _RecommendationSpec(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    avl_stale_after_s: float = 120.0
+    horizon_s: float = 600.0
+
+
 class _FileSpec(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     version: int = 1
     about: str = ""
+    recommendation: _RecommendationSpec = msgspec.field(default_factory=_RecommendationSpec)
     default: _DefaultSpec
     cards: list[_CardSpec] = msgspec.field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class RecommendationSettings:
+    """How units are recommended: an AVL fix older than ``avl_stale_after_s`` is flagged stale;
+    a plan line counts as covered by units within ``horizon_s`` of the incident."""
+
+    avl_stale_after_s: float = 120.0
+    horizon_s: float = 600.0
 
 
 # --- cards ----------------------------------------------------------------------------------
@@ -104,10 +119,16 @@ class RunCard:
 class RunCards:
     """The run cards of a centre: look-up by incident type and priority with fallbacks."""
 
-    def __init__(self, cards: Iterable[RunCard], default: RunCard) -> None:
+    def __init__(
+        self,
+        cards: Iterable[RunCard],
+        default: RunCard,
+        recommendation: RecommendationSettings | None = None,
+    ) -> None:
         """Raises `RunCardError` if two cards cover the same (type, priority), or two cards of
         one type both cover every priority."""
         self.default = default
+        self.recommendation = recommendation or RecommendationSettings()
         self._exact: dict[tuple[str, int], RunCard] = {}
         self._any: dict[str, RunCard] = {}
         self._types: list[str] = []
@@ -147,8 +168,15 @@ class RunCards:
         cards = [
             _card(source, f"cards[{i}]", c.type, c.priorities, c) for i, c in enumerate(spec.cards)
         ]
+        settings = spec.recommendation
+        if not (0 < settings.avl_stale_after_s < 86_400 and 0 < settings.horizon_s < 86_400):
+            raise RunCardError(
+                f"{source}: recommendation: avl_stale_after_s and horizon_s must be seconds "
+                "between 0 and 86400"
+            )
+        recommendation = RecommendationSettings(settings.avl_stale_after_s, settings.horizon_s)
         try:
-            return cls(cards, default)
+            return cls(cards, default, recommendation)
         except RunCardError as exc:
             raise RunCardError(f"{source}: {exc}") from None
 

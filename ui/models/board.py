@@ -12,11 +12,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QApplication
 
-from desktop.domain.types import EntityKind, Incident, IncidentStatus, Unit
+from desktop.board_filter import BoardCounts, IncidentFilter, board_order, pending_since
+from desktop.domain.types import EntityKind, Incident, IncidentStatus, Unit, UnitStatus
 from desktop.outbox import Rejection
 from desktop.service import DispatchService
 from desktop.sound import AlertSound
@@ -33,7 +35,7 @@ from desktop.timers import (
 from ui.models.entity_table import Column, EntityTableModel
 from ui.presentation import INCIDENT_STATUS_LABEL, UNIT_STATUS_COLOUR, duration, incident_label
 
-__all__ = ["BoardModels", "alert_id", "default_alert_sound"]
+__all__ = ["BoardModels", "alert_id", "default_alert_sound", "refused_unit_ids"]
 
 _UNIT_ID_PARTS = re.compile(r"^([^0-9]*)([0-9]*)(.*)$")
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
@@ -42,7 +44,7 @@ _FONT = Qt.ItemDataRole.FontRole
 _TOOLTIP = Qt.ItemDataRole.ToolTipRole
 _FOREGROUND = Qt.ItemDataRole.ForegroundRole
 _BACKGROUND = Qt.ItemDataRole.BackgroundRole
-_AGE_COLUMN = 6  # incidents: time since created (the pending timer)
+_AGE_COLUMN = 7  # incidents: time since it last became pending (the pending timer)
 _IN_STATUS_COLUMN = 5  # units: time in the current status
 
 #: Timer cells: amber once a timer warns, red once it alerts (foreground, background).
@@ -61,10 +63,12 @@ class BoardModels:
         clock: Callable[[], float] = time.time,
         timers: TimerEngine | None = None,
         sound: Callable[[], object] | None = None,
+        area_of: Callable[[Incident], str] | None = None,
     ) -> None:
         """``timers`` colours the pending and status timers (default: resources/timers.json);
         ``sound`` is called once per tick that raises new alerts (default: the alert sound,
-        or the system beep where no player is found)."""
+        or the system beep where no player is found); ``area_of`` gives the area label of an
+        incident ("" when unknown; default: always ""), cached per incident and location."""
         self.service = service
         self.clock = clock
         self.timers = timers or TimerEngine(load_timer_config(), self._server_now)
@@ -74,6 +78,13 @@ class BoardModels:
         self._timer_states: dict[tuple[str, str], TimerState] = {}
         self._pending_ids: set[str] = set()
         self._attention: dict[str, Rejection] = {}
+        self._refused_units: dict[str, Rejection] = {}  # unit id -> newest rejection naming it
+        self._area_of: Callable[[Incident], str] = area_of or (lambda _incident: "")
+        self._areas: dict[str, tuple[object, str]] = {}  # incident id -> (location, area label)
+        self._incident_filter = IncidentFilter()
+        self.incident_counts = BoardCounts()  # as of the incidents table's last refresh
+        #: Called with the new `incident_counts` whenever a refresh changes them.
+        self.incident_counts_listeners: list[Callable[[BoardCounts], None]] = []
         self.incidents: EntityTableModel[Incident] = EntityTableModel(
             [
                 Column("Incident", lambda i: self._mark(i.id, incident_label(i))),
@@ -81,8 +92,9 @@ class BoardModels:
                 Column("Type", lambda i: i.type),
                 Column("Status", lambda i: INCIDENT_STATUS_LABEL[i.status]),
                 Column("Location", lambda i: i.location.address),
+                Column("Area", self.area_label),
                 Column("Units", lambda i: " ".join(i.units)),
-                Column("Age", lambda i: duration(self.clock() - i.times.get("created", 0)), _RIGHT),
+                Column("Age", lambda i: duration(self.clock() - pending_since(i)), _RIGHT),
             ],
             self._incident_ids,
             service.incident,
@@ -91,12 +103,13 @@ class BoardModels:
         )
         self.units: EntityTableModel[Unit] = EntityTableModel(
             [
-                Column("Unit", lambda u: self._mark(u.id, u.id)),
+                Column("Unit", self._unit_label),
                 Column("Type", lambda u: u.type),
                 Column("Status", lambda u: str(u.status), _CENTER),
                 Column("Incident", self._unit_incident),
                 Column("Station", lambda u: u.station, _CENTER),
                 Column("In status", lambda u: duration(self.clock() - u.status_at), _RIGHT),
+                Column("Location", self._unit_location),
             ],
             self._unit_ids,
             service.unit,
@@ -206,11 +219,57 @@ class BoardModels:
     # --- rows --------------------------------------------------------------------------------
 
     def _incident_ids(self) -> list[str]:
-        open_incidents = [
-            i for i in self.service.incidents() if i.status is not IncidentStatus.CLOSED
-        ]
-        open_incidents.sort(key=lambda i: (i.priority, i.times.get("created", 0.0)))
-        return [i.id for i in open_incidents]
+        """Open incidents the filter shows, in `board_order`; counts them (`incident_counts`)."""
+        wanted = self._incident_filter
+        everything, needs_area = wanted.is_everything, wanted.needs_area
+        shown: list[Incident] = []
+        hidden = 0
+        for i in self.service.incidents():
+            if i.status is IncidentStatus.CLOSED:
+                continue
+            if everything or wanted.matches(i, self.area_label(i) if needs_area else ""):
+                shown.append(i)
+            else:
+                hidden += 1
+        shown.sort(key=board_order)
+        pending = sum(1 for i in shown if i.status is IncidentStatus.PENDING)
+        counts = BoardCounts(pending, len(shown) - pending, hidden)
+        if counts != self.incident_counts:
+            self.incident_counts = counts
+            for listener in list(self.incident_counts_listeners):
+                listener(counts)
+        if len(self._areas) > 2 * (len(shown) + hidden) + 64:  # forget closed incidents
+            self._areas.clear()
+        return [i.id for i in shown]
+
+    @property
+    def incident_filter(self) -> IncidentFilter:
+        return self._incident_filter
+
+    def set_incident_filter(self, wanted: IncidentFilter) -> None:
+        """Show only the open incidents ``wanted`` matches (`IncidentFilter()`: all of them)."""
+        if wanted != self._incident_filter:
+            self._incident_filter = wanted
+            self.incidents.refresh()
+
+    def incident_types(self) -> list[str]:
+        """The distinct types of the open incidents (filtered out or not), sorted; types that
+        differ only in case count once."""
+        types: dict[str, str] = {}
+        for i in self.service.incidents():
+            if i.status is not IncidentStatus.CLOSED:
+                types.setdefault(i.type.strip().upper(), i.type.strip())
+        return sorted(types.values(), key=str.upper)
+
+    def area_label(self, incident: Incident) -> str:
+        """The area label of ``incident`` ("" when unknown), computed once per location."""
+        cached = self._areas.get(incident.id)
+        location = incident.location
+        if cached is not None and (cached[0] is location or cached[0] == location):
+            return cached[1]
+        label = self._area_of(incident)
+        self._areas[incident.id] = (location, label)
+        return label
 
     def _unit_ids(self) -> list[str]:
         return sorted((u.id for u in self.service.units()), key=_natural)
@@ -227,8 +286,32 @@ class BoardModels:
         self._pending_ids = ids
 
     def _reload_attention(self) -> None:
+        """Re-read Needs attention; refreshes the unit rows whose refusal mark changed."""
         self._attention.clear()
         self._attention.update((r.entry.key, r) for r in self.service.needs_attention())
+        before = self._refused_units
+        self._refused_units = after = {
+            unit_id: r for r in self._attention.values() for unit_id in refused_unit_ids(r)
+        }
+        changed = {u for u in before.keys() | after.keys() if before.get(u) != after.get(u)}
+        if changed:
+            self.units.refresh(changed)
+
+    def refused_units(self) -> dict[str, Rejection]:
+        """Units named by a command the server refused: unit id -> the newest such rejection
+        still in Needs attention. Current once `apply` or `reload` has seen the change."""
+        return dict(self._refused_units)
+
+    def refused_action(self, rejection: Rejection) -> str:
+        """What a refused command asked for, in words ("status OS", "dispatch to F2612-000123");
+        the command kind for kinds without a wording."""
+        args = _rejected_args(rejection)
+        if rejection.entry.kind == "unit.set_status":
+            return f"status {args.get('status')}"
+        if rejection.entry.kind == "unit.dispatch":
+            incident = self.service.incident(str(args.get("incident_id")))
+            return f"dispatch to {incident_label(incident)}" if incident else "dispatch"
+        return rejection.entry.kind
 
     # --- looks -------------------------------------------------------------------------------
 
@@ -251,11 +334,29 @@ class BoardModels:
     def _mark(self, entity_id: str, text: str) -> str:
         return f"⧗ {text}" if entity_id in self._pending_ids else text
 
+    def _unit_label(self, unit: Unit) -> str:
+        label = self._mark(unit.id, unit.id)
+        return f"✖ {label}" if unit.id in self._refused_units else label
+
     def _unit_incident(self, unit: Unit) -> str:
         if unit.incident_id is None:
             return ""
         incident = self.service.incident(unit.incident_id)
         return incident_label(incident) if incident else unit.incident_id[:8]
+
+    def _unit_location(self, unit: Unit) -> str:
+        """Where the unit is: its incident's place while DP/ER ("→ ", heading there) or OS, its
+        station while in quarters, else its last AVL fix; empty when unknown."""
+        incident = self.service.incident(unit.incident_id) if unit.incident_id else None
+        if incident is not None and unit.status in _AT_OR_TO_INCIDENT:
+            where = incident.location
+            place = where.address or _coordinates(where.lat, where.lon)
+            return place if unit.status is UnitStatus.OS else f"→ {place}"
+        if unit.status is UnitStatus.AQ and unit.station:
+            return f"Stn {unit.station}"
+        if unit.position is not None:
+            return _coordinates(unit.position.lat, unit.position.lon)
+        return ""
 
     # Only the roles passed as ``style_roles`` above reach these.
 
@@ -284,11 +385,21 @@ class BoardModels:
 
     def _unit_style(self, unit: Unit, role: int, column: int) -> Any:
         if column == _IN_STATUS_COLUMN and role in (_FOREGROUND, _BACKGROUND, _TOOLTIP):
-            return self._timer_style("unit", unit.id, role)
-        if role in (_BACKGROUND, _TOOLTIP):
+            timer = self._timer_style("unit", unit.id, role)
+            if timer is not None or role != _TOOLTIP:
+                return timer
+        if role == _BACKGROUND:
             return None
+        refusal = self._refused_units.get(unit.id)
+        if role == _TOOLTIP:
+            if refusal is None:
+                return None
+            what = self.refused_action(refusal)
+            return f"Server refused {what}: {refusal.message} (see Needs attention)"
         if role == _FOREGROUND and column == 2:
             return QBrush(UNIT_STATUS_COLOUR[unit.status])
+        if role == _FOREGROUND and column == 0 and refusal is not None:
+            return REFUSED_BRUSH
         if role == _FONT and unit.id in self._pending_ids:
             font = QFont()
             font.setItalic(True)
@@ -315,6 +426,30 @@ def default_alert_sound() -> Callable[[], None]:
 
 PRIORITY_BRUSH = {1: QBrush(QColor("#ff7b72")), 2: QBrush(QColor("#e3b341"))}
 PENDING_BRUSH = QBrush(QColor("#e3b341"))
+REFUSED_BRUSH = QBrush(QColor("#ff7b72"))  # a unit named by a command the server refused
+_AT_OR_TO_INCIDENT = frozenset({UnitStatus.DP, UnitStatus.ER, UnitStatus.OS})
+
+
+def refused_unit_ids(rejection: Rejection) -> list[str]:
+    """The units a refused command names: its ``unit_id`` or ``unit_ids`` argument."""
+    args = _rejected_args(rejection)
+    named = args.get("unit_ids", [args.get("unit_id")])
+    if not isinstance(named, list):
+        return []
+    return [unit_id for unit_id in named if isinstance(unit_id, str)]
+
+
+def _rejected_args(rejection: Rejection) -> dict[str, Any]:
+    """A refused command's arguments as JSON fields (empty if they are not a JSON object)."""
+    try:
+        args = msgspec.json.decode(rejection.entry.args)
+    except msgspec.DecodeError:
+        return {}
+    return args if isinstance(args, dict) else {}
+
+
+def _coordinates(lat: float | None, lon: float | None) -> str:
+    return "" if lat is None or lon is None else f"{lat:.4f}, {lon:.4f}"
 
 
 @functools.lru_cache(maxsize=4096)  # the roster's ids, sorted at every units refresh

@@ -17,7 +17,6 @@ from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
-    QHeaderView,
     QInputDialog,
     QLabel,
     QMainWindow,
@@ -26,14 +25,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.board_filter import area_labeller
+from desktop.geo.advice import Advisor
+from desktop.geo.areas import AreaIndex
 from desktop.link import LinkStatus
+from desktop.runcards import RunCards
 from desktop.service import DispatchService
 from desktop.state import Change
 from ui.bridge import Bridge
 from ui.layouts import LayoutManager, LayoutStore
 from ui.models.board import BoardModels
-from ui.panels import PlannedPanel, make_table_view
+from ui.panels import PlannedPanel
 from ui.panels.alerts import ACKNOWLEDGE_KEYS, AlertsPanel
+from ui.panels.incident_detail import IncidentDetailPanel
+from ui.panels.incidents import IncidentsPanel
+from ui.panels.recommendation import DISPATCH_RECOMMENDED_KEYS
+from ui.panels.units import UnitsPanel
+from ui.selection import Selection
 from ui.theme import THEMES, apply_theme, scale_font
 from ui.widgets.clock import ClockLabel
 from ui.widgets.command_line import CommandLine
@@ -67,13 +75,13 @@ _PLANNED = {
     "pre-arrival instructions.",
     "map": "Map: roads of the city, incidents, units by status, caller location.",
     "radio": "Radio: channels, unit key-ups, emergency buttons, the radio log.",
-    "incident_detail": "Incident detail: narrative, assigned units, timeline. Select an incident.",
     "supervisor": "Supervisor: floor statistics and positions.",
 }
 
 
 def apply_default_layout(window: QMainWindow) -> None:
-    """The layout in code: board on the left, map and detail on the right, alerts below."""
+    """The layout in code: board on the left with alerts below it; map and incident detail on
+    the right, full height (the right dock area owns the bottom-right corner)."""
     docks = {d.objectName(): d for d in window.findChildren(QDockWidget)}
     for dock in docks.values():
         dock.setFloating(False)
@@ -101,6 +109,9 @@ def apply_default_layout(window: QMainWindow) -> None:
         [420, 330, 150],
         Qt.Orientation.Vertical,
     )
+    window.resizeDocks(
+        [docks["map"], docks["incident_detail"]], [260, 640], Qt.Orientation.Vertical
+    )
 
 
 class MainWindow(QMainWindow):
@@ -116,11 +127,14 @@ class MainWindow(QMainWindow):
         *,
         on_log_out: Callable[[], None] | None = None,
         sound: Callable[[], object] | None = None,
+        advisor: Advisor | None = None,
     ) -> None:
-        """``sound`` is played when timers raise new alerts (default: `desktop.sound`)."""
+        """``sound`` is played when timers raise new alerts (default: `desktop.sound`);
+        ``advisor`` recommends units (default: resources/runcards.json on the SF road graph)."""
         super().__init__()
         self.setObjectName("main_window")
         self.setWindowTitle(f"dispatch-desktop — {service.link.url}")
+        self.setCorner(Qt.Corner.BottomRightCorner, Area.RightDockWidgetArea)
         self.setDockOptions(
             QMainWindow.DockOption.AnimatedDocks
             | QMainWindow.DockOption.AllowTabbedDocks
@@ -130,12 +144,16 @@ class MainWindow(QMainWindow):
         self.bridge = bridge
         self.settings = QSettings(str(config_dir / "workstation.ini"), QSettings.Format.IniFormat)
         self._on_log_out = on_log_out
-        self.models = BoardModels(service, sound=sound)
+        self.area_index = AreaIndex.load_default()
+        self.models = BoardModels(service, sound=sound, area_of=area_labeller(self.area_index))
+        self.selection = Selection(self)
+        self.advisor = advisor or Advisor(RunCards.load())
         self.docks: dict[str, QDockWidget] = {}
         self._build_error_banner()
         self._build_docks()
         self._build_command_line()
         self._build_status_bar()
+        apply_default_layout(self)  # until the saved layout is restored on first show
         self.layouts = LayoutManager(
             self, LayoutStore(config_dir / "layouts.json"), apply_default_layout, LAYOUT_VERSION
         )
@@ -147,6 +165,12 @@ class MainWindow(QMainWindow):
                 self.command_line.focus_input,
                 context=Qt.ShortcutContext.ApplicationShortcut,
             )
+        QShortcut(
+            QKeySequence(DISPATCH_RECOMMENDED_KEYS),
+            self,
+            self.incident_detail.dispatch_recommended,
+            context=Qt.ShortcutContext.ApplicationShortcut,
+        )
         QShortcut(
             QKeySequence(ACKNOWLEDGE_KEYS),
             self,
@@ -180,15 +204,23 @@ class MainWindow(QMainWindow):
         bar.hide()
 
     def _build_docks(self) -> None:
-        self.incidents_view = make_table_view("incidents_table")
-        self.incidents_view.setModel(self.models.incidents)
-        self.units_view = make_table_view("units_table")
-        self.units_view.setModel(self.models.units)
+        self.incidents_panel = IncidentsPanel(
+            self.service,
+            self.models,
+            self.selection,
+            areas=self.area_index.battalions(),
+            settings=self.settings,
+        )
+        self.incidents_view = self.incidents_panel.view  # bench/ui_latency.py and tests use it
+        self.units_panel = UnitsPanel(self.service, self.models, self.selection)
+        self.units_view = self.units_panel.view
         self.alerts_panel = AlertsPanel(self.service, self.models)
+        self.incident_detail = IncidentDetailPanel(self.service, self.selection, self.advisor)
         content: dict[str, QWidget] = {
-            "incidents": self.incidents_view,
-            "units": self.units_view,
+            "incidents": self.incidents_panel,
+            "units": self.units_panel,
             "alerts": self.alerts_panel,
+            "incident_detail": self.incident_detail,
         }
         for spec in DOCKS:
             dock = QDockWidget(spec.title, self)
@@ -203,17 +235,13 @@ class MainWindow(QMainWindow):
             self.addDockWidget(Area.LeftDockWidgetArea, dock)
         # the Alerts dock's title counts the unacknowledged alerts
         self.alerts_panel.windowTitleChanged.connect(self.docks["alerts"].setWindowTitle)
+        # choosing an incident anywhere brings its detail to the front
+        self.selection.incident_changed.connect(self._show_detail)
         self.docks["alerts"].setWindowTitle(self.alerts_panel.windowTitle())
-        # fixed widths; the one free-text column takes the rest, so timers stay near the text
-        for view, widths, stretch in (
-            (self.incidents_view, (130, 34, 150, 100, 260, 120, 70), 4),
-            (self.units_view, (80, 130, 60, 130, 70, 80), 3),
-        ):
-            header = view.horizontalHeader()
-            header.setStretchLastSection(False)
-            for column, width in enumerate(widths):
-                view.setColumnWidth(column, width)
-            header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+        # the Incidents dock's title names the filter; Enter on a row opens Incident detail
+        self.incidents_panel.windowTitleChanged.connect(self.docks["incidents"].setWindowTitle)
+        self.docks["incidents"].setWindowTitle(self.incidents_panel.windowTitle())
+        self.incidents_panel.open_requested.connect(self._show_detail)
 
     def _build_command_line(self) -> None:
         self.command_line = CommandLine(self.service)
@@ -315,13 +343,20 @@ class MainWindow(QMainWindow):
 
     def _on_changed(self, change: Change) -> None:
         self.models.apply(change)
+        self.incident_detail.on_change(change)
 
     def _on_status(self, status: LinkStatus) -> None:
         self.banner.show_status(status)
         self.command_line.set_read_only_role(self.service.link.role)
+        self.incident_detail.set_read_only_role(self.service.link.role)
+
+    def _show_detail(self, incident_id: str | None) -> None:
+        if incident_id is not None:
+            self.docks["incident_detail"].raise_()
 
     def _tick(self) -> None:
         if self.models.tick().raised:
             self.docks["alerts"].raise_()  # a new alert: bring the Alerts panel to the front
+        self.incident_detail.tick()
         self.banner.tick()
         self.clock.tick()

@@ -190,7 +190,8 @@ class Workstation:
     # --- screenshots -----------------------------------------------------------------------
 
     async def _screenshot(self, path: Path) -> None:
-        """Once LIVE and the board is populated, save every top-level window, then close."""
+        """Once LIVE and the board is populated, open the top incident in detail, save every
+        top-level window, then close."""
         assert self.window is not None and self.service is not None
         window, service = self.window, self.service
         loop = asyncio.get_running_loop()
@@ -205,6 +206,8 @@ class Workstation:
                 window.close()
                 return
             await asyncio.sleep(0.1)
+        # as a dispatcher would: the top of the queue open in Incident detail
+        window.selection.select_incident(window.models.incidents.id_at(0))
         await asyncio.sleep(1.5)  # a few frames and one clock tick after the data arrived
         self.bridge.flush_now()
         windows = [w for w in self.app.topLevelWidgets() if w.isVisible() and w.isWindow()]

@@ -1,0 +1,222 @@
+"""Incident detail on a real server: the recommendation dispatched with one key (F9), an override
+recorded in the timeline, notes, changes, release and close with a disposition, refusals
+explained in place, and a monitoring position that can change nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from desktop.domain.commands import IncidentCreate, LocationArgs, UnitAdd
+from desktop.domain.types import IncidentStatus, UnitStatus
+from desktop.link import LinkPhase
+from tests.support.serverproc import ServerProcess
+from tests.support.waiting import wait_until
+from tests.support.workstation import Workstation
+from ui.panels.incident_detail import IncidentDetailPanel, parse_coordinates
+
+MARINA = (37.80516, -122.43296)  # 0 Block of MARINA BLVD: station 16's first-due area
+# Units of the demo roster (their home stations stand in for AVL, resources/demo/roster.json)
+ROSTER = [
+    ("E51", "ENGINE"),  # station 16
+    ("E41", "ENGINE"),  # station 41
+    ("E03", "ENGINE"),  # station 03
+    ("M53", "MEDIC"),  # station 16
+    ("M55", "MEDIC"),  # station 03
+]
+
+
+async def floor(station: Workstation, incident_type: str = "MEDICAL", priority: int = 1) -> None:
+    service = station.service
+    await wait_until(lambda: service.status.phase is LinkPhase.LIVE, what="LIVE")
+    for unit_id, kind in ROSTER:
+        service.submit(UnitAdd(unit_id=unit_id, type=kind, status=UnitStatus.AQ))
+    service.submit(
+        IncidentCreate(
+            incident_id="i-1",
+            type=incident_type,
+            priority=priority,
+            location=LocationArgs(address="0 Block of MARINA BLVD", lat=MARINA[0], lon=MARINA[1]),
+        )
+    )
+    await wait_until(lambda: not service.outbox, what="floor set up")
+
+
+def timeline(station: Workstation) -> list[str]:
+    incident = station.service.incident("i-1")
+    assert incident is not None
+    return [entry.text for entry in incident.timeline]
+
+
+def picks(panel: IncidentDetailPanel) -> list[str]:
+    table = panel.recommendation.table
+    return [table.item(row, 1).text() for row in range(table.rowCount())]
+
+
+async def test_the_recommended_units_go_with_one_key(
+    server: ServerProcess, open_workstation: Callable[..., Workstation]
+) -> None:
+    station = open_workstation(server.url)
+    window, service = station.window, station.service
+    panel = window.incident_detail
+    await floor(station)
+    assert panel.stack.currentIndex() == 0  # nothing selected yet
+
+    window.selection.select_incident("i-1")
+    assert panel.stack.currentIndex() == 1
+    assert "MEDICAL" in panel.header.text() and "P1" in panel.header.text()
+    assert "Medical, life-threatening" in panel.recommendation.card_label.text()
+    assert picks(panel) == ["E51", "M53"]  # the station 16 engine and medic
+    why = panel.recommendation.table.item(0, 5).text()
+    assert "closest ENGINE by road" in why and "no AVL: home station" in why
+
+    window.activateWindow()
+    await wait_until(lambda: QApplication.activeWindow() is window, what="active window")
+    QtBot.keyClick(window.units_view, Qt.Key.Key_F9)  # F9 from anywhere in the window
+    [entry] = service.outbox.entries()
+    assert entry.kind == "unit.dispatch"
+    assert b'"unit_ids":["E51","M53"]' in entry.args
+    assert panel.message.text() == "Dispatched E51 M53"
+
+    await wait_until(lambda: not service.outbox, what="dispatch confirmed")
+    incident = service.incident("i-1")
+    assert incident is not None and incident.status is IncidentStatus.DISPATCHED
+    assert [service.unit(u).status for u in ("E51", "M53")] == [UnitStatus.DP] * 2  # type: ignore[union-attr]
+    assert timeline(station)[-3:] == [
+        "E51 dispatched",
+        "M53 dispatched",
+        "Incident PENDING → DISPATCHED",
+    ]
+    assert not any("overridden" in text for text in timeline(station))
+    table = panel.units_table
+    assert [table.item(row, 0).text() for row in range(table.rowCount())] == ["E51", "M53"]
+    assert [table.item(row, 2).text() for row in range(table.rowCount())] == ["DP", "DP"]
+    await wait_until(lambda: panel.recommendation.table.rowCount() == 0, what="advice again")
+    assert "the plan is covered" in panel.recommendation.card_label.text()
+    assert not panel.recommendation.accept_button.isEnabled()
+
+
+async def test_an_override_is_recorded_and_actions_explain_refusals_in_place(
+    server: ServerProcess, open_workstation: Callable[..., Workstation]
+) -> None:
+    station = open_workstation(server.url)
+    window, service = station.window, station.service
+    panel = window.incident_detail
+    await floor(station)
+    window.selection.select_incident("i-1")
+    box = panel.recommendation
+    assert picks(panel) == ["E51", "M53"]
+    assert not box.override_reason.isVisible()
+
+    box.table.item(0, 0).setCheckState(Qt.CheckState.Unchecked)  # not E51...
+    box.add_unit.setText("e41")  # ...E41 instead
+    box.add_unit.returnPressed.emit()
+    assert picks(panel) == ["E51", "M53", "E41"]
+    assert box.ticked() == ["M53", "E41"]
+    assert box.is_override() and box.override_reason.isVisibleTo(panel)
+    box.override_reason.setText("E51 crew at a drill")
+    box.ticked_button.click()
+    assert panel.message.text() == "Dispatched M53 E41 (override recorded)"
+    await wait_until(lambda: not service.outbox, what="override confirmed")
+    assert (
+        "Recommendation overridden: recommended E51, M53; sent M53, E41 — E51 crew at a drill"
+        in timeline(station)
+    )
+    assert panel.timeline.rowCount() == len(timeline(station))
+    assert panel.timeline.item(panel.timeline.rowCount() - 1, 1).text() == "ann"
+
+    # a note, in the narrative with time and author
+    panel.note.setText("caller says patient is breathing")
+    panel.note.returnPressed.emit()
+    await wait_until(lambda: panel.narrative.rowCount() == 1, what="note shown")
+    assert panel.narrative.item(0, 1).text() == "ann"
+    assert panel.narrative.item(0, 2).text() == "caller says patient is breathing"
+    assert panel.note.text() == ""
+
+    # change priority and location; bad coordinates are refused in place
+    panel.coordinates_input.setText("north of here")
+    assert not panel.update_incident()
+    assert "latitude, longitude" in panel.message.text()
+    panel.coordinates_input.setText("37.80, -122.44")
+    panel.priority_input.setCurrentText("2")
+    assert panel.update_incident()
+    await wait_until(lambda: not service.outbox, what="update confirmed")
+    incident = service.incident("i-1")
+    assert incident is not None and incident.priority == 2
+    assert (incident.location.lat, incident.location.lon) == (37.80, -122.44)
+    assert timeline(station)[-1].startswith("Changed priority 1 → 2; location → ")
+
+    # close is refused while units are on the incident: said in place, nothing queued
+    panel.disposition_input.setCurrentText("Patient transported")
+    assert not panel.close_incident()
+    assert "still has E41, M53 assigned" in panel.message.text()
+    assert panel.message.property("state") == "error"
+    assert not service.outbox
+
+    # release both, then close
+    for left in (1, 0):
+        panel.units_table.selectRow(0)
+        assert panel.release_selected()
+        await wait_until(lambda: not service.outbox, what="release confirmed")
+        await wait_until(lambda n=left: panel.units_table.rowCount() == n, what="units table")
+    assert panel.units_table.rowCount() == 0
+    assert any(text.startswith("M53 released (DP → AV)") for text in timeline(station))
+    assert timeline(station)[-1] == "Incident DISPATCHED → PENDING"
+    assert "pending 0:00" in panel.facts.text()  # the pending timer starts again
+    assert panel.close_incident()
+    await wait_until(lambda: not service.outbox, what="close confirmed")
+    assert timeline(station)[-1] == "Closed: Patient transported"
+    await wait_until(lambda: "closed: Patient transported" in panel.facts.text(), what="shown")
+    assert not panel.close_button.isEnabled()
+    assert box.table.rowCount() == 0
+
+
+async def test_a_second_alarm_recommends_what_the_first_did_not_send(
+    server: ServerProcess, open_workstation: Callable[..., Workstation]
+) -> None:
+    station = open_workstation(server.url)
+    window, service = station.window, station.service
+    panel = window.incident_detail
+    await floor(station, "FIRE-OUTSIDE", 3)  # 1st alarm: 1 engine; 2nd adds engine, truck, chief
+    window.selection.select_incident("i-1")
+    assert picks(panel) == ["E51"]
+    assert panel.dispatch_recommended()
+    await wait_until(lambda: not service.outbox, what="first alarm sent")
+    panel.recommendation.alarm.setCurrentIndex(1)  # 2nd alarm
+    assert picks(panel) == ["E41"]  # the next engine; no truck or chief on this roster
+    shortfalls = panel.recommendation.shortfalls.text()
+    assert "needs 1 TRUCK, 0 available within 10 min" in shortfalls
+    assert "needs 1 CHIEF, 0 available within 10 min" in shortfalls
+
+
+async def test_a_monitoring_position_sees_but_cannot_act(
+    server: ServerProcess, open_workstation: Callable[..., Workstation]
+) -> None:
+    dispatcher = open_workstation(server.url)
+    await floor(dispatcher)
+    supervisor = open_workstation(server.url, user="sam", name="sup")
+    service = supervisor.service
+    await wait_until(lambda: service.incident("i-1") is not None, what="synced")
+    panel = supervisor.window.incident_detail
+    supervisor.window.selection.select_incident("i-1")
+    await wait_until(lambda: not panel.note.isEnabled(), what="read-only")
+    assert not panel.recommendation.isEnabled()
+    assert not panel.close_button.isEnabled()
+    assert not panel.dispatch_recommended()
+    assert not service.outbox
+
+
+def test_coordinates_are_parsed_or_explained() -> None:
+    assert parse_coordinates(" 37.7925, -122.4202 ") == (37.7925, -122.4202)
+    assert parse_coordinates("37.7925 -122.4202") == (37.7925, -122.4202)
+    assert parse_coordinates("") is None
+    for bad in ("37.7", "north", "95, 10", "1, 200"):
+        try:
+            parse_coordinates(bad)
+        except ValueError as exc:
+            assert str(exc)
+        else:
+            raise AssertionError(f"{bad!r} was accepted")

@@ -16,12 +16,15 @@ instead of stalling it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pytest_asyncio import is_async_test
+from pytestqt.qtbot import QtBot
+
+from tests.support.workstation import Workstation, WorkstationFactory
 
 HERE = Path(__file__).parent
 
@@ -54,3 +57,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             if "func_only" in marker.kwargs:
                 settings["func_only"] = marker.kwargs["func_only"]
         item.add_marker(pytest.mark.timeout(**settings), append=False)
+
+
+@pytest.fixture
+async def open_workstation(
+    qtbot: QtBot, tmp_path: Path
+) -> AsyncIterator[Callable[..., Workstation]]:
+    """``open_workstation(url, user="ann", name="ws")``: a shown `MainWindow` signed in to a
+    real server, its service started; closed and stopped after the test
+    (`tests.support.workstation`)."""
+    factory = WorkstationFactory(qtbot, tmp_path)
+    yield factory.open
+    await factory.close_all()

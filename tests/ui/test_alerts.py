@@ -5,8 +5,7 @@ incident's timeline holds it; the same timer running again alerts again."""
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,60 +25,22 @@ from desktop.link import LinkPhase
 from desktop.service import DispatchService, ServiceConfig
 from desktop.signin import SignIn
 from desktop.timers import TimerEngine, load_timer_config
-from tests.support.fixtures import FAST
-from tests.support.serverproc import PASSWORD, ServerProcess
+from tests.support.serverproc import ServerProcess
+from tests.support.waiting import wait_until
+from tests.support.workstation import Clock, Workstation
 from ui.bridge import Bridge
 from ui.main_window import MainWindow
-
-
-async def pump_until(predicate: Callable[[], bool], timeout: float = 15.0, what: str = "") -> None:
-    """Wait until ``predicate`` holds; Qt events run at every await on the qasync loop."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or predicate}")
-        await asyncio.sleep(0.005)
-
-
-class Clock:
-    """The time the timers see, moved by the test."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
 
 Opened = tuple[MainWindow, DispatchService, Clock, list[int]]
 
 
 @pytest.fixture
-async def open_window(qtbot: QtBot, tmp_path: Path) -> AsyncIterator[Callable[[str], Opened]]:
-    opened: list[tuple[MainWindow, DispatchService]] = []
-
+def open_window(open_workstation: Callable[..., Workstation]) -> Callable[[str], Opened]:
     def open_one(url: str) -> Opened:
-        bridge = Bridge()
-        config = ServiceConfig(data_dir=tmp_path / "ws", url=url, workstation="test", **FAST)  # type: ignore[arg-type]
-        service = DispatchService(config, SignIn("ann", PASSWORD), on_status=bridge.on_status)
-        service.subscribe(bridge.on_change)
-        sounds: list[int] = []
-        window = MainWindow(
-            service, bridge, tmp_path / "config", sound=lambda: sounds.append(len(sounds))
-        )
-        clock = Clock()
-        window.models.clock = clock
-        window.models.timers = TimerEngine(load_timer_config(), clock)
-        qtbot.addWidget(window)
-        window.show()
-        service.start()
-        opened.append((window, service))
-        return window, service, clock, sounds
+        station = open_workstation(url)
+        return station.window, station.service, station.clock, station.sounds
 
-    yield open_one
-    for window, service in opened:
-        window.close()
-        await service.stop(close_within=2.0)
+    return open_one
 
 
 def alert_texts(window: MainWindow) -> list[list[str]]:
@@ -97,7 +58,7 @@ async def test_alert_sounds_once_is_acknowledged_recorded_and_alerts_again(
     panel = window.alerts_panel
     models = window.models
     dp = models.timers.config.unit_status[UnitStatus.DP]
-    await pump_until(lambda: service.status.phase is LinkPhase.LIVE, what="LIVE")
+    await wait_until(lambda: service.status.phase is LinkPhase.LIVE, what="LIVE")
     service.submit(UnitAdd(unit_id="E1", type="ENGINE", status=UnitStatus.AV))
     service.submit(
         IncidentCreate(
@@ -105,7 +66,7 @@ async def test_alert_sounds_once_is_acknowledged_recorded_and_alerts_again(
         )
     )
     service.submit(UnitDispatch(incident_id="i-1", unit_ids=["E1"]))
-    await pump_until(lambda: not service.outbox, what="dispatch applied")
+    await wait_until(lambda: not service.outbox, what="dispatch applied")
     unit = service.unit("E1")
     assert unit is not None and unit.status is UnitStatus.DP
     started = unit.status_at
@@ -146,7 +107,7 @@ async def test_alert_sounds_once_is_acknowledged_recorded_and_alerts_again(
         incident = service.incident("i-1")
         return not service.outbox and incident is not None and bool(incident.acknowledgements)
 
-    await pump_until(recorded, what="acknowledgement applied")
+    await wait_until(recorded, what="acknowledgement applied")
     incident = service.incident("i-1")
     assert incident is not None
     [ack] = incident.acknowledgements
@@ -164,7 +125,7 @@ async def test_alert_sounds_once_is_acknowledged_recorded_and_alerts_again(
     # the same timer running again is a new alert
     service.submit(UnitSetStatus(unit_id="E1", status=UnitStatus.AV))
     service.submit(UnitDispatch(incident_id="i-1", unit_ids=["E1"]))
-    await pump_until(lambda: not service.outbox, what="dispatched again")
+    await wait_until(lambda: not service.outbox, what="dispatched again")
     again = service.unit("E1")
     assert again is not None and again.status is UnitStatus.DP and again.status_at > started
     clock.now = again.status_at + dp.alert_after
@@ -174,12 +135,12 @@ async def test_alert_sounds_once_is_acknowledged_recorded_and_alerts_again(
 
     # Ctrl+K, nothing selected: the oldest alert is acknowledged, from anywhere in the window
     window.activateWindow()
-    await pump_until(lambda: QApplication.activeWindow() is window, what="active window")
+    await wait_until(lambda: QApplication.activeWindow() is window, what="active window")
     QtBot.keyClick(window.units_view, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
     [entry] = service.outbox.entries()
     assert entry.kind == "alert.acknowledge"
     assert models.alerts.rowCount() == 0
-    await pump_until(lambda: not service.outbox, what="second acknowledgement applied")
+    await wait_until(lambda: not service.outbox, what="second acknowledgement applied")
     incident = service.incident("i-1")
     assert incident is not None
     assert [a.started_at for a in incident.acknowledgements] == [started, again.status_at]

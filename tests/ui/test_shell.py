@@ -3,10 +3,9 @@ through a real drop and reconnect, the command line, docks, themes and the error
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,6 +22,8 @@ from desktop.signin import SignIn
 from tests.support.faultproxy import FaultProxy
 from tests.support.fixtures import FAST, ClientFactory
 from tests.support.serverproc import PASSWORD, ServerProcess
+from tests.support.waiting import wait_until
+from tests.support.workstation import Workstation
 from ui.bridge import Bridge
 from ui.main_window import DOCKS, MainWindow
 from ui.widgets.connection_banner import banner_text
@@ -30,42 +31,13 @@ from ui.widgets.connection_banner import banner_text
 Shell = tuple[MainWindow, DispatchService, list[LinkStatus]]
 
 
-async def pump_until(predicate: Callable[[], bool], timeout: float = 15.0, what: str = "") -> None:
-    """Wait until ``predicate`` holds; Qt events run at every await on the qasync loop
-    (tests/ui/conftest.py)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or predicate}")
-        await asyncio.sleep(0.005)
-
-
 @pytest.fixture
-async def open_shell(qtbot: QtBot, tmp_path: Path) -> AsyncIterator[Callable[[str], Shell]]:
-    opened: list[tuple[MainWindow, DispatchService]] = []
-
+def open_shell(open_workstation: Callable[..., Workstation]) -> Callable[[str], Shell]:
     def open_window(url: str) -> Shell:
-        statuses: list[LinkStatus] = []
-        bridge = Bridge()
+        station = open_workstation(url)
+        return station.window, station.service, station.statuses
 
-        def on_status(status: LinkStatus) -> None:
-            statuses.append(status)
-            bridge.on_status(status)
-
-        config = ServiceConfig(data_dir=tmp_path / "ws", url=url, workstation="test", **FAST)  # type: ignore[arg-type]
-        service = DispatchService(config, SignIn("ann", PASSWORD), on_status=on_status)
-        service.subscribe(bridge.on_change)
-        window = MainWindow(service, bridge, tmp_path / "config")
-        qtbot.addWidget(window)
-        window.show()
-        service.start()
-        opened.append((window, service))
-        return window, service, statuses
-
-    yield open_window
-    for window, service in opened:
-        window.close()
-        await service.stop(close_within=2.0)
+    return open_window
 
 
 def texts(model: object, column: int) -> list[str]:
@@ -77,14 +49,14 @@ async def test_tables_show_live_server_data(
 ) -> None:
     window, service, _ = open_shell(server.url)
     other = make_client("bob", server.url)
-    await pump_until(lambda: service.status.phase is LinkPhase.LIVE)
+    await wait_until(lambda: service.status.phase is LinkPhase.LIVE)
     other.submit(UnitAdd(unit_id="E12", type="ENGINE", status=UnitStatus.AV))
     other.submit(
         IncidentCreate(
             incident_id="i-1", type="FIRE", priority=1, location=LocationArgs(address="1 Market St")
         )
     )
-    await pump_until(
+    await wait_until(
         lambda: window.models.units.rowCount() == 1 and window.models.incidents.rowCount() == 1,
         what="rows",
     )
@@ -109,31 +81,31 @@ async def test_banner_follows_a_real_drop_and_reconnect(
 ) -> None:
     window, service, statuses = open_shell(proxy.url)
     other = make_client("bob", server.url)
-    await pump_until(lambda: window.banner.state_label.text() == "LIVE", what="LIVE")
+    await wait_until(lambda: window.banner.state_label.text() == "LIVE", what="LIVE")
     other.submit(
         IncidentCreate(
             incident_id="i-1", type="FIRE", priority=1, location=LocationArgs(address="1 Market St")
         )
     )
-    await pump_until(lambda: service.incident("i-1") is not None)
+    await wait_until(lambda: service.incident("i-1") is not None)
 
     proxy.cut()
-    await pump_until(lambda: service.status.phase is not LinkPhase.LIVE, what="drop noticed")
+    await wait_until(lambda: service.status.phase is not LinkPhase.LIVE, what="drop noticed")
     window.command_line.input.setText("NOTE i-1 caller says smoke on the 2nd floor")
     window.command_line.submit()
     window.command_line.input.setText("NOTE i-1 second floor, rear")
     window.command_line.submit()
     for i in range(1500):  # meanwhile the floor goes on: something to resync
         other.submit(IncidentAddNote(incident_id="i-1", text=f"other {i}"))
-    await pump_until(lambda: len(other.outbox) == 0, timeout=30)
-    await pump_until(
+    await wait_until(lambda: len(other.outbox) == 0, timeout=30)
+    await wait_until(
         lambda: window.banner.state_label.text() == "OFFLINE · 2 queued", what="OFFLINE · 2 queued"
     )
     assert window.banner.state_label.property("state") == "alert"
 
     statuses.clear()
     proxy.restore()
-    await pump_until(
+    await wait_until(
         lambda: window.banner.state_label.text() == "LIVE" and not service.outbox,
         timeout=30,
         what="LIVE again",
@@ -153,7 +125,7 @@ async def test_command_line_verbs_autocomplete_and_history(
     other = make_client("bob", server.url)
     other.submit(UnitAdd(unit_id="E12", type="ENGINE", status=UnitStatus.AV))
     other.submit(UnitAdd(unit_id="M55", type="MEDIC", status=UnitStatus.AQ))
-    await pump_until(lambda: service.unit("M55") is not None, what="roster")
+    await wait_until(lambda: service.unit("M55") is not None, what="roster")
     line = window.command_line
 
     def run(text: str) -> str:
@@ -163,8 +135,8 @@ async def test_command_line_verbs_autocomplete_and_history(
 
     run("NEW MEDICAL P2 1 Market St")
     assert line.feedback.property("state") == "ok"
-    await pump_until(lambda: window.models.incidents.rowCount() == 1)
-    await pump_until(lambda: all(i.number for i in service.incidents()), what="numbered")
+    await wait_until(lambda: window.models.incidents.rowCount() == 1)
+    await wait_until(lambda: all(i.number for i in service.incidents()), what="numbered")
     number = service.incidents()[0].number
     assert number is not None
     run(f"DISP E12 M55 {number}")
@@ -180,7 +152,7 @@ async def test_command_line_verbs_autocomplete_and_history(
     assert line.feedback.property("state") == "error"
     assert service.unit("M55").status is UnitStatus.DP  # type: ignore[union-attr]
     run(f"NOTE {number} caller is conscious and breathing")
-    await pump_until(lambda: not service.outbox, what="all applied")
+    await wait_until(lambda: not service.outbox, what="all applied")
     incident = service.incidents()[0]
     assert [n.text for n in incident.narrative] == ["caller is conscious and breathing"]
     assert service.unit("E12").status is UnitStatus.ER  # type: ignore[union-attr]
@@ -347,7 +319,7 @@ async def test_monitoring_position_has_a_read_only_command_line(
     window.show()
     service.start()
     try:
-        await pump_until(lambda: window.command_line.input.isReadOnly(), what="read-only")
+        await wait_until(lambda: window.command_line.input.isReadOnly(), what="read-only")
         assert service.link.role == "supervisor"
         assert "Monitoring" in window.command_line.input.placeholderText()
         window.command_line.input.setText("NEW FIRE P1 1 Main St")
@@ -395,7 +367,7 @@ def test_pending_and_status_timers_turn_amber_then_red(qtbot: QtBot, tmp_path: P
     acknowledge = rules.unit_status[UnitStatus.DP]
 
     def age_cell() -> object:
-        return models.incidents.index(models.incidents.row_of("i1") or 0, 6)
+        return models.incidents.index(models.incidents.row_of("i1") or 0, 7)  # Age
 
     def e2_cell() -> object:
         return models.units.index(models.units.row_of("E2") or 0, 5)

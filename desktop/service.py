@@ -157,7 +157,18 @@ class DispatchService:
         return self.outbox.needs_attention()
 
     def retry(self, key: str, args: CommandArgs | None = None) -> OutboxEntry:
-        """Send a rejected command again (as it was, or edited) under a new key."""
+        """Send a rejected command again (as it was, or edited) under a new key.
+
+        Raises `KeyError` if ``key`` is not in Needs attention, and `CommandRefused` (nothing
+        changes) when the edited ``args`` cannot apply to the current view."""
+        if args is not None:
+            kinds = [r.entry.kind for r in self.needs_attention() if r.entry.key == key]
+            if not kinds:
+                raise KeyError(f"no command {key} in Needs attention")
+            kind = kinds[0]
+            if _KIND_OF[type(args)] != kind:
+                raise CommandRefused("invalid_command", f"an edit of {kind} must stay {kind}")
+            self.check(args)
         entry = self.outbox.retry(key, self._clock(), None if args is None else _encode(args))
         self.state.add_pending(entry)
         self.state.note_attention_changed()

@@ -152,6 +152,7 @@ class MainWindow(QMainWindow):
         self._build_error_banner()
         self._build_docks()
         self._build_command_line()
+        self.alerts_panel.edit_requested.connect(self.command_line.edit_refused)
         self._build_status_bar()
         apply_default_layout(self)  # until the saved layout is restored on first show
         self.layouts = LayoutManager(

@@ -1,10 +1,12 @@
 """Alerts panel: timer alerts to acknowledge, and Needs attention (commands the server
-refused) with retry and discard."""
+refused) with retry, edit (on the command line) and discard."""
 
 from __future__ import annotations
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from desktop.command_edit import command_text
 from desktop.localdb import LocalStorageError
 from desktop.service import CommandRefused, DispatchService
 from ui.models.board import BoardModels
@@ -20,7 +22,10 @@ ACKNOWLEDGE_KEYS = "Ctrl+K"
 class AlertsPanel(QWidget):
     """Timer alerts: Acknowledge (Ctrl+K) records the selected one in the world; the row leaves
     once the view holds the acknowledgement. Refused commands: Retry re-sends the selected one,
-    Discard drops it (journaled). The window title counts the unacknowledged alerts."""
+    Edit hands it to the command line (``edit_requested``), Discard drops it (journaled).
+    The window title counts the unacknowledged alerts."""
+
+    edit_requested = Signal(object)  # Rejection: the refused command to edit
 
     def __init__(self, service: DispatchService, models: BoardModels) -> None:
         super().__init__()
@@ -46,12 +51,16 @@ class AlertsPanel(QWidget):
         self.view = make_table_view("attention_table")
         self.view.setModel(models.attention)
         self.retry_button = QPushButton("Retry")
+        self.edit_button = QPushButton("Edit…")
+        self.edit_button.setToolTip("Edit the refused command on the command line, then send it")
         self.discard_button = QPushButton("Discard")
         self.feedback = QLabel()
         self.retry_button.clicked.connect(self.retry_selected)
+        self.edit_button.clicked.connect(self.edit_selected)
         self.discard_button.clicked.connect(self.discard_selected)
         buttons = QHBoxLayout()
         buttons.addWidget(self.retry_button)
+        buttons.addWidget(self.edit_button)
         buttons.addWidget(self.discard_button)
         buttons.addWidget(self.feedback, 1)
         layout = QVBoxLayout(self)
@@ -140,6 +149,15 @@ class AlertsPanel(QWidget):
         else:
             self.feedback.setText("Sent again")
 
+    def edit_selected(self) -> None:
+        """Ask for the selected refused command to be edited on the command line."""
+        key = self._selected_key()
+        rejection = None if key is None else self.models.attention.entity(key)
+        if rejection is None:
+            self.feedback.setText("Select a refused command first")
+            return
+        self.edit_requested.emit(rejection)
+
     def discard_selected(self) -> None:
         key = self._selected_key()
         if key is None:
@@ -153,9 +171,15 @@ class AlertsPanel(QWidget):
             self.feedback.setText("Discarded (kept in the journal)")
 
     def _update_buttons(self) -> None:
-        selected = self._selected_key() is not None
-        self.retry_button.setEnabled(selected)
-        self.discard_button.setEnabled(selected)
+        key = self._selected_key()
+        rejection = None if key is None else self.models.attention.entity(key)
+        self.retry_button.setEnabled(rejection is not None)
+        self.discard_button.setEnabled(rejection is not None)
+        editable = rejection is not None and (
+            command_text(rejection.entry.kind, rejection.entry.args, self.service.state.view)
+            is not None
+        )
+        self.edit_button.setEnabled(editable)
 
     def _update_title(self) -> None:
         count = self.models.attention.rowCount()

@@ -3,6 +3,9 @@
 Type a verb and its arguments (``DISP E12 M55 123``, ``OS E12``, ``NOTE 123 smoke showing``),
 Enter submits, Tab or the popup completes unit ids, incident numbers and verbs, Up/Down walk the
 history. What the line could not do is said inline, beside it, in words.
+
+A command the server refused can be edited here (`edit_refused`, from the Alerts panel's Edit):
+the line shows it, Enter sends the edited command again in its place, Escape gives up the edit.
 """
 
 from __future__ import annotations
@@ -11,8 +14,10 @@ from PySide6.QtCore import QEvent, QObject, QStringListModel, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QCompleter, QHBoxLayout, QLabel, QLineEdit, QWidget
 
-from desktop.commandline import History, Ok, complete, parse
+from desktop.command_edit import command_text, edited_command
+from desktop.commandline import History, Ok, Problem, complete, parse
 from desktop.localdb import LocalStorageError
+from desktop.outbox import Rejection
 from desktop.service import CommandRefused, DispatchService
 
 __all__ = ["CommandLine"]
@@ -25,6 +30,7 @@ class CommandLine(QWidget):
         super().__init__(parent)
         self.service = service
         self.history = History()
+        self._editing: Rejection | None = None
         self.input = QLineEdit()
         self.input.setObjectName("command_line")
         self.input.setPlaceholderText(
@@ -64,10 +70,41 @@ class CommandLine(QWidget):
         if monitoring:
             self.input.setPlaceholderText("Monitoring mode: read-only")
 
+    def edit_refused(self, rejection: Rejection) -> bool:
+        """Put a refused command on the line to edit; False (and why, beside the line) if the
+        line has no verb for it."""
+        entry = rejection.entry
+        text = command_text(entry.kind, entry.args, self.service.state.view)
+        if text is None:
+            self.say(
+                f"a refused {entry.kind} cannot be edited here: retry or discard it", error=True
+            )
+            return False
+        self._editing = rejection
+        self.input.setText(text)
+        self.focus_input()
+        self.input.deselect()
+        self.say("Editing a refused command: Enter sends it again, Esc cancels", error=False)
+        return True
+
+    @property
+    def editing(self) -> Rejection | None:
+        """The refused command being edited, if any."""
+        return self._editing
+
+    def cancel_edit(self) -> None:
+        if self._editing is not None:
+            self._editing = None
+            self.input.clear()
+            self.say("Edit cancelled: the command is still under Needs attention", error=False)
+
     def submit(self) -> None:
         """Parse the line and submit its commands; the outcome is shown beside the line."""
         text = self.input.text().strip()
         if not text or self.input.isReadOnly():
+            return
+        if self._editing is not None:
+            self._submit_edit(text)
             return
         parsed = parse(text, self.service.state.view, self.service.now())
         if not isinstance(parsed, Ok):
@@ -88,6 +125,27 @@ class CommandLine(QWidget):
         self.completer.popup().hide()
         self.input.clear()
         self.say(parsed.summary, error=False)
+
+    def _submit_edit(self, text: str) -> None:
+        """Send the edited line in place of the refused command (under a new key)."""
+        assert self._editing is not None
+        entry = self._editing.entry
+        parsed = parse(text, self.service.state.view, self.service.now())
+        command = edited_command(entry.kind, entry.args, parsed)
+        if isinstance(command, Problem):
+            self.say(command.message, error=True)
+            return
+        try:
+            self.service.retry(entry.key, command)
+        except (CommandRefused, KeyError, LocalStorageError) as exc:
+            message = exc.message if isinstance(exc, CommandRefused) else str(exc)
+            self.say(message, error=True)
+            return
+        self._editing = None
+        self.history.push(text)
+        self.input.clear()
+        summary = parsed.summary if isinstance(parsed, Ok) else text
+        self.say(f"Sent again, edited: {summary}", error=False)
 
     def say(self, message: str, *, error: bool) -> None:
         self.feedback.setText(message)
@@ -130,6 +188,9 @@ class CommandLine(QWidget):
                 line = self.history.next()
                 if line is not None:
                     self.input.setText(line)
+                return True
+            if key == Qt.Key.Key_Escape and self._editing is not None and not popup_open:
+                self.cancel_edit()
                 return True
             if key == Qt.Key.Key_Tab and self._completions.rowCount():
                 self._insert_completion(self._completions.stringList()[0])

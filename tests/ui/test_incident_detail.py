@@ -91,6 +91,21 @@ async def test_the_recommended_units_go_with_one_key(
         "Incident PENDING → DISPATCHED",
     ]
     assert not any("overridden" in text for text in timeline(station))
+    await wait_until(lambda: panel.timeline.rowCount() == len(timeline(station)), what="shown")
+
+    # another incident shows its own timeline only, and back again
+    service.submit(
+        IncidentCreate(
+            incident_id="i-2", type="FIRE", priority=3, location=LocationArgs(address="2 Elm")
+        )
+    )
+    await wait_until(lambda: service.incident("i-2") is not None, what="i-2")
+    window.selection.select_incident("i-2")
+    shown = [panel.timeline.item(row, 2).text() for row in range(panel.timeline.rowCount())]
+    assert shown == ["Created: FIRE P3 at 2 Elm"]
+    window.selection.select_incident("i-1")
+    shown = [panel.timeline.item(row, 2).text() for row in range(panel.timeline.rowCount())]
+    assert shown == timeline(station)
     table = panel.units_table
     assert [table.item(row, 0).text() for row in range(table.rowCount())] == ["E51", "M53"]
     assert [table.item(row, 2).text() for row in range(table.rowCount())] == ["DP", "DP"]

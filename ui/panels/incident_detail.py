@@ -250,6 +250,7 @@ class IncidentDetailPanel(QWidget):
             self._incident_id = incident_id
             self._alarm = 1
             self._timeline_shown = 0
+            self.timeline.setRowCount(0)
             self.say("")
             self._fill_change_form()
         self.refresh()
@@ -373,7 +374,8 @@ class IncidentDetailPanel(QWidget):
         _fill(self.narrative, rows)
 
     def _refresh_timeline(self, incident: Incident) -> None:
-        """The timeline only grows: append the entries not shown yet."""
+        """The timeline only grows: append the entries of this incident not shown yet (the
+        table is emptied whenever another incident is shown)."""
         entries = incident.timeline
         if len(entries) < self._timeline_shown:
             self._timeline_shown = 0

@@ -15,7 +15,8 @@ the frame is handed to the socket; both processes share the machine's wall clock
 This process runs the product as `ui.session.Workstation` wires it: a QApplication (offscreen,
 one 1920x1080 screen) on ``asyncio.Runner(loop_factory=qasync.QEventLoop)``, the dark theme, a
 real `DispatchService` whose link observers feed a real `Bridge`, and the real `MainWindow`
-shown with its default layout. Nothing in the path is replaced: websocket -> `Link` ->
+shown with its default layout and the top incident open in Incident detail (its units,
+timeline and recommendation follow the stream too). Nothing in the path is replaced: websocket -> `Link` ->
 `ClientState` -> SQLite outbox/replica flush -> observers -> `Bridge` (16 ms coalescing) ->
 `BoardModels` -> ``dataChanged`` -> view paint.
 
@@ -587,6 +588,9 @@ async def measure(args: argparse.Namespace, url: str, plan: Plan, work_dir: Path
             raise SystemExit(f"no live events after 30 s (link: {service.status})")
         await asyncio.sleep(0.01)
     stream_start = record.sent[0]
+    # as at a real position: the top incident of the queue is open in Incident detail, whose
+    # units, timeline and recommendation follow the stream too
+    window.selection.select_incident(window.models.incidents.id_at(0))
     measure_s = args.seconds
     window_start, window_end = stream_start + WARMUP, stream_start + WARMUP + measure_s
     print(

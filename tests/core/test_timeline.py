@@ -67,6 +67,18 @@ def a_day(world: World) -> None:
     run(world, IncidentClose(incident_id="i-1", disposition="FIRE OUT"), T0 + 8)
 
 
+def engine_and_fire(world: World) -> None:
+    """E1 on the roster and i-1 (FIRE P3) pending, both at T0."""
+    run(world, UnitAdd(unit_id="E1", type="ENGINE"), T0)
+    run(
+        world,
+        IncidentCreate(
+            incident_id="i-1", type="FIRE", priority=3, location=LocationArgs(address="1 Main")
+        ),
+        T0,
+    )
+
+
 def test_every_event_about_an_incident_is_in_its_timeline_worded_and_attributed() -> None:
     world = World()
     a_day(world)
@@ -94,14 +106,7 @@ def test_every_event_about_an_incident_is_in_its_timeline_worded_and_attributed(
 
 def test_the_pending_timer_starts_again_when_the_last_unit_is_released() -> None:
     world = World()
-    run(world, UnitAdd(unit_id="E1", type="ENGINE"), T0)
-    run(
-        world,
-        IncidentCreate(
-            incident_id="i-1", type="FIRE", priority=3, location=LocationArgs(address="1 Main")
-        ),
-        T0,
-    )
+    engine_and_fire(world)
     engine = TimerEngine(load_timer_config(), lambda: T0)
     rule = engine.pending_rule(3)
     assert rule is not None
@@ -123,14 +128,7 @@ def test_the_replica_keeps_timelines_and_appends_new_entries_only(tmp_path: Path
     db = LocalDatabase(tmp_path / "ws.sqlite")
     replica = Replica(db)
     world = World()
-    run(world, UnitAdd(unit_id="E1", type="ENGINE"), T0)
-    run(
-        world,
-        IncidentCreate(
-            incident_id="i-1", type="FIRE", priority=3, location=LocationArgs(address="1 Main")
-        ),
-        T0,
-    )
+    engine_and_fire(world)
     replica.save(world, [("incident", "i-1"), ("unit", "E1")], 2)
     run(world, UnitDispatch(incident_id="i-1", unit_ids=["E1"]), T0 + 1)
     replica.save(world, [("incident", "i-1"), ("unit", "E1")], 4)

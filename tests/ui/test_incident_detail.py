@@ -29,7 +29,15 @@ ROSTER = [
 ]
 
 
-async def floor(station: Workstation, incident_type: str = "MEDICAL", priority: int = 1) -> None:
+async def floor(
+    open_workstation: Callable[..., Workstation],
+    url: str,
+    incident_type: str = "MEDICAL",
+    priority: int = 1,
+) -> tuple[Workstation, IncidentDetailPanel]:
+    """A workstation with the demo units of ROSTER in quarters and incident i-1 at the Marina;
+    returns it and its Incident detail panel."""
+    station = open_workstation(url)
     service = station.service
     await wait_until(lambda: service.status.phase is LinkPhase.LIVE, what="LIVE")
     for unit_id, kind in ROSTER:
@@ -43,6 +51,7 @@ async def floor(station: Workstation, incident_type: str = "MEDICAL", priority: 
         )
     )
     await wait_until(lambda: not service.outbox, what="floor set up")
+    return station, station.window.incident_detail
 
 
 def timeline(station: Workstation) -> list[str]:
@@ -59,10 +68,8 @@ def picks(panel: IncidentDetailPanel) -> list[str]:
 async def test_the_recommended_units_go_with_one_key(
     server: ServerProcess, open_workstation: Callable[..., Workstation]
 ) -> None:
-    station = open_workstation(server.url)
+    station, panel = await floor(open_workstation, server.url)
     window, service = station.window, station.service
-    panel = window.incident_detail
-    await floor(station)
     assert panel.stack.currentIndex() == 0  # nothing selected yet
 
     window.selection.select_incident("i-1")
@@ -117,10 +124,8 @@ async def test_the_recommended_units_go_with_one_key(
 async def test_an_override_is_recorded_and_actions_explain_refusals_in_place(
     server: ServerProcess, open_workstation: Callable[..., Workstation]
 ) -> None:
-    station = open_workstation(server.url)
+    station, panel = await floor(open_workstation, server.url)
     window, service = station.window, station.service
-    panel = window.incident_detail
-    await floor(station)
     window.selection.select_incident("i-1")
     box = panel.recommendation
     assert picks(panel) == ["E51", "M53"]
@@ -192,10 +197,9 @@ async def test_an_override_is_recorded_and_actions_explain_refusals_in_place(
 async def test_a_second_alarm_recommends_what_the_first_did_not_send(
     server: ServerProcess, open_workstation: Callable[..., Workstation]
 ) -> None:
-    station = open_workstation(server.url)
+    # FIRE-OUTSIDE: the 1st alarm is 1 engine; the 2nd adds an engine, a truck and a chief
+    station, panel = await floor(open_workstation, server.url, "FIRE-OUTSIDE", 3)
     window, service = station.window, station.service
-    panel = window.incident_detail
-    await floor(station, "FIRE-OUTSIDE", 3)  # 1st alarm: 1 engine; 2nd adds engine, truck, chief
     window.selection.select_incident("i-1")
     assert picks(panel) == ["E51"]
     assert panel.dispatch_recommended()
@@ -210,8 +214,7 @@ async def test_a_second_alarm_recommends_what_the_first_did_not_send(
 async def test_a_monitoring_position_sees_but_cannot_act(
     server: ServerProcess, open_workstation: Callable[..., Workstation]
 ) -> None:
-    dispatcher = open_workstation(server.url)
-    await floor(dispatcher)
+    await floor(open_workstation, server.url)
     supervisor = open_workstation(server.url, user="sam", name="sup")
     service = supervisor.service
     await wait_until(lambda: service.incident("i-1") is not None, what="synced")

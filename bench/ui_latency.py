@@ -16,9 +16,9 @@ This process runs the product as `ui.session.Workstation` wires it: a QApplicati
 one 1920x1080 screen) on ``asyncio.Runner(loop_factory=qasync.QEventLoop)``, the dark theme, a
 real `DispatchService` whose link observers feed a real `Bridge`, and the real `MainWindow`
 shown with its default layout and the top incident open in Incident detail (its units,
-timeline and recommendation follow the stream too). Nothing in the path is replaced: websocket -> `Link` ->
-`ClientState` -> SQLite outbox/replica flush -> observers -> `Bridge` (16 ms coalescing) ->
-`BoardModels` -> ``dataChanged`` -> view paint.
+timeline and recommendation follow the stream too). Nothing in the path is replaced:
+websocket -> `Link` -> `ClientState` -> SQLite outbox/replica flush -> observers -> `Bridge`
+(16 ms coalescing) -> `BoardModels` -> ``dataChanged`` -> view paint.
 
 Instrumentation (it observes and times; it changes no behaviour):
 - ``ClientState.add_event_listener`` gives each event's seq and send time on arrival;

@@ -215,7 +215,7 @@ class MainWindow(QMainWindow):
         self.incidents_view = self.incidents_panel.view  # bench/ui_latency.py and tests use it
         self.units_panel = UnitsPanel(self.service, self.models, self.selection)
         self.units_view = self.units_panel.view
-        self.alerts_panel = AlertsPanel(self.service, self.models)
+        self.alerts_panel = AlertsPanel(self.service, self.models, self.selection)
         self.incident_detail = IncidentDetailPanel(self.service, self.selection, self.advisor)
         content: dict[str, QWidget] = {
             "incidents": self.incidents_panel,

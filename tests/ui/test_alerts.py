@@ -96,6 +96,9 @@ async def test_alert_sounds_once_is_acknowledged_recorded_and_alerts_again(
     assert not panel.acknowledge_button.isEnabled()  # nothing selected
     panel.alerts_view.selectRow(0)
     assert panel.acknowledge_button.isEnabled()
+    # choosing the alert selects its unit and the incident the unit is on, everywhere
+    assert (window.selection.unit_id, window.selection.incident_id) == ("E1", "i-1")
+    assert window.incident_detail.incident_id == "i-1"
     panel.acknowledge_button.click()
     [entry] = service.outbox.entries()
     assert entry.kind == "alert.acknowledge"

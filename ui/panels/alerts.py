@@ -7,10 +7,12 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from desktop.command_edit import command_text
+from desktop.domain.types import EntityKind
 from desktop.localdb import LocalStorageError
 from desktop.service import CommandRefused, DispatchService
 from ui.models.board import BoardModels
 from ui.panels import make_table_view
+from ui.selection import Selection
 
 __all__ = ["ACKNOWLEDGE_KEYS", "AlertsPanel"]
 
@@ -27,10 +29,15 @@ class AlertsPanel(QWidget):
 
     edit_requested = Signal(object)  # Rejection: the refused command to edit
 
-    def __init__(self, service: DispatchService, models: BoardModels) -> None:
+    def __init__(
+        self, service: DispatchService, models: BoardModels, selection: Selection | None = None
+    ) -> None:
+        """``selection``: choosing an alert selects what it is about there (the unit, and the
+        incident it is on; or the incident)."""
         super().__init__()
         self.service = service
         self.models = models
+        self.selection = selection
         self.alerts_title = QLabel("Timer alerts")
         self.alerts_title.setObjectName("alerts_title")
         self.alerts_view = make_table_view("alerts_table")
@@ -78,6 +85,7 @@ class AlertsPanel(QWidget):
         models.attention.layoutChanged.connect(self._update_title)
         self._update_title()
         self.alerts_view.selectionModel().selectionChanged.connect(self._update_alert_buttons)
+        self.alerts_view.selectionModel().selectionChanged.connect(self._select_subject)
         models.alerts.layoutChanged.connect(self._update_alert_buttons)
         models.alerts.modelReset.connect(self._update_alerts_title)
         models.alerts.layoutChanged.connect(self._update_alerts_title)
@@ -120,6 +128,20 @@ class AlertsPanel(QWidget):
         self.alerts_feedback.setText(f"Acknowledged: {alert.reason}")
         self.models.update_alerts()  # the view holds it now: the row leaves at once
         return True
+
+    def _select_subject(self) -> None:
+        """Select what the chosen alert is about in every panel."""
+        row_id = self._selected_alert()
+        alert = None if row_id is None else self.models.alert(row_id)
+        if alert is None or self.selection is None:
+            return
+        if alert.entity is EntityKind.INCIDENT:
+            self.selection.select_incident(alert.entity_id)
+            return
+        self.selection.select_unit(alert.entity_id)
+        unit = self.service.unit(alert.entity_id)
+        if unit is not None and unit.incident_id is not None:
+            self.selection.select_incident(unit.incident_id)
 
     def _update_alert_buttons(self) -> None:
         self.acknowledge_button.setEnabled(self._selected_alert() is not None)

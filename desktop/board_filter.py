@@ -31,6 +31,7 @@ __all__ = [
     "EN_DASH",
     "BoardCounts",
     "IncidentFilter",
+    "age_since",
     "area_labeller",
     "board_order",
     "pending_since",
@@ -47,6 +48,14 @@ def pending_since(incident: Incident) -> float:
     """When ``incident`` last became pending (``created`` for older data; 0 when unknown)."""
     times = incident.times
     return times.get("pending", times.get("created", 0.0))
+
+
+def age_since(incident: Incident) -> float:
+    """What the board's Age counts from: pending since, for a pending incident (its pending
+    timer); created, for a dispatched or active one."""
+    if incident.status is IncidentStatus.PENDING:
+        return pending_since(incident)
+    return incident.times.get("created", 0.0)
 
 
 def board_order(incident: Incident) -> tuple[int, int, float, str]:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from desktop.board_filter import EN_DASH, IncidentFilter, area_labeller, board_order, pending_since
+from desktop.board_filter import (
+    EN_DASH,
+    IncidentFilter,
+    age_since,
+    area_labeller,
+    board_order,
+    pending_since,
+)
 from desktop.domain.types import Incident, IncidentStatus, Location
 from desktop.geo.areas import AreaIndex
 
@@ -36,6 +43,12 @@ def test_pending_since_prefers_the_pending_entry_then_created() -> None:
     assert pending_since(incident("a", created=10.0, pending=50.0)) == 50.0
     bare = Incident(id="b", type="X", priority=1, location=Location())
     assert pending_since(bare) == 0.0
+
+
+def test_age_counts_pending_since_for_the_queue_and_created_for_the_rest() -> None:
+    assert age_since(incident("a", created=10.0, pending=50.0)) == 50.0
+    active = incident("b", status=IncidentStatus.ACTIVE, created=10.0, pending=50.0)
+    assert age_since(active) == 10.0
 
 
 def test_board_order_pending_queue_first_by_priority_then_longest_waiting() -> None:

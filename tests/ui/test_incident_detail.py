@@ -238,3 +238,37 @@ def test_coordinates_are_parsed_or_explained() -> None:
             assert str(exc)
         else:
             raise AssertionError(f"{bad!r} was accepted")
+
+
+async def test_a_location_change_keeps_coordinates_honest_and_no_coordinates_no_override(
+    server: ServerProcess, open_workstation: Callable[..., Workstation]
+) -> None:
+    station, panel = await floor(open_workstation, server.url)
+    window, service = station.window, station.service
+    window.selection.select_incident("i-1")
+    assert picks(panel) == ["E51", "M53"]
+
+    # a new address with the old coordinates would send units to the wrong place: refused
+    panel.address_input.setText("100 Spear St")
+    assert not panel.update_incident()
+    assert "coordinates did not" in panel.message.text()
+    assert not service.outbox
+    panel.coordinates_input.clear()  # not known yet
+    assert panel.update_incident()
+    await wait_until(lambda: not service.outbox, what="location changed")
+    incident = service.incident("i-1")
+    assert incident is not None and incident.location.lat is None
+    await wait_until(lambda: "no coordinates" in panel.recommendation.shortfalls.text(), what="")
+    assert picks(panel) == []
+    assert not panel.recommendation.accept_button.isEnabled()
+    assert not panel.dispatch_recommended()
+
+    # units sent by hand without a recommendation: nothing was overridden
+    panel.recommendation.add("E03")
+    assert panel.recommendation.ticked() == ["E03"]
+    assert not panel.recommendation.override_reason.isVisibleTo(panel)
+    panel.recommendation.ticked_button.click()
+    assert panel.message.text() == "Dispatched E03"
+    await wait_until(lambda: not service.outbox, what="dispatched")
+    assert timeline(station)[-2:] == ["E03 dispatched", "Incident PENDING → DISPATCHED"]
+    assert not any("overridden" in text for text in timeline(station))

@@ -17,7 +17,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QApplication
 
-from desktop.board_filter import BoardCounts, IncidentFilter, board_order, pending_since
+from desktop.board_filter import BoardCounts, IncidentFilter, age_since, board_order
 from desktop.domain.types import EntityKind, Incident, IncidentStatus, Unit, UnitStatus
 from desktop.outbox import Rejection
 from desktop.service import DispatchService
@@ -94,7 +94,7 @@ class BoardModels:
                 Column("Location", lambda i: i.location.address),
                 Column("Area", self.area_label),
                 Column("Units", lambda i: " ".join(i.units)),
-                Column("Age", lambda i: duration(self.clock() - pending_since(i)), _RIGHT),
+                Column("Age", lambda i: duration(self.clock() - age_since(i)), _RIGHT),
             ],
             self._incident_ids,
             service.incident,

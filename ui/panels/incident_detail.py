@@ -68,6 +68,8 @@ DISPOSITIONS = (
     "Handled by another agency",
 )
 
+_Row = tuple[float, str, str]  # a narrative or timeline row: time, who, text
+
 #: How long unit changes may wait before the recommendation is worked out again (ms).
 ADVICE_DELAY_MS = 400
 
@@ -110,7 +112,8 @@ class IncidentDetailPanel(QWidget):
         self._incident_id: str | None = None
         self._read_only = False
         self._alarm = 1
-        self._timeline_shown = 0
+        self._timeline_shown: list[_Row] = []
+        self._narrative_shown: list[_Row] = []
         self._advice_timer = QTimer(self)
         self._advice_timer.setSingleShot(True)
         self._advice_timer.setInterval(ADVICE_DELAY_MS)
@@ -163,7 +166,7 @@ class IncidentDetailPanel(QWidget):
         self.units_table = _table("incident_units", ("Unit", "Type", "Status", "In status"))
         for column, width in enumerate((70, 120, 60)):
             self.units_table.setColumnWidth(column, width)
-        self.release_button = QPushButton("Release unit")
+        self.release_button = QPushButton("&Release unit")
         self.release_button.setObjectName("release_unit")
         self.release_button.setToolTip("The selected unit leaves the incident and is available")
         self.release_button.clicked.connect(self.release_selected)
@@ -249,8 +252,8 @@ class IncidentDetailPanel(QWidget):
         if incident_id != self._incident_id:
             self._incident_id = incident_id
             self._alarm = 1
-            self._timeline_shown = 0
-            self.timeline.setRowCount(0)
+            self._timeline_shown = _grow(self.timeline, [], self._timeline_shown)
+            self._narrative_shown = _grow(self.narrative, [], self._narrative_shown)
             self.say("")
             self._fill_change_form()
         self.refresh()
@@ -371,18 +374,11 @@ class IncidentDetailPanel(QWidget):
 
     def _refresh_narrative(self, incident: Incident) -> None:
         rows = [(e.at, e.author, e.text) for e in incident.narrative]
-        _fill(self.narrative, rows)
+        self._narrative_shown = _grow(self.narrative, rows, self._narrative_shown)
 
     def _refresh_timeline(self, incident: Incident) -> None:
-        """The timeline only grows: append the entries of this incident not shown yet (the
-        table is emptied whenever another incident is shown)."""
-        entries = incident.timeline
-        if len(entries) < self._timeline_shown:
-            self._timeline_shown = 0
-            self.timeline.setRowCount(0)
-        new = entries[self._timeline_shown :]
-        _append(self.timeline, [(e.at, e.actor, e.text) for e in new])
-        self._timeline_shown = len(entries)
+        rows = [(e.at, e.actor, e.text) for e in incident.timeline]
+        self._timeline_shown = _grow(self.timeline, rows, self._timeline_shown)
 
     def _fill_change_form(self) -> None:
         incident = self.incident()
@@ -434,7 +430,9 @@ class IncidentDetailPanel(QWidget):
         return self.recommendation.dispatch_recommended()
 
     def _dispatch(self, args: UnitDispatch) -> None:
-        override = sorted(args.unit_ids) != sorted(args.recommended or [])
+        override = args.recommended is not None and sorted(args.unit_ids) != sorted(
+            args.recommended
+        )
         done = f"Dispatched {' '.join(args.unit_ids)}"
         if override:
             done += " (override recorded)"
@@ -477,6 +475,13 @@ class IncidentDetailPanel(QWidget):
         address = self.address_input.text().strip()
         old_point = None if location.lat is None else (location.lat, location.lon)
         moved = address != location.address or point != old_point
+        if address != location.address and point is not None and point == old_point:
+            self.say(
+                "The address changed but the coordinates did not: correct them, or clear them "
+                "if they are not known (recommendations need them)",
+                error=True,
+            )
+            return False
         changes = IncidentUpdate(
             incident_id=incident.id,
             type=kind if kind and kind != incident.type else None,
@@ -531,12 +536,20 @@ def _table(name: str, headers: tuple[str, ...]) -> QTableWidget:
     return table
 
 
-def _fill(table: QTableWidget, rows: list[tuple[float, str, str]]) -> None:
-    table.setRowCount(0)
-    _append(table, rows)
+def _grow(table: QTableWidget, rows: list[_Row], shown: list[_Row]) -> list[_Row]:
+    """Show ``rows`` in ``table``, which shows ``shown``; returns what it shows now.
+
+    Narrative and timeline only grow, so usually the new rows are appended; when the rows
+    shown are not the first of ``rows`` (another incident, or the server's record replacing
+    this workstation's forecast of it) the table is filled again."""
+    if rows[: len(shown)] != shown:
+        table.setRowCount(0)
+        shown = []
+    _append(table, rows[len(shown) :])
+    return rows
 
 
-def _append(table: QTableWidget, rows: list[tuple[float, str, str]]) -> None:
+def _append(table: QTableWidget, rows: list[_Row]) -> None:
     for at, who, text in rows:
         row = table.rowCount()
         table.insertRow(row)

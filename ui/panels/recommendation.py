@@ -230,7 +230,8 @@ class RecommendationBox(QWidget):
         return sorted(self.ticked()) != sorted(self.recommended())
 
     def _update_override(self) -> None:
-        override = self._advice is not None and self.is_override()
+        advice = self._advice
+        override = advice is not None and advice.recommendation is not None and self.is_override()
         self.override_reason.setVisible(override)
         self.accept_button.setEnabled(bool(self.recommended()))
         self.ticked_button.setEnabled(bool(self.ticked()))
@@ -252,18 +253,22 @@ class RecommendationBox(QWidget):
         return True
 
     def dispatch_ticked(self) -> bool:
-        """Ask to send the ticked units; an override carries the recommendation and reason."""
+        """Ask to send the ticked units; an override carries the recommendation and reason.
+        Without a recommendation (no coordinates) there is nothing to override."""
         units = self.ticked()
-        if self._advice is None or not units:
+        advice = self._advice
+        if advice is None or not units:
             return False
-        self.dispatch_requested.emit(
-            UnitDispatch(
-                incident_id=self._advice.incident_id,
+        if advice.recommendation is None:
+            command = UnitDispatch(incident_id=advice.incident_id, unit_ids=units)
+        else:
+            command = UnitDispatch(
+                incident_id=advice.incident_id,
                 unit_ids=units,
                 recommended=self.recommended(),
                 override_reason=self.override_reason.text().strip(),
             )
-        )
+        self.dispatch_requested.emit(command)
         return True
 
     def dispatched(self) -> None:

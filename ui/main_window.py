@@ -26,10 +26,10 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.board_filter import area_labeller
+from desktop.centre import CentreRules, load_centre_rules
 from desktop.geo.advice import Advisor
 from desktop.geo.areas import AreaIndex
 from desktop.link import LinkStatus
-from desktop.runcards import RunCards
 from desktop.service import DispatchService
 from desktop.state import Change
 from ui.bridge import Bridge
@@ -127,10 +127,11 @@ class MainWindow(QMainWindow):
         *,
         on_log_out: Callable[[], None] | None = None,
         sound: Callable[[], object] | None = None,
-        advisor: Advisor | None = None,
+        rules: CentreRules | None = None,
     ) -> None:
         """``sound`` is played when timers raise new alerts (default: `desktop.sound`);
-        ``advisor`` recommends units (default: resources/runcards.json on the SF road graph)."""
+        ``rules``: the centre's timers and run cards (default: read from resources/); units
+        are recommended over the SF road graph."""
         super().__init__()
         self.setObjectName("main_window")
         self.setWindowTitle(f"dispatch-desktop — {service.link.url}")
@@ -145,9 +146,15 @@ class MainWindow(QMainWindow):
         self.settings = QSettings(str(config_dir / "workstation.ini"), QSettings.Format.IniFormat)
         self._on_log_out = on_log_out
         self.area_index = AreaIndex.load_default()
-        self.models = BoardModels(service, sound=sound, area_of=area_labeller(self.area_index))
+        rules = rules or load_centre_rules()
+        self.models = BoardModels(
+            service,
+            sound=sound,
+            area_of=area_labeller(self.area_index),
+            timer_config=rules.timers,
+        )
         self.selection = Selection(self)
-        self.advisor = advisor or Advisor(RunCards.load())
+        self.advisor = Advisor(rules.runcards)
         self.docks: dict[str, QDockWidget] = {}
         self._build_error_banner()
         self._build_docks()

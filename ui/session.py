@@ -17,11 +17,13 @@ from typing import Any
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
+from desktop.centre import CentreRulesError, load_centre_rules
 from desktop.credentials import TokenVault
 from desktop.link import LinkPhase, LinkStatus
 from desktop.service import DispatchService, ServiceConfig
 from desktop.signin import SignIn
 from ui.bridge import Bridge
+from ui.dialogs.fatal import show_fatal
 from ui.dialogs.login import LoginDialog, LoginRequest
 from ui.main_window import MainWindow
 from ui.theme import DEFAULT_THEME, apply_theme, scale_font
@@ -75,8 +77,20 @@ class Workstation:
     # --- run -------------------------------------------------------------------------------
 
     async def run(self) -> int:
+        """Sign in, open the window, run until it closes. Returns the exit code: 2 when the
+        centre's rules files cannot be used (the user is told which and why)."""
         apply_theme(self.app, self.args.theme or str(self.settings.value("theme", DEFAULT_THEME)))
         scale_font(self.app, float(self.settings.value("font_scale", 1.0)))
+        try:
+            rules = load_centre_rules()
+        except CentreRulesError as exc:
+            log.error("cannot start: %s", exc)
+            await show_fatal(
+                "dispatch-desktop cannot start",
+                "The centre's rules files cannot be used. Call your IT support.",
+                str(exc),
+            )
+            return 2
         login = await self._sign_in()
         if login is None:
             return 0
@@ -97,7 +111,9 @@ class Workstation:
             )
         service.subscribe(self.bridge.on_change)
         service.start()
-        self.window = MainWindow(service, self.bridge, self.config_dir, on_log_out=self._log_out)
+        self.window = MainWindow(
+            service, self.bridge, self.config_dir, on_log_out=self._log_out, rules=rules
+        )
         self.window.closed.connect(self._closed.set)
         self.window.show()
         if self.args.screenshot is not None:

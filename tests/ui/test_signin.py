@@ -380,3 +380,38 @@ async def test_vault_calls_take_effect_in_the_order_they_were_made() -> None:
     await forgotten
     assert slow.secrets == {}
     assert await vault.load(url, USER) is None
+
+
+async def test_broken_rules_files_stop_the_start_with_a_message_before_sign_in(
+    launch: Callable[[], Run], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    import desktop.centre
+    import ui.session
+
+    broken = tmp_path / "runcards.json"
+    broken.write_text('{"default": {"alarms": []}}')
+    monkeypatch.setattr(
+        ui.session, "load_centre_rules", lambda: desktop.centre.load_centre_rules(None, broken)
+    )
+    run = launch()
+
+    def box() -> QMessageBox | None:
+        found = [
+            w
+            for w in QApplication.topLevelWidgets()
+            if isinstance(w, QMessageBox) and w.objectName() == "fatal_dialog" and w.isVisible()
+        ]
+        return found[0] if found else None
+
+    await run.until(lambda: box() is not None, "the message")
+    message = box()
+    assert message is not None
+    assert "cannot be used" in message.text()
+    assert str(broken) in message.informativeText()
+    assert "list at least one alarm" in message.informativeText()
+    assert visible_dialogs() == []  # no sign-in was asked for
+    message.accept()
+    assert await run.finished() == 2
+    assert run.workstation.service is None

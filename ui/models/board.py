@@ -27,6 +27,7 @@ from desktop.timers import (
     AlertBook,
     AlertKey,
     AlertUpdate,
+    TimerConfig,
     TimerEngine,
     TimerLevel,
     TimerState,
@@ -64,14 +65,16 @@ class BoardModels:
         timers: TimerEngine | None = None,
         sound: Callable[[], object] | None = None,
         area_of: Callable[[Incident], str] | None = None,
+        timer_config: TimerConfig | None = None,
     ) -> None:
-        """``timers`` colours the pending and status timers (default: resources/timers.json);
+        """``timers`` colours the pending and status timers (default: an engine on
+        ``timer_config``, itself by default resources/timers.json);
         ``sound`` is called once per tick that raises new alerts (default: the alert sound,
         or the system beep where no player is found); ``area_of`` gives the area label of an
         incident ("" when unknown; default: always ""), cached per incident and location."""
         self.service = service
         self.clock = clock
-        self.timers = timers or TimerEngine(load_timer_config(), self._server_now)
+        self.timers = timers or TimerEngine(timer_config or load_timer_config(), self._server_now)
         self.sound: Callable[[], object] = sound or default_alert_sound()
         self.alert_book = AlertBook()
         self._alerts: dict[str, TimerState] = {}

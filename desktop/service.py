@@ -21,12 +21,13 @@ from pathlib import Path
 
 import msgspec
 
-from desktop.domain.commands import COMMAND_ARGS, CommandArgs
+from desktop.domain.commands import ALLOWED_ROLES, COMMAND_ARGS, CommandArgs
 from desktop.domain.rules import DomainError
 from desktop.domain.types import Incident, Unit
 from desktop.link import Backoff, Link, LinkStatus
 from desktop.localdb import LocalDatabase
 from desktop.outbox import Outbox, OutboxEntry, Rejection
+from desktop.protocol.errors import ErrorCode
 from desktop.protocol.messages import Role
 from desktop.protocol.session import ClientConfig
 from desktop.replica import Replica
@@ -132,8 +133,18 @@ class DispatchService:
 
     # --- write -----------------------------------------------------------------------------
 
+    @property
+    def role(self) -> str | None:
+        """The role the server granted, or the one asked for before the first welcome."""
+        return self.link.role or self.config.role_requested
+
     def check(self, args: CommandArgs) -> None:
-        """Raise `CommandRefused` if ``args`` cannot apply to the current view (nothing queued)."""
+        """Raise `CommandRefused` if ``args`` cannot apply to the current view, or this
+        position's role may not issue it (nothing queued). The server enforces both again."""
+        role, kind = self.role, _KIND_OF[type(args)]
+        if role is not None and role not in ALLOWED_ROLES[kind]:
+            what = "a monitoring position is read-only" if role == "supervisor" else "not allowed"
+            raise CommandRefused(ErrorCode.FORBIDDEN, f"{role}: {what} ({kind})")
         try:
             self.state.check(args, self._clock())
         except DomainError as exc:

@@ -22,6 +22,7 @@ from desktop.domain.commands import (
 from desktop.domain.types import UnitStatus
 from desktop.ids import uuid7
 from desktop.protocol.messages import Error, Event, Pong, Result
+from desktop.service import CommandRefused
 from tests.integration.test_sync import live, settled
 from tests.support.fixtures import ClientFactory
 from tests.support.rawclient import RawClient
@@ -111,12 +112,18 @@ async def test_h_supervisor_is_refused_every_command_and_sees_every_event(
     unknown = await monitor.command("unit.teleport", {})
     assert unknown.error is not None and unknown.error.code == "forbidden"
 
-    # Through the desktop service, a monitoring position's command lands in Needs attention.
+    # Through the desktop service, a monitoring position is refused at once, nothing queued...
     watcher = make_client("sam", server.url, role_requested="supervisor")
+    with pytest.raises(CommandRefused) as refused:
+        watcher.submit(IncidentAddNote(incident_id="inc-1", text="supervisor note"))
+    assert refused.value.code == "forbidden" and not watcher.outbox
     await wait_until(lambda: live(watcher) and watcher.incident("inc-1") is not None)
-    watcher.submit(IncidentAddNote(incident_id="inc-1", text="supervisor note"))
-    await wait_until(lambda: bool(watcher.needs_attention()))
-    assert watcher.needs_attention()[0].code == "forbidden"
+    # ...and where the role is not known yet (no welcome so far), the server refuses it.
+    early = make_client("sam", server.url)
+    early.submit(UnitAdd(unit_id="E9", type="ENGINE"))  # fine on its still empty view
+    await wait_until(lambda: bool(early.needs_attention()))
+    assert early.needs_attention()[0].code == "forbidden"
+    assert early.role == "supervisor"
 
     # The supervisor sees every event the dispatcher causes.
     dispatcher.submit(IncidentAddNote(incident_id="inc-1", text="seen by all"))

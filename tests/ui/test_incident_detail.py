@@ -1,6 +1,7 @@
 """Incident detail on a real server: the recommendation dispatched with one key (F9), an override
 recorded in the timeline, notes, changes, release and close with a disposition, refusals
-explained in place, and a monitoring position that can change nothing."""
+explained in place, and a monitoring position that can change nothing (nor from the Units
+panel)."""
 
 from __future__ import annotations
 
@@ -224,6 +225,12 @@ async def test_a_monitoring_position_sees_but_cannot_act(
     assert not panel.recommendation.isEnabled()
     assert not panel.close_button.isEnabled()
     assert not panel.dispatch_recommended()
+    # the Units panel's keys and the command line are refused here too, in place
+    units = supervisor.window.units_panel
+    await wait_until(lambda: units.models.units.row_of("E51") is not None, what="E51 listed")
+    supervisor.window.selection.select_unit("E51")
+    QtBot.keyClick(units.view, Qt.Key.Key_X)
+    assert "monitoring position is read-only" in units.message.text()
     assert not service.outbox
 
 

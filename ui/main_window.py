@@ -29,7 +29,7 @@ from desktop.board_filter import area_labeller
 from desktop.centre import CentreRules, load_centre_rules
 from desktop.geo.advice import Advisor
 from desktop.geo.areas import AreaIndex
-from desktop.link import LinkStatus
+from desktop.link import LinkPhase, LinkStatus
 from desktop.service import DispatchService
 from desktop.state import Change
 from ui.bridge import Bridge
@@ -128,8 +128,10 @@ class MainWindow(QMainWindow):
         on_log_out: Callable[[], None] | None = None,
         sound: Callable[[], object] | None = None,
         rules: CentreRules | None = None,
+        on_sign_in_again: Callable[[], None] | None = None,
     ) -> None:
-        """``sound`` is played when timers raise new alerts (default: `desktop.sound`);
+        """``on_sign_in_again`` backs File → Sign in again, offered while signed out;
+        ``sound`` is played when timers raise new alerts (default: `desktop.sound`);
         ``rules``: the centre's timers and run cards (default: read from resources/); units
         are recommended over the SF road graph."""
         super().__init__()
@@ -145,6 +147,7 @@ class MainWindow(QMainWindow):
         self.bridge = bridge
         self.settings = QSettings(str(config_dir / "workstation.ini"), QSettings.Format.IniFormat)
         self._on_log_out = on_log_out
+        self._on_sign_in_again = on_sign_in_again
         self.area_index = AreaIndex.load_default()
         rules = rules or load_centre_rules()
         self.models = BoardModels(
@@ -269,6 +272,10 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
+        self.sign_in_again_action = file_menu.addAction("Sign &in again…", self._sign_in_again)
+        self.sign_in_again_action.setObjectName("sign_in_again")
+        self.sign_in_again_action.setEnabled(False)  # only while signed out
+        self.sign_in_again_action.setVisible(self._on_sign_in_again is not None)
         if self._on_log_out is not None:
             file_menu.addAction("Log &out", self._log_out)
         file_menu.addAction("&Quit", QKeySequence.StandardKey.Quit, self.close)
@@ -344,6 +351,10 @@ class MainWindow(QMainWindow):
         dialog.textValueSelected.connect(lambda name: name.strip() and self.layouts.save_as(name))
         dialog.open()  # never exec() under qasync
 
+    def _sign_in_again(self) -> None:
+        if self._on_sign_in_again is not None:
+            self._on_sign_in_again()
+
     def _log_out(self) -> None:
         if self._on_log_out is not None:
             self._on_log_out()
@@ -355,6 +366,7 @@ class MainWindow(QMainWindow):
 
     def _on_status(self, status: LinkStatus) -> None:
         self.banner.show_status(status)
+        self.sign_in_again_action.setEnabled(status.phase is LinkPhase.SIGNED_OUT)
         self.command_line.set_read_only_role(self.service.link.role)
         self.incident_detail.set_read_only_role(self.service.link.role)
 

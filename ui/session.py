@@ -112,7 +112,12 @@ class Workstation:
         service.subscribe(self.bridge.on_change)
         service.start()
         self.window = MainWindow(
-            service, self.bridge, self.config_dir, on_log_out=self._log_out, rules=rules
+            service,
+            self.bridge,
+            self.config_dir,
+            on_log_out=self._log_out,
+            rules=rules,
+            on_sign_in_again=self._sign_in_again,
         )
         self.window.closed.connect(self._closed.set)
         self.window.show()
@@ -173,6 +178,13 @@ class Workstation:
         self._phase = status.phase
         if refused and not self._prompting and not self._closed.is_set():
             self._spawn(self._ask_password_again(status.detail))
+
+    def _sign_in_again(self) -> None:
+        """File → Sign in again, after the dispatcher cancelled the question."""
+        if not self._prompting:
+            self._spawn(
+                self._ask_password_again(self.service.status.detail if self.service else "")
+            )
 
     async def _ask_password_again(self, reason: str) -> None:
         """The server refused every credential we hold: ask for the password, then retry."""

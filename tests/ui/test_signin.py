@@ -335,7 +335,7 @@ async def test_refused_password_asks_again_with_the_reason(
     assert files_containing(PASSWORD, *dirs) == []
 
 
-async def test_cancelled_sign_in_again_leaves_the_window_signed_out_and_asks_no_more(
+async def test_cancelled_sign_in_again_leaves_the_board_signed_out_until_asked_from_the_menu(
     launch: Callable[[], Run], server: ServerProcess
 ) -> None:
     run = launch()
@@ -349,6 +349,19 @@ async def test_cancelled_sign_in_again_leaves_the_window_signed_out_and_asks_no_
     assert visible_dialogs() == []
     service = run.workstation.service
     assert service is not None and service.status.phase is LinkPhase.SIGNED_OUT
+
+    # File -> Sign in again asks once more, and the right password brings the board back
+    window = run.workstation.window
+    assert window is not None
+    action = window.sign_in_again_action
+    assert action.isVisible() and action.isEnabled()
+    action.trigger()
+    (asked,) = [await run.dialog()]
+    assert asked.user.isReadOnly()
+    asked.password.setText(PASSWORD)
+    asked.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok).click()  # type: ignore[union-attr]
+    await run.until(run.live, "LIVE again")
+    assert not action.isEnabled()
     assert await run.close() == 0
     assert visible_dialogs() == []  # none popped up again while shutting down
 

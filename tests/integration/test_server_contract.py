@@ -57,7 +57,7 @@ def test_every_command_kind_has_valid_args_here() -> None:
 
 
 async def test_f_replayed_key_returns_first_result_and_no_new_event(server: ServerProcess) -> None:
-    first = await RawClient.connect(server.url, "ann")
+    first = await RawClient.login(server.url, "ann")
     key = uuid7()
     args = {"unit_id": "E1", "type": "ENGINE", "status": "AV"}
     result = await first.command("unit.add", args, key=key)
@@ -67,7 +67,7 @@ async def test_f_replayed_key_returns_first_result_and_no_new_event(server: Serv
     await first.close()
 
     # A new connection (as after a reconnect) replaying the key gets the same answer.
-    second = await RawClient.connect(server.url, "ann")
+    second = await RawClient.login(server.url, "ann")
     assert second.welcome is not None and second.welcome.body.server_seq == 1
     third_try = await second.command("unit.add", args, key=key)
     assert third_try == result
@@ -85,7 +85,7 @@ async def test_f_replayed_key_returns_first_result_and_no_new_event(server: Serv
     )
     await second.close()
 
-    probe = await RawClient.connect(server.url, "bob")
+    probe = await RawClient.login(server.url, "bob")
     assert probe.welcome is not None and probe.welcome.body.server_seq == 1  # no new event
     await probe.close()
 
@@ -103,7 +103,7 @@ async def test_h_supervisor_is_refused_every_command_and_sees_every_event(
     )
     await wait_until(lambda: settled(dispatcher))
 
-    monitor = await RawClient.connect(server.url, "sam", role="supervisor")
+    monitor = await RawClient.login(server.url, "sam", role="supervisor")
     assert monitor.welcome is not None and monitor.welcome.body.role == "supervisor"
     for kind, args in VALID_ARGS.items():
         result = await monitor.command(kind, args)
@@ -133,7 +133,7 @@ async def test_h_supervisor_is_refused_every_command_and_sees_every_event(
     ):
         await monitor.recv()
     # the resync replayed the log, then live events followed: every seq once, in order
-    assert [e.seq for e in monitor.events()] == list(range(1, dispatcher.state.last_seq + 1))
+    assert [e.seq for e in monitor.events] == list(range(1, dispatcher.state.last_seq + 1))
     await wait_until(lambda: watcher.state.last_seq == dispatcher.state.last_seq)
     assert [n.text for n in watcher.incident("inc-1").narrative] == ["seen by all"]  # type: ignore[union-attr]
     await monitor.close()
@@ -148,15 +148,6 @@ def limited_server(tmp_path: Path, template_db: Path) -> Iterator[ServerProcess]
     proc.start(0)
     yield proc
     proc.stop()
-
-
-async def _closed_with(client: RawClient) -> int | None:
-    try:
-        while True:
-            await client.recv(timeout=5)
-    except ConnectionClosed:
-        pass
-    return client.ws.close_code
 
 
 async def test_i_bad_input_gets_typed_errors_and_others_keep_working(
@@ -182,7 +173,7 @@ async def test_i_bad_input_gets_typed_errors_and_others_keep_working(
     worker = asyncio.create_task(keep_working())
     try:
         # Malformed frames on an authenticated connection: typed errors, connection stays.
-        raw = await RawClient.connect(url, "ann")
+        raw = await RawClient.login(url, "ann")
         cases = [
             (b"{not json", "bad_frame"),
             (b"[1, 2, 3]", "bad_frame"),
@@ -191,19 +182,19 @@ async def test_i_bad_input_gets_typed_errors_and_others_keep_working(
             (b'{"type": "ping", "v": 99, "body": {"t": 0}}', "unsupported_version"),
         ]
         for frame, code in cases:
-            await raw.send_frame(frame)
+            await raw.send(frame)
             reply = await raw.reply()
             assert isinstance(reply, Error) and reply.body.code == code, (frame, reply)
         unknown_kind = await raw.command("unit.teleport", {"unit_id": "E1"})
         assert unknown_kind.error is not None and unknown_kind.error.code == "unknown_kind"
         wrong_types = await raw.command("unit.add", {"unit_id": 5, "type": ["x"]})
         assert wrong_types.error is not None and wrong_types.error.code == "invalid_command"
-        await raw.send_frame(b'{"type": "ping", "v": 1, "body": {"t": 1.5}}')
+        await raw.send(b'{"type": "ping", "v": 1, "body": {"t": 1.5}}')
         assert isinstance(await raw.reply(), Pong)  # still open and serving
 
         # A command before hello.
-        anonymous = await RawClient.connect(url)
-        await anonymous.send_frame(
+        anonymous = await RawClient.open(url)
+        await anonymous.send(
             b'{"type":"command","v":1,"body":{"key":"k","client_seq":1,"kind":"unit.add",'
             b'"args":{},"issued_at":0}}'
         )
@@ -215,36 +206,34 @@ async def test_i_bad_input_gets_typed_errors_and_others_keep_working(
         for _ in range(25):
             with_errors = anonymous
             try:
-                await with_errors.send_frame(b"garbage")
+                await with_errors.send(b"garbage")
             except ConnectionClosed:
                 break
-        assert await _closed_with(anonymous) == 1008
+        assert await anonymous.closed_with() == 1008
 
         # A frame over the size limit: 1009.
-        huge = await RawClient.connect(url, "ann")
-        await huge.send_frame(
-            b'{"type":"ping","v":1,"body":{"t":0},"pad":"' + b"x" * 300_000 + b'"}'
-        )
-        assert await _closed_with(huge) == 1009
+        huge = await RawClient.login(url, "ann")
+        await huge.send(b'{"type":"ping","v":1,"body":{"t":0},"pad":"' + b"x" * 300_000 + b'"}')
+        assert await huge.closed_with() == 1009
 
         # Invalid UTF-8 in a text frame: 1007. A binary frame: 1003.
-        bad_utf8 = await RawClient.connect(url, "ann")
-        await bad_utf8.send_frame(b'{"type":"ping","\xff\xfe":1}')
-        assert await _closed_with(bad_utf8) == 1007
-        binary = await RawClient.connect(url, "ann")
-        await binary.send_frame(b"\x00\x01", text=False)
-        assert await _closed_with(binary) == 1003
+        bad_utf8 = await RawClient.login(url, "ann")
+        await bad_utf8.send(b'{"type":"ping","\xff\xfe":1}')
+        assert await bad_utf8.closed_with() == 1007
+        binary = await RawClient.login(url, "ann")
+        await binary.send(b"\x00\x01", text=False)
+        assert await binary.closed_with() == 1003
 
         # A flood of 1,000 frames/s: rate_limited, then 1008.
-        flood = await RawClient.connect(url, "ann")
+        flood = await RawClient.login(url, "ann")
         codes: list[str] = []
         try:
             for i in range(1000):
-                await flood.send_frame(b'{"type":"ping","v":1,"body":{"t":%d}}' % i)
+                await flood.send(b'{"type":"ping","v":1,"body":{"t":%d}}' % i)
                 await asyncio.sleep(0.001)
         except ConnectionClosed:
             pass
-        close_code = await _closed_with(flood)
+        close_code = await flood.closed_with()
         codes = [f.body.code for f in flood.frames if isinstance(f, Error)]
         assert "rate_limited" in codes
         assert close_code == 1008

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from srvkit import Client, ServerFactory
+from srvkit import ServerFactory
 
 from desktop.domain.types import EntityKind, UnitStatus
 from desktop.protocol.messages import Event, Snapshot
@@ -20,12 +20,13 @@ from desktop.state import ClientState
 from desktop.timers import AlertBook, TimerEngine, TimerLevel, load_timer_config
 from server.app import ServerConfig
 from server.store.sqlite import SqliteStore
+from tests.support.rawclient import RawClient
 
 ENGINE = TimerEngine(load_timer_config())
 DP_REASON = load_timer_config().unit_status[UnitStatus.DP].reason
 
 
-def fold(client: Client, state: ClientState | None = None) -> ClientState:
+def fold(client: RawClient, state: ClientState | None = None) -> ClientState:
     """The world as a workstation holds it: every event ``client`` received, in seq order."""
     state = state or ClientState()
     for frame in client.frames:
@@ -46,10 +47,10 @@ def incident(incident_id: str) -> dict[str, Any]:
 
 async def test_acknowledge_end_to_end(start_server: ServerFactory, store: SqliteStore) -> None:
     server = await start_server()
-    ann = await Client.login(server.url, "ann")  # dispatcher
-    bob = await Client.login(server.url, "bob")  # another dispatcher's workstation
-    carl = await Client.login(server.url, "carl")  # calltaker
-    sam = await Client.login(server.url, "sam")  # supervisor (monitoring)
+    ann = await RawClient.login(server.url, "ann")  # dispatcher
+    bob = await RawClient.login(server.url, "bob")  # another dispatcher's workstation
+    carl = await RawClient.login(server.url, "carl")  # calltaker
+    sam = await RawClient.login(server.url, "sam")  # supervisor (monitoring)
 
     assert (await ann.command("unit.add", {"unit_id": "E1", "type": "ENGINE", "status": "AV"})).ok
     assert (await ann.command("incident.create", incident("i-1"))).ok
@@ -126,7 +127,7 @@ async def test_acknowledge_end_to_end(start_server: ServerFactory, store: Sqlite
     # snapshot sees both acknowledgements.
     again = await start_server(config=ServerConfig(fresh_replay_limit=0))
     assert again.processor.world.units["E1"].acknowledgements[0].actor == "ann"
-    fresh = await Client.login(again.url, "bob")
+    fresh = await RawClient.login(again.url, "bob")
     assert fresh.welcome is not None and fresh.welcome.body.sync == "snapshot"
     parts: list[Snapshot] = []
     while not parts or not parts[-1].body.last:

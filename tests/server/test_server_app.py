@@ -9,7 +9,7 @@ from typing import Any
 
 import msgspec
 import pytest
-from srvkit import Client, ServerFactory, new_key
+from srvkit import ServerFactory
 
 from desktop.domain.types import Incident, Unit
 from desktop.protocol.codec import encode
@@ -30,6 +30,7 @@ from desktop.protocol.session import ServerSessionLimits
 from server.app import DispatchServer, ServerConfig, choose_sync
 from server.auth import hash_password
 from server.store.sqlite import SqliteStore
+from tests.support.rawclient import RawClient, new_key
 
 UNIT = {"unit_id": "E1", "type": "ENGINE", "status": "AV"}
 
@@ -38,7 +39,7 @@ def unit(n: int) -> dict[str, Any]:
     return {"unit_id": f"U{n}", "type": "ENGINE"}
 
 
-async def fill(client: Client, n: int) -> None:
+async def fill(client: RawClient, n: int) -> None:
     """Add ``n`` units (one event each), pipelined."""
     keys = [await client.send_command("unit.add", unit(i)) for i in range(n)]
     for key in keys:
@@ -49,7 +50,7 @@ async def fill(client: Client, n: int) -> None:
 
 
 async def test_password_hello_gets_welcome_with_tokens(server: DispatchServer) -> None:
-    client = await Client.login(server.url, "ann")
+    client = await RawClient.login(server.url, "ann")
     assert client.welcome is not None
     body = client.welcome.body
     assert (body.user, body.role, body.server_seq, body.sync) == ("ann", "dispatcher", 0, "replay")
@@ -60,7 +61,7 @@ async def test_password_hello_gets_welcome_with_tokens(server: DispatchServer) -
     await client.close()
 
     # The session token signs in again, without a new refresh token.
-    again = await Client.login(server.url, token=body.session_token)
+    again = await RawClient.login(server.url, token=body.session_token)
     assert again.welcome is not None
     assert again.welcome.body.user == "ann" and again.welcome.body.refresh_token is None
     await again.close()
@@ -77,7 +78,7 @@ async def test_password_hello_gets_welcome_with_tokens(server: DispatchServer) -
 async def test_refused_hello_gets_error_then_1008(
     server: DispatchServer, user: str, password: str | None, role: Any, code: str
 ) -> None:
-    client = await Client.open(server.url)
+    client = await RawClient.open(server.url)
     kwargs = {} if password is None else {"password": password}
     frame = await client.hello(user, role=role, **kwargs)
     assert isinstance(frame, Error) and frame.body.code == code
@@ -85,14 +86,14 @@ async def test_refused_hello_gets_error_then_1008(
 
 
 async def test_unknown_token_is_refused(server: DispatchServer) -> None:
-    client = await Client.open(server.url)
+    client = await RawClient.open(server.url)
     frame = await client.hello(token="nope")
     assert isinstance(frame, Error) and frame.body.code == "auth_failed"
     assert await client.closed_with() == 1008
 
 
 async def test_command_before_hello_is_not_authenticated(server: DispatchServer) -> None:
-    client = await Client.open(server.url)
+    client = await RawClient.open(server.url)
     result = await client.command("unit.add", UNIT)
     assert result.error is not None and result.error.code == "not_authenticated"
     await client.close()
@@ -102,8 +103,8 @@ async def test_command_before_hello_is_not_authenticated(server: DispatchServer)
 
 
 async def test_command_gives_events_to_everyone_then_result(server: DispatchServer) -> None:
-    ann = await Client.login(server.url, "ann")
-    sam = await Client.login(server.url, "sam")
+    ann = await RawClient.login(server.url, "ann")
+    sam = await RawClient.login(server.url, "sam")
     result = await ann.command("unit.add", UNIT)
     assert result.ok and result.events == [1]
     kinds = [type(f).__name__ for f in ann.frames]
@@ -124,14 +125,14 @@ async def test_command_gives_events_to_everyone_then_result(server: DispatchServ
 async def test_replayed_key_returns_first_result_and_no_new_event(
     server: DispatchServer,
 ) -> None:
-    ann = await Client.login(server.url, "ann")
+    ann = await RawClient.login(server.url, "ann")
     key = new_key()
     first = await ann.command("unit.add", UNIT, key=key)
     await ann.close()
-    again = await Client.login(server.url, "ann", last_seq=1)
+    again = await RawClient.login(server.url, "ann", last_seq=1)
     assert await again.command("unit.add", UNIT, key=key) == first
     assert again.events == []
-    bob = await Client.login(server.url, "bob")
+    bob = await RawClient.login(server.url, "bob")
     conflict = await bob.command("unit.add", UNIT, key=key)
     assert conflict.error is not None and conflict.error.code == "key_conflict"
     assert server.processor.seq == 1
@@ -140,9 +141,9 @@ async def test_replayed_key_returns_first_result_and_no_new_event(
 
 
 async def test_replay_after_last_seq(server: DispatchServer) -> None:
-    ann = await Client.login(server.url, "ann")
+    ann = await RawClient.login(server.url, "ann")
     await fill(ann, 5)
-    late = await Client.login(server.url, "bob", last_seq=2)
+    late = await RawClient.login(server.url, "bob", last_seq=2)
     assert late.welcome is not None
     assert (late.welcome.body.sync, late.welcome.body.server_seq) == ("replay", 5)
     events = await late.events_until(5)
@@ -150,7 +151,7 @@ async def test_replay_after_last_seq(server: DispatchServer) -> None:
     # Live events follow the replay.
     await ann.command("unit.add", unit(99))
     assert [e.seq for e in await late.events_until(6)] == [3, 4, 5, 6]
-    up_to_date = await Client.login(server.url, "bob", last_seq=6)
+    up_to_date = await RawClient.login(server.url, "bob", last_seq=6)
     assert up_to_date.welcome is not None and up_to_date.welcome.body.sync == "replay"
     for client in (ann, late, up_to_date):
         await client.close()
@@ -158,9 +159,9 @@ async def test_replay_after_last_seq(server: DispatchServer) -> None:
 
 async def test_long_replay_is_streamed_in_chunks(start_server: ServerFactory) -> None:
     server = await start_server(config=ServerConfig(replay_chunk=7))
-    ann = await Client.login(server.url, "ann")
+    ann = await RawClient.login(server.url, "ann")
     await fill(ann, 40)
-    late = await Client.login(server.url, "bob", last_seq=1)
+    late = await RawClient.login(server.url, "bob", last_seq=1)
     assert [e.seq for e in await late.events_until(40)] == list(range(2, 41))
     await ann.close()
     await late.close()
@@ -170,14 +171,14 @@ async def test_snapshot_when_the_log_is_long_or_last_seq_unknown(
     start_server: ServerFactory,
 ) -> None:
     server = await start_server(config=ServerConfig(fresh_replay_limit=3, replay_limit=10))
-    ann = await Client.login(server.url, "ann")
+    ann = await RawClient.login(server.url, "ann")
     await ann.command(
         "incident.create",
         {"incident_id": "i1", "type": "FIRE", "priority": 1, "location": {"address": "1 Main"}},
     )
     await fill(ann, 4)
     for last_seq in (0, 99, -1):  # fresh client with a long log; a seq the server never issued
-        client = await Client.login(server.url, "bob", last_seq=last_seq)
+        client = await RawClient.login(server.url, "bob", last_seq=last_seq)
         assert client.welcome is not None
         assert (client.welcome.body.sync, client.welcome.body.server_seq) == ("snapshot", 5)
         frame = await client.next_of(Snapshot)
@@ -203,9 +204,9 @@ def test_choose_sync() -> None:
 
 async def test_snapshot_parts_hold_at_most_500_entities(start_server: ServerFactory) -> None:
     server = await start_server(config=ServerConfig(fresh_replay_limit=0))
-    ann = await Client.login(server.url, "ann")
+    ann = await RawClient.login(server.url, "ann")
     await fill(ann, 1100)
-    client = await Client.login(server.url, "bob")
+    client = await RawClient.login(server.url, "bob")
     parts: list[Snapshot] = []
     while not parts or not parts[-1].body.last:
         parts.append(await client.next_of(Snapshot))
@@ -219,7 +220,7 @@ async def test_clients_joining_during_a_command_stream_see_every_event_once(
     server: DispatchServer,
 ) -> None:
     """No gap and no duplicate between the resync and live events, whatever the timing."""
-    writer = await Client.login(server.url, "ann")
+    writer = await RawClient.login(server.url, "ann")
     total = 100
 
     async def produce() -> None:
@@ -227,9 +228,9 @@ async def test_clients_joining_during_a_command_stream_see_every_event_once(
             assert (await writer.command("unit.add", unit(i))).ok
 
     producer = asyncio.create_task(produce())
-    joiners: list[Client] = []
+    joiners: list[RawClient] = []
     while not producer.done():
-        joiners.append(await Client.login(server.url, "bob", last_seq=0))
+        joiners.append(await RawClient.login(server.url, "bob", last_seq=0))
         await asyncio.sleep(0.005)
     await producer
     for joiner in joiners:
@@ -247,7 +248,7 @@ async def test_clients_joining_during_a_command_stream_see_every_event_once(
 async def test_invalid_json_gets_bad_frame_and_the_connection_stays_open(
     server: DispatchServer,
 ) -> None:
-    client = await Client.login(server.url, "ann")
+    client = await RawClient.login(server.url, "ann")
     await client.send("{not json")
     error = await client.next_of(Error)
     assert error.body.code == "bad_frame"
@@ -261,21 +262,21 @@ async def test_invalid_json_gets_bad_frame_and_the_connection_stays_open(
 
 
 async def test_binary_frame_closes_1003(server: DispatchServer) -> None:
-    client = await Client.login(server.url, "ann")
+    client = await RawClient.login(server.url, "ann")
     await client.send(b'{"v":1,"type":"ping","body":{}}', text=False)
     assert await client.closed_with() == 1003
 
 
 async def test_oversize_frame_closes_1009(start_server: ServerFactory) -> None:
     server = await start_server(ServerSessionLimits(max_frame_bytes=4096))
-    client = await Client.login(server.url, "ann")
+    client = await RawClient.login(server.url, "ann")
     await client.send("x" * 5000)
     assert await client.closed_with() == 1009
 
 
 async def test_twenty_bad_frames_close_1008_others_keep_working(server: DispatchServer) -> None:
-    bad = await Client.login(server.url, "ann")
-    good = await Client.login(server.url, "bob")
+    bad = await RawClient.login(server.url, "ann")
+    good = await RawClient.login(server.url, "bob")
     for _ in range(20):
         await bad.send("][")
     assert await bad.closed_with() == 1008
@@ -286,8 +287,8 @@ async def test_twenty_bad_frames_close_1008_others_keep_working(server: Dispatch
 
 async def test_rate_limit_gives_rate_limited_then_1008(start_server: ServerFactory) -> None:
     server = await start_server(ServerSessionLimits(frames_per_second=1.0, burst=3))
-    flooder = await Client.login(server.url, "ann")
-    other = await Client.login(server.url, "bob")
+    flooder = await RawClient.login(server.url, "ann")
+    other = await RawClient.login(server.url, "bob")
     keys = [await flooder.send_command("unit.add", unit(i)) for i in range(6)]
     assert await flooder.closed_with() == 1008
     results = [f.body for f in flooder.frames if isinstance(f, Result)]
@@ -298,7 +299,7 @@ async def test_rate_limit_gives_rate_limited_then_1008(start_server: ServerFacto
 
 
 async def test_hello_twice_is_refused(server: DispatchServer) -> None:
-    client = await Client.login(server.url, "ann")
+    client = await RawClient.login(server.url, "ann")
     hello = HelloBody(
         auth=PasswordAuth(username="ann", password="x"), client_id="c", workstation="w"
     )
@@ -310,13 +311,13 @@ async def test_hello_twice_is_refused(server: DispatchServer) -> None:
 
 async def test_login_rate_limiting(server: DispatchServer) -> None:
     for _ in range(5):
-        client = await Client.open(server.url)
+        client = await RawClient.open(server.url)
         assert isinstance(await client.hello("ann", password="bad"), Error)
         await client.closed_with()
-    client = await Client.open(server.url)
+    client = await RawClient.open(server.url)
     frame = await client.hello("ann")  # the right password, too soon
     assert isinstance(frame, Error) and "too many attempts" in frame.body.message
-    assert isinstance(await (await Client.open(server.url)).hello("bob"), Welcome)
+    assert isinstance(await (await RawClient.open(server.url)).hello("bob"), Welcome)
 
 
 # --- storage failure and shutdown ---------------------------------------------------------------
@@ -325,8 +326,8 @@ async def test_login_rate_limiting(server: DispatchServer) -> None:
 async def test_disk_full_answers_storage_unavailable_then_recovers(
     server: DispatchServer, store: SqliteStore
 ) -> None:
-    ann = await Client.login(server.url, "ann")
-    bob = await Client.login(server.url, "bob")
+    ann = await RawClient.login(server.url, "ann")
+    bob = await RawClient.login(server.url, "bob")
     await ann.command(
         "incident.create",
         {"incident_id": "i1", "type": "FIRE", "priority": 1, "location": {"address": "1 Main"}},
@@ -350,7 +351,7 @@ async def test_disk_full_answers_storage_unavailable_then_recovers(
 
 async def test_stop_closes_clients_with_1001(start_server: ServerFactory) -> None:
     server = await start_server()
-    client = await Client.login(server.url, "ann")
+    client = await RawClient.login(server.url, "ann")
     stopping = asyncio.create_task(server.stop())
     assert await client.closed_with() == 1001
     await stopping
@@ -360,7 +361,7 @@ async def test_restart_rebuilds_the_world_from_the_log(
     start_server: ServerFactory, store: SqliteStore
 ) -> None:
     first = await start_server()
-    ann = await Client.login(first.url, "ann")
+    ann = await RawClient.login(first.url, "ann")
     await ann.command("unit.add", UNIT)
     await ann.command("unit.set_status", {"unit_id": "E1", "status": "OOS"})
     await ann.close()
@@ -368,13 +369,13 @@ async def test_restart_rebuilds_the_world_from_the_log(
     second = await start_server()
     assert second.processor.seq == 2
     assert second.processor.world.units["E1"].status == "OOS"
-    client = await Client.login(second.url, "bob")
+    client = await RawClient.login(second.url, "bob")
     assert [e.seq for e in await client.events_until(2)] == [1, 2]
     await client.close()
 
 
 async def test_events_frames_decode_as_events(server: DispatchServer) -> None:
-    client = await Client.login(server.url, "ann")
+    client = await RawClient.login(server.url, "ann")
     await client.command("unit.add", UNIT)
     assert all(isinstance(f, Welcome | Event | Result) for f in client.frames)
     await client.close()
@@ -382,9 +383,9 @@ async def test_events_frames_decode_as_events(server: DispatchServer) -> None:
 
 async def test_connection_without_hello_is_closed(start_server: ServerFactory) -> None:
     server = await start_server(config=ServerConfig(hello_timeout=0.2))
-    idle = await Client.open(server.url)
+    idle = await RawClient.open(server.url)
     assert await idle.closed_with() == 1008
-    client = await Client.login(server.url, "ann")  # signed-in connections are not affected
+    client = await RawClient.login(server.url, "ann")  # signed-in connections are not affected
     await asyncio.sleep(0.3)
     assert isinstance(await client.ping(), Pong)
     await client.close()
@@ -396,7 +397,7 @@ async def test_frames_during_the_hello_check_are_answered_not_executed(
     """The hello is checked in the background (real scrypt cost here): a ping is answered and a
     command refused with not_authenticated before the welcome; then the session works."""
     store.add_user("slow", "dispatcher", hash_password("pw"), time.time())
-    client = await Client.open(server.url)
+    client = await RawClient.open(server.url)
     hello = HelloBody(
         auth=PasswordAuth(username="slow", password="pw"), client_id="c", workstation="w"
     )
@@ -413,7 +414,7 @@ async def test_frames_during_the_hello_check_are_answered_not_executed(
 
 
 async def test_deeply_nested_json_is_a_bad_frame(server: DispatchServer) -> None:
-    client = await Client.login(server.url, "ann")
+    client = await RawClient.login(server.url, "ann")
     deep = "[" * 5000 + "]" * 5000
     await client.send(deep)
     assert (await client.next_of(Error)).body.code == "bad_frame"

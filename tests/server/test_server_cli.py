@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from srvkit import Client
 
 from desktop.protocol.messages import Welcome
 from server.cli import main
 from server.store.sqlite import SqliteStore
+from tests.support.rawclient import RawClient
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
@@ -144,7 +144,7 @@ async def test_serve_prints_listening_line_answers_hello_and_stops_on_sigterm(
         line = proc.stdout.readline()
         listening = json.loads(line)["listening"]
         assert listening["host"] == "127.0.0.1" and listening["port"] > 0
-        client = await Client.open(f"ws://127.0.0.1:{listening['port']}")
+        client = await RawClient.open(f"ws://127.0.0.1:{listening['port']}")
         welcome = await client.hello("ann", password="pw")
         assert isinstance(welcome, Welcome)
         assert (

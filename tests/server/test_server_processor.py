@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-from srvkit import new_key
 
 from desktop.domain.world import World
 from desktop.protocol.codec import decode_server_frame
 from desktop.protocol.messages import CommandBody, Event, Result, ResultBody
 from server.processor import CommandProcessor, load_world
 from server.store.sqlite import SqliteStore
+from tests.support.rawclient import new_key
 
 
 @dataclass

@@ -16,7 +16,7 @@ from pathlib import Path
 
 __all__ = ["SCHEMA_VERSION", "LocalDatabase", "LocalStorageError"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -51,18 +51,14 @@ CREATE TABLE IF NOT EXISTS replica (
     data BLOB NOT NULL,
     PRIMARY KEY (kind, id)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS replica_narrative (
+-- Entries of the lists an incident only appends to (narrative, timeline): appended in rowid
+-- order, no index, so a burst of new entries dirties the table's last pages only.
+CREATE TABLE IF NOT EXISTS replica_entries (
     incident_id TEXT NOT NULL,
+    list        TEXT NOT NULL,
     n           INTEGER NOT NULL,
-    data        BLOB NOT NULL,
-    PRIMARY KEY (incident_id, n)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS replica_timeline (
-    incident_id TEXT NOT NULL,
-    n           INTEGER NOT NULL,
-    data        BLOB NOT NULL,
-    PRIMARY KEY (incident_id, n)
-) WITHOUT ROWID;
+    data        BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS meta (
     k TEXT PRIMARY KEY,
     v TEXT NOT NULL
@@ -102,6 +98,7 @@ class LocalDatabase:
             if check is None or check[0] != "ok":
                 raise sqlite3.DatabaseError(f"integrity check failed: {check}")
             conn.executescript(_SCHEMA)
+            _upgrade(conn)
             conn.execute(
                 "INSERT OR IGNORE INTO meta (k, v) VALUES ('schema_version', ?)",
                 (str(SCHEMA_VERSION),),
@@ -170,3 +167,26 @@ class LocalDatabase:
         with contextlib.suppress(sqlite3.Error):
             self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self.conn.close()
+
+
+def _upgrade(conn: sqlite3.Connection) -> None:
+    """Bring a database of an older schema up to `SCHEMA_VERSION`. Version 1 kept narratives
+    in ``replica_narrative``: the replica (a cache of the server's log) is emptied with its
+    ``last_seq``, so the next connection fetches it again; the outbox is kept as it is."""
+    row = conn.execute("SELECT v FROM meta WHERE k = 'schema_version'").fetchone()
+    if row is None or int(row[0]) >= SCHEMA_VERSION:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("DROP TABLE IF EXISTS replica_narrative")
+        conn.execute("DROP TABLE IF EXISTS replica_timeline")
+        conn.execute("DELETE FROM replica")
+        conn.execute("DELETE FROM replica_entries")
+        conn.execute("DELETE FROM meta WHERE k = 'last_seq'")
+        conn.execute(
+            "UPDATE meta SET v = ? WHERE k = 'schema_version'", (str(SCHEMA_VERSION),)
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise

@@ -5,15 +5,16 @@ The replica is a cache of the server's log, never a source of truth: if it is ol
 outbox (a crash between the two), resync fetches what is missing and the server's idempotency
 keys keep replayed commands from applying twice.
 
-An incident's narrative and timeline only grow, so they are kept apart, one row per entry:
-saving an incident writes its other fields and the entries added since the last save, never a
-whole list again (a busy incident's lists would otherwise be rewritten at every save).
+An incident's narrative and timeline only grow, so they are kept apart, one row per entry, in
+``replica_entries``: saving an incident writes its other fields and the entries added since the
+last save, never a whole list again. That table has no index and is only appended to, so a
+burst of new entries dirties its last pages, not one page per incident (the commit, with
+``synchronous=FULL``, is the cost of a flush).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -29,23 +30,14 @@ _encode = msgspec.json.Encoder().encode
 _incident_decoder = msgspec.json.Decoder(Incident)
 _unit_decoder = msgspec.json.Decoder(Unit)
 
-#: (incident id, entry number, encoded entry) rows of one growing list.
-Rows = list[tuple[str, int, bytes]]
+#: The incident fields stored as entries, and how to decode an entry of each.
+_GROWING: dict[str, msgspec.json.Decoder[Any]] = {
+    "narrative": msgspec.json.Decoder(NarrativeEntry),
+    "timeline": msgspec.json.Decoder(TimelineEntry),
+}
 
-
-@dataclass(frozen=True, slots=True)
-class _GrowingList:
-    """An incident field that events only append to, stored one row per entry in ``table``."""
-
-    field: str
-    table: str
-    decoder: msgspec.json.Decoder[Any]
-
-
-_GROWING = (
-    _GrowingList("narrative", "replica_narrative", msgspec.json.Decoder(NarrativeEntry)),
-    _GrowingList("timeline", "replica_timeline", msgspec.json.Decoder(TimelineEntry)),
-)
+#: (incident id, list, entry number, encoded entry) rows of ``replica_entries``.
+Rows = list[tuple[str, str, int, bytes]]
 
 
 class Replica:
@@ -53,31 +45,28 @@ class Replica:
 
     def __init__(self, db: LocalDatabase) -> None:
         self._db = db
-        # field -> incident id -> entries on disk
-        self._saved: dict[str, dict[str, int]] = {g.field: {} for g in _GROWING}
+        self._saved: dict[tuple[str, str], int] = {}  # (incident id, list) -> entries on disk
 
     def load(self) -> tuple[World, int]:
         """The stored world and the seq it reflects (an empty world and 0 on first use)."""
         world = World()
         lists: dict[str, dict[str, list[Any]]] = {}
-        for growing in _GROWING:
-            by_incident: dict[str, list[Any]] = {}
-            for incident_id, data in self._db.conn.execute(
-                f"SELECT incident_id, data FROM {growing.table} ORDER BY incident_id, n"
-            ):
-                by_incident.setdefault(incident_id, []).append(growing.decoder.decode(data))
-            lists[growing.field] = by_incident
-            self._saved[growing.field] = {key: len(rows) for key, rows in by_incident.items()}
+        for incident_id, name, data in self._db.conn.execute(
+            "SELECT incident_id, list, data FROM replica_entries ORDER BY incident_id, list, n"
+        ):
+            decoder = _GROWING.get(name)
+            if decoder is not None:
+                lists.setdefault(incident_id, {}).setdefault(name, []).append(decoder.decode(data))
+        self._saved = {
+            (incident_id, name): len(entries)
+            for incident_id, by_name in lists.items()
+            for name, entries in by_name.items()
+        }
         for kind, data in self._db.conn.execute("SELECT kind, data FROM replica"):
             if kind == "incident":
                 incident = _incident_decoder.decode(data)
-                stored = {
-                    field: by_incident[incident.id]
-                    for field, by_incident in lists.items()
-                    if incident.id in by_incident
-                }
-                if stored:
-                    incident = struct_replace(incident, **stored)
+                if incident.id in lists:
+                    incident = struct_replace(incident, **lists[incident.id])
                 world.incidents[incident.id] = incident
             elif kind == "unit":
                 unit = _unit_decoder.decode(data)
@@ -88,8 +77,8 @@ class Replica:
     def save(self, world: World, touched: Iterable[tuple[str, str]], last_seq: int) -> None:
         """Write the touched entities and ``last_seq`` (inside the caller's transaction)."""
         rows = []
-        entries: dict[str, Rows] = {g.field: [] for g in _GROWING}
-        rewrites: dict[str, list[tuple[str]]] = {g.field: [] for g in _GROWING}
+        entries: Rows = []
+        rewrites: list[tuple[str, str]] = []
         for kind, entity_id in touched:
             if kind == "incident":
                 incident = world.incidents.get(entity_id)
@@ -102,64 +91,57 @@ class Replica:
             conn.executemany(
                 "INSERT OR REPLACE INTO replica (kind, id, data) VALUES (?, ?, ?)", rows
             )
-            for growing in _GROWING:
-                conn.executemany(
-                    f"DELETE FROM {growing.table} WHERE incident_id = ?",
-                    rewrites[growing.field],
-                )
-                conn.executemany(
-                    f"INSERT OR REPLACE INTO {growing.table} (incident_id, n, data) "
-                    "VALUES (?, ?, ?)",
-                    entries[growing.field],
-                )
+            conn.executemany(
+                "DELETE FROM replica_entries WHERE incident_id = ? AND list = ?", rewrites
+            )
+            conn.executemany(
+                "INSERT INTO replica_entries (incident_id, list, n, data) VALUES (?, ?, ?, ?)",
+                entries,
+            )
             self._db.set_meta("last_seq", str(last_seq))
 
     def replace(self, world: World, last_seq: int) -> None:
         """Replace the whole replica (after a snapshot), inside the caller's transaction."""
-        self.forget_saved()
-        entries: dict[str, Rows] = {g.field: [] for g in _GROWING}
-        no_rewrites: dict[str, list[tuple[str]]] = {g.field: [] for g in _GROWING}
+        self._saved = {}
+        entries: Rows = []
         incidents = world.incidents.values()
         with self._db.transaction() as conn:
             conn.execute("DELETE FROM replica")
-            for growing in _GROWING:
-                conn.execute(f"DELETE FROM {growing.table}")
+            conn.execute("DELETE FROM replica_entries")
             conn.executemany(
                 "INSERT INTO replica (kind, id, data) VALUES (?, ?, ?)",
-                [
-                    ("incident", i.id, self._encode_incident(i, entries, no_rewrites))
-                    for i in incidents
-                ]
+                [("incident", i.id, self._encode_incident(i, entries, [])) for i in incidents]
                 + [("unit", u.id, _encode(u)) for u in world.units.values()],
             )
-            for growing in _GROWING:
-                conn.executemany(
-                    f"INSERT INTO {growing.table} (incident_id, n, data) VALUES (?, ?, ?)",
-                    entries[growing.field],
-                )
+            conn.executemany(
+                "INSERT INTO replica_entries (incident_id, list, n, data) VALUES (?, ?, ?, ?)",
+                entries,
+            )
             self._db.set_meta("last_seq", str(last_seq))
 
     def forget_saved(self) -> None:
-        """A transaction with our writes failed: write whole lists again from now on."""
-        for saved in self._saved.values():
-            saved.clear()
+        """A transaction with our writes failed (rolled back): count the entries on disk again."""
+        self._saved = {
+            (incident_id, name): count
+            for incident_id, name, count in self._db.conn.execute(
+                "SELECT incident_id, list, COUNT(*) FROM replica_entries GROUP BY incident_id, list"
+            )
+        }
 
     def _encode_incident(
-        self,
-        incident: Incident,
-        entries: dict[str, Rows],
-        rewrites: dict[str, list[tuple[str]]],
+        self, incident: Incident, entries: Rows, rewrites: list[tuple[str, str]]
     ) -> bytes:
         """The incident without its growing lists; entries not on disk yet go to ``entries``."""
-        for growing in _GROWING:
-            saved_by_incident = self._saved[growing.field]
-            saved = saved_by_incident.get(incident.id, 0)
-            values: list[Any] = getattr(incident, growing.field)
+        for name in _GROWING:
+            key = (incident.id, name)
+            saved = self._saved.get(key, 0)
+            values: list[Any] = getattr(incident, name)
             if len(values) < saved:  # events only add entries; anything else: write them all
-                rewrites[growing.field].append((incident.id,))
+                rewrites.append(key)
                 saved = 0
-            entries[growing.field].extend(
-                (incident.id, n, _encode(value)) for n, value in enumerate(values[saved:], saved)
+            entries.extend(
+                (incident.id, name, n, _encode(value))
+                for n, value in enumerate(values[saved:], saved)
             )
-            saved_by_incident[incident.id] = len(values)
+            self._saved[key] = len(values)
         return _encode(struct_replace(incident, narrative=[], timeline=[]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from msgspec.structs import replace
@@ -9,6 +10,7 @@ from msgspec.structs import replace
 from desktop.domain.types import Incident, Location, NarrativeEntry, Unit
 from desktop.domain.world import World
 from desktop.localdb import LocalDatabase
+from desktop.outbox import Outbox
 from desktop.replica import Replica
 
 
@@ -26,7 +28,9 @@ def test_round_trip_and_narratives_grow_by_appending(tmp_path: Path) -> None:
     replica.save(world, [("incident", "i1"), ("unit", "E1")], 7)
     world.incidents["i1"] = _incident(3)
     replica.save(world, [("incident", "i1")], 8)
-    rows = db.conn.execute("SELECT COUNT(*) FROM replica_narrative").fetchone()[0]
+    rows = db.conn.execute(
+        "SELECT COUNT(*) FROM replica_entries WHERE list = 'narrative'"
+    ).fetchone()[0]
     assert rows == 3  # entries 0 and 1 were not written twice
     loaded, last_seq = Replica(LocalDatabase(tmp_path / "ws.sqlite")).load()
     assert last_seq == 8
@@ -63,3 +67,34 @@ def test_after_a_failed_write_whole_narratives_are_written_again(tmp_path: Path)
         replica.forget_saved()
     replica.save(world, [("incident", "i1")], 2)
     assert Replica(db).load()[0].incidents["i1"] == _incident(4)
+
+
+def test_a_schema_1_database_keeps_its_outbox_and_fetches_the_replica_again(
+    tmp_path: Path,
+) -> None:
+    """Version 1 kept narratives in ``replica_narrative``; opening it empties the replica and
+    its ``last_seq`` (the next connection fetches them again) and keeps every queued command."""
+    path = tmp_path / "ws.sqlite"
+    db = LocalDatabase(path)  # today's schema, a queued command, then made to look like v1
+    queued = Outbox(db).enqueue("unit.set_status", b'{"unit_id":"E1","status":"AV"}', 1.0)
+    db.conn.close()
+    old = sqlite3.connect(path, isolation_level=None)
+    old.executescript(
+        """
+        CREATE TABLE replica_narrative (incident_id TEXT NOT NULL, n INTEGER NOT NULL,
+            data BLOB NOT NULL, PRIMARY KEY (incident_id, n)) WITHOUT ROWID;
+        INSERT INTO replica_narrative VALUES ('i1', 0, x'7b7d');
+        INSERT INTO replica (kind, id, data) VALUES ('unit', 'E1', '{"id":"E1","type":"E"}');
+        UPDATE meta SET v = '1' WHERE k = 'schema_version';
+        INSERT INTO meta (k, v) VALUES ('last_seq', '50');
+        """
+    )
+    old.close()
+
+    db = LocalDatabase(path)
+    tables = {r[0] for r in db.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert "replica_narrative" not in tables and "replica_entries" in tables
+    assert db.get_meta("schema_version") == "2"
+    world, last_seq = Replica(db).load()
+    assert (world.incidents, world.units, last_seq) == ({}, {}, 0)
+    assert [e.key for e in Outbox(db).entries()] == [queued.key]

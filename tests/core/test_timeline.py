@@ -132,7 +132,9 @@ def test_the_replica_keeps_timelines_and_appends_new_entries_only(tmp_path: Path
     replica.save(world, [("incident", "i-1"), ("unit", "E1")], 2)
     run(world, UnitDispatch(incident_id="i-1", unit_ids=["E1"]), T0 + 1)
     replica.save(world, [("incident", "i-1"), ("unit", "E1")], 4)
-    rows = db.conn.execute("SELECT COUNT(*) FROM replica_timeline").fetchone()[0]
+    rows = db.conn.execute(
+        "SELECT COUNT(*) FROM replica_entries WHERE list = 'timeline'"
+    ).fetchone()[0]
     assert rows == len(world.incidents["i-1"].timeline) == 3
     loaded, last_seq = Replica(LocalDatabase(tmp_path / "ws.sqlite")).load()
     assert last_seq == 4

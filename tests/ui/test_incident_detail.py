@@ -5,18 +5,26 @@ panel)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from desktop.domain.commands import IncidentCreate, LocationArgs, UnitAdd
-from desktop.domain.types import IncidentStatus, UnitStatus
+from desktop.domain.events import EVENT_KIND, EventData, IncidentCreated, UnitAdded
+from desktop.domain.types import Incident, IncidentStatus, Location, Position, Unit, UnitStatus
 from desktop.link import LinkPhase
+from desktop.protocol.codec import encode_raw
+from desktop.service import DispatchService, ServiceConfig
+from desktop.signin import SignIn
 from tests.support.serverproc import ServerProcess
 from tests.support.waiting import wait_until
 from tests.support.workstation import Workstation
+from ui.bridge import Bridge
+from ui.main_window import MainWindow
 from ui.panels.incident_detail import IncidentDetailPanel, parse_coordinates
 
 MARINA = (37.80516, -122.43296)  # 0 Block of MARINA BLVD: station 16's first-due area
@@ -279,3 +287,50 @@ async def test_a_location_change_keeps_coordinates_honest_and_no_coordinates_no_
     await wait_until(lambda: not service.outbox, what="dispatched")
     assert timeline(station)[-2:] == ["E03 dispatched", "Incident PENDING → DISPATCHED"]
     assert not any("overridden" in text for text in timeline(station))
+
+
+def test_a_stale_avl_fix_is_flagged_next_to_the_unit_it_recommends(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    """Offline, from the replica's point of view: E51 has a 5-minute-old fix next door, E41 a
+    fresh one farther away; both are ranked by road, and the old fix is flagged in amber."""
+    service = DispatchService(
+        ServiceConfig(data_dir=tmp_path / "ws", url="ws://127.0.0.1:9"), SignIn("ann", "x")
+    )
+    now = time.time()
+    near, far = (MARINA[0] + 0.001, MARINA[1]), (37.7907, -122.4201)
+    events: list[EventData] = [
+        UnitAdded(
+            unit=Unit(
+                id="E51", type="ENGINE", position=Position(lat=near[0], lon=near[1], at=now - 300)
+            )
+        ),
+        UnitAdded(
+            unit=Unit(
+                id="E41", type="ENGINE", position=Position(lat=far[0], lon=far[1], at=now - 5)
+            )
+        ),
+        IncidentCreated(
+            incident=Incident(
+                id="i-1",
+                type="FIRE-OUTSIDE",
+                priority=3,
+                number="F-1",
+                location=Location(address="Marina Blvd", lat=MARINA[0], lon=MARINA[1]),
+                times={"created": now},
+            )
+        ),
+    ]
+    for seq, data in enumerate(events, 1):
+        service.state.apply_event(seq, EVENT_KIND[type(data)], bytes(encode_raw(data)), now)
+    window = MainWindow(service, Bridge(), tmp_path / "config", sound=lambda: None)
+    qtbot.addWidget(window)
+    window.selection.select_incident("i-1")
+    box = window.incident_detail.recommendation
+    assert picks(window.incident_detail) == ["E51"]  # 1 engine: the near one, old fix or not
+    why = box.table.item(0, 5)
+    assert why.text().startswith("⚠ closest ENGINE by road")
+    assert "stale AVL (5 min old)" in why.text()
+    assert why.foreground().color().name() == "#e3b341"
+    window.close()
+    service.db.close()

@@ -183,9 +183,7 @@ def _upgrade(conn: sqlite3.Connection) -> None:
         conn.execute("DELETE FROM replica")
         conn.execute("DELETE FROM replica_entries")
         conn.execute("DELETE FROM meta WHERE k = 'last_seq'")
-        conn.execute(
-            "UPDATE meta SET v = ? WHERE k = 'schema_version'", (str(SCHEMA_VERSION),)
-        )
+        conn.execute("UPDATE meta SET v = ? WHERE k = 'schema_version'", (str(SCHEMA_VERSION),))
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

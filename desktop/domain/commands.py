@@ -52,13 +52,15 @@ class IncidentCreate(CommandArgs):
 
 
 class IncidentUpdate(CommandArgs):
-    """Change type, priority, location or caller; omitted fields stay as they are."""
+    """Change type, priority, location, caller or alarm level; omitted fields stay as they
+    are."""
 
     incident_id: str
     type: str | None = None
     priority: int | None = None
     location: LocationArgs | None = None
     caller: CallerArgs | None = None
+    alarm: int | None = None
 
 
 class IncidentAddNote(CommandArgs):

@@ -52,6 +52,7 @@ class IncidentUpdated(EventData):
     priority: int | None = None
     location: Location | None = None
     caller: Caller | None = None
+    alarm: int | None = None
 
 
 class IncidentNoteAdded(EventData):

@@ -64,6 +64,7 @@ NAME_MAX = 64
 REASON_MAX = 200
 MAX_UNITS_PER_DISPATCH = 50
 PRIORITIES = range(1, 6)  # 1 is the most urgent
+ALARMS = range(1, 6)  # 1st to 5th alarm
 _UNIT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,15}$")
 
 #: Status -> statuses a unit may move to by a status change (DP only through a dispatch).
@@ -159,6 +160,13 @@ def _incident_update(world: World, args: IncidentUpdate, ctx: DecisionContext) -
     caller = None if args.caller is None else _plain(Caller, args.caller)
     if caller is not None and caller != incident.caller:
         changes["caller"] = caller
+    if args.alarm is not None and args.alarm != incident.alarm:
+        if args.alarm not in ALARMS:
+            raise DomainError(
+                ErrorCode.INVALID_COMMAND,
+                f"alarm must be {ALARMS.start}-{ALARMS.stop - 1}, not {args.alarm}",
+            )
+        changes["alarm"] = args.alarm
     if not changes:
         raise DomainError(ErrorCode.NO_CHANGE, f"{_label(incident)}: nothing to change")
     return [IncidentUpdated(incident_id=incident.id, **changes)]

@@ -27,7 +27,7 @@ from desktop.domain.types import ASSIGNED_STATUSES, Caller, Location
 if TYPE_CHECKING:
     from desktop.domain.world import World
 
-__all__ = ["describe"]
+__all__ = ["describe", "ordinal"]
 
 #: One (incident id, text) per incident whose timeline records the event.
 Lines = list[tuple[str, str]]
@@ -60,6 +60,9 @@ def _updated(world: World, data: IncidentUpdated) -> Lines:
         parts.append(f"location → {_place(data.location)}")
     if data.caller is not None:
         parts.append(f"caller → {_caller(data.caller) or '(none)'}")
+    if data.alarm is not None:
+        was = ordinal(before.alarm) if before else "?"
+        parts.append(f"{ordinal(data.alarm)} alarm (was {was})")
     return [(data.incident_id, "Changed " + "; ".join(parts))] if parts else []
 
 
@@ -112,6 +115,11 @@ def _plan_overridden(world: World, data: PlanOverridden) -> Lines:
     if data.reason:
         text += f" — {data.reason}"
     return [(data.incident_id, text)]
+
+
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th... 11th, 12th, 13th... 21st."""
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 
 
 def _place(location: Location) -> str:

@@ -125,6 +125,7 @@ class Incident(msgspec.Struct, kw_only=True, omit_defaults=True):
     when the incident last became pending (at creation, and again whenever its last unit is
     released), which the pending timer runs from.
     ``timeline`` is every event about the incident, oldest first (`TimelineEntry`).
+    ``alarm`` is the alarm level struck (1 = first alarm): which level of its run card applies.
     ``acknowledgements`` is the timeline of alerts acknowledged about the incident or about a
     unit while it was on the incident, oldest first.
     """
@@ -144,6 +145,7 @@ class Incident(msgspec.Struct, kw_only=True, omit_defaults=True):
     created_by: str = ""
     acknowledgements: list[Acknowledgement] = msgspec.field(default_factory=list)
     timeline: list[TimelineEntry] = msgspec.field(default_factory=list)
+    alarm: int = 1
 
 
 class Position(msgspec.Struct, kw_only=True):

@@ -105,7 +105,7 @@ class World:
             return []
         changes: dict[str, Any] = {
             name: value
-            for name in ("type", "priority", "location", "caller")
+            for name in ("type", "priority", "location", "caller", "alarm")
             if (value := getattr(data, name)) is not None
         }
         self.incidents[incident.id] = replace(incident, **changes)

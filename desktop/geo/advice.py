@@ -82,11 +82,13 @@ class Advisor:
         return self._graph
 
     def advise(
-        self, incident: Incident, units: Iterable[Unit], now: float, alarm: int = 1
+        self, incident: Incident, units: Iterable[Unit], now: float, alarm: int | None = None
     ) -> Advice:
-        """Advice for ``incident`` given the roster ``units`` at time ``now``.
+        """Advice for ``incident`` given the roster ``units`` at time ``now``, at alarm level
+        ``alarm`` (default: the incident's own, `Incident.alarm`).
 
         Raises ``ValueError`` for ``alarm < 1``."""
+        alarm = incident.alarm if alarm is None else alarm
         card = self.runcards.card_for(incident.type, incident.priority)
         plan = card.plan(alarm)
         roster = list(units)

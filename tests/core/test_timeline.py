@@ -18,6 +18,7 @@ from desktop.domain.commands import (
     UnitSetStatus,
 )
 from desktop.domain.rules import DecisionContext, decide
+from desktop.domain.timeline import ordinal
 from desktop.domain.types import EntityKind, IncidentStatus, UnitStatus
 from desktop.domain.world import World
 from desktop.localdb import LocalDatabase
@@ -139,3 +140,18 @@ def test_the_replica_keeps_timelines_and_appends_new_entries_only(tmp_path: Path
     loaded, last_seq = Replica(LocalDatabase(tmp_path / "ws.sqlite")).load()
     assert last_seq == 4
     assert loaded.incidents["i-1"] == world.incidents["i-1"]
+
+
+def test_striking_an_alarm_is_recorded_with_its_ordinal() -> None:
+    world = World()
+    engine_and_fire(world)
+    run(world, IncidentUpdate(incident_id="i-1", alarm=3), T0 + 1, "bob")
+    incident = world.incidents["i-1"]
+    assert incident.alarm == 3
+    assert (incident.timeline[-1].actor, incident.timeline[-1].text) == (
+        "bob",
+        "Changed 3rd alarm (was 1st)",
+    )
+    assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111)] == [
+        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st", "111th",
+    ]  # fmt: skip

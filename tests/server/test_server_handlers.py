@@ -301,6 +301,18 @@ def test_dispatch_only_through_unit_dispatch() -> None:
 # --- recommendation overrides -----------------------------------------------------------------
 
 
+def test_the_alarm_level_is_struck_and_checked() -> None:
+    outcome = run("incident.update", {"incident_id": "inc-1", "alarm": 2})
+    assert kinds(outcome) == ["incident.updated"]
+    assert outcome.events[0][1].alarm == 2  # type: ignore[union-attr, attr-defined]
+    assert code(run("incident.update", {"incident_id": "inc-1", "alarm": 1})) == "no_change"
+    for bad in (0, 6, -1):
+        assert code(run("incident.update", {"incident_id": "inc-1", "alarm": bad})) == (
+            "invalid_command"
+        )
+    assert code(run("incident.update", {"incident_id": "inc-x", "alarm": 2})) == ("incident_closed")
+
+
 def test_dispatching_the_recommended_units_records_no_override() -> None:
     args = {"incident_id": "inc-1", "unit_ids": ["E2", "E1"], "recommended": ["E1", "E2"]}
     assert kinds(run("unit.dispatch", args)) == [

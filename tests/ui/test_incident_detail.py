@@ -203,7 +203,7 @@ async def test_an_override_is_recorded_and_actions_explain_refusals_in_place(
     assert box.table.rowCount() == 0
 
 
-async def test_a_second_alarm_recommends_what_the_first_did_not_send(
+async def test_a_second_alarm_is_struck_for_everyone_and_recommends_what_the_first_did_not_send(
     server: ServerProcess, open_workstation: Callable[..., Workstation]
 ) -> None:
     # FIRE-OUTSIDE: the 1st alarm is 1 engine; the 2nd adds an engine, a truck and a chief
@@ -213,11 +213,25 @@ async def test_a_second_alarm_recommends_what_the_first_did_not_send(
     assert picks(panel) == ["E51"]
     assert panel.dispatch_recommended()
     await wait_until(lambda: not service.outbox, what="first alarm sent")
-    panel.recommendation.alarm.setCurrentIndex(1)  # 2nd alarm
+
+    panel.recommendation.alarm.setCurrentIndex(1)  # strike the 2nd alarm: a command
+    [entry] = service.outbox.entries()
+    assert (entry.kind, entry.args) == ("incident.update", b'{"incident_id":"i-1","alarm":2}')
+    assert panel.message.text() == "2nd alarm"
     assert picks(panel) == ["E41"]  # the next engine; no truck or chief on this roster
     shortfalls = panel.recommendation.shortfalls.text()
     assert "needs 1 TRUCK, 0 available within 10 min" in shortfalls
     assert "needs 1 CHIEF, 0 available within 10 min" in shortfalls
+    await wait_until(lambda: not service.outbox, what="alarm confirmed")
+    assert timeline(station)[-1] == "Changed 2nd alarm (was 1st)"
+    await wait_until(lambda: "2nd alarm" in panel.header.text(), what="header")
+
+    # another workstation opening the incident sees the 2nd alarm and its recommendation
+    other = open_workstation(server.url, user="bob", name="other")
+    await wait_until(lambda: other.service.incident("i-1") is not None, what="synced")
+    other.window.selection.select_incident("i-1")
+    assert other.window.incident_detail.recommendation.alarm.currentIndex() == 1
+    assert picks(other.window.incident_detail) == ["E41"]
 
 
 async def test_a_monitoring_position_sees_but_cannot_act(

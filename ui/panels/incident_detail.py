@@ -45,6 +45,7 @@ from desktop.domain.commands import (
     UnitDispatch,
     UnitSetStatus,
 )
+from desktop.domain.timeline import ordinal
 from desktop.domain.types import ASSIGNED_STATUSES, Incident, IncidentStatus, UnitStatus
 from desktop.geo.advice import Advisor
 from desktop.localdb import LocalStorageError
@@ -111,7 +112,6 @@ class IncidentDetailPanel(QWidget):
         self.clock = clock
         self._incident_id: str | None = None
         self._read_only = False
-        self._alarm = 1
         self._timeline_shown: list[_Row] = []
         self._narrative_shown: list[_Row] = []
         self._advice_timer = QTimer(self)
@@ -251,7 +251,6 @@ class IncidentDetailPanel(QWidget):
         """Show ``incident_id`` (None: the empty page) and work out its recommendation."""
         if incident_id != self._incident_id:
             self._incident_id = incident_id
-            self._alarm = 1
             self._timeline_shown = _grow(self.timeline, [], self._timeline_shown)
             self._narrative_shown = _grow(self.narrative, [], self._narrative_shown)
             self.say("")
@@ -296,22 +295,33 @@ class IncidentDetailPanel(QWidget):
         if incident is None or incident.status is IncidentStatus.CLOSED:
             self.recommendation.show_advice(None)
             return
-        advice = self.advisor.advise(incident, self.service.units(), self.clock(), self._alarm)
+        advice = self.advisor.advise(incident, self.service.units(), self.clock())
         self.recommendation.show_advice(advice)
 
-    def set_alarm(self, alarm: int) -> None:
-        """Recommend for alarm level ``alarm`` (1 = first alarm)."""
-        self._alarm = max(1, alarm)
-        self.refresh_advice()
+    def set_alarm(self, alarm: int) -> bool:
+        """Strike alarm level ``alarm`` (1 = first alarm) on the incident: a command, so every
+        workstation recommends for it and the timeline records it. True if queued."""
+        incident = self.incident()
+        if incident is None or alarm == incident.alarm:
+            return False
+        queued = self.submit(
+            IncidentUpdate(incident_id=incident.id, alarm=alarm),
+            f"{ordinal(alarm)} alarm"
+            if alarm > incident.alarm
+            else f"Back to {ordinal(alarm)} alarm",
+        )
+        self.refresh_advice()  # the alarm shown follows the incident, queued or refused
+        return queued
 
     def _refresh_header(self) -> None:
         incident = self.incident()
         if incident is None:
             return
         status = INCIDENT_STATUS_LABEL[incident.status]
+        alarm = f" · <b>{ordinal(incident.alarm)} alarm</b>" if incident.alarm > 1 else ""
         self.header.setText(
             f"<span style='font-size:15pt;font-weight:600'>{incident_label(incident)}</span>"
-            f"&nbsp;&nbsp;{_html(incident.type)} · <b>P{incident.priority}</b> · {status}"
+            f"&nbsp;&nbsp;{_html(incident.type)} · <b>P{incident.priority}</b> · {status}{alarm}"
         )
         location = incident.location
         where = location.address or "(no address)"

@@ -20,6 +20,7 @@ from desktop.domain.commands import (
     IncidentAddNote,
     IncidentClose,
     IncidentCreate,
+    IncidentUpdate,
     UnitDispatch,
     UnitSetStatus,
 )
@@ -57,6 +58,10 @@ def command_text(kind: str, args: bytes, world: World) -> str | None:
         return f"NOTE {_reference(world, command.incident_id)} {command.text}"
     if isinstance(command, IncidentClose):
         return f"CLOSE {_reference(world, command.incident_id)} {command.disposition}"
+    if isinstance(command, IncidentUpdate) and command.alarm is not None:
+        only_alarm = IncidentUpdate(incident_id=command.incident_id, alarm=command.alarm)
+        if command == only_alarm:  # other changes have no verb
+            return f"ALARM {_reference(world, command.incident_id)} {command.alarm}"
     return None
 
 

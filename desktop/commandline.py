@@ -5,7 +5,7 @@ Grammar (verbs in any case; units and incidents separated by spaces or commas):
 
     NEW <type> [P<n>|<n>] <address...>      DISP <unit>... <incident>      (also DP, DISPATCH)
     ER|OS|TR|AH|AV|AQ|OOS <unit>...         NOTE <incident> <text...>
-    CLOSE <incident> <disposition...>
+    CLOSE <incident> <disposition...>       ALARM <incident> <level>   (2, 2nd...: 1-5)
 
 An ``<incident>`` is its number (``F2611-000123``, ``F2611-123``), the number's numeric tail
 (``123``, ``000123``) or at least 6 leading characters of its id (how an incident whose number is
@@ -33,11 +33,13 @@ from desktop.domain.commands import (
     IncidentAddNote,
     IncidentClose,
     IncidentCreate,
+    IncidentUpdate,
     LocationArgs,
     UnitDispatch,
     UnitSetStatus,
 )
 from desktop.domain.rules import ALLOWED_TRANSITIONS
+from desktop.domain.timeline import ordinal
 from desktop.domain.types import AVAILABLE_STATUSES, Incident, IncidentStatus, Unit, UnitStatus
 from desktop.domain.world import World
 from desktop.ids import uuid7
@@ -102,6 +104,9 @@ VERBS: Final[Mapping[str, Verb]] = MappingProxyType(
         },
         "NOTE": Verb("NOTE", "NOTE <incident> <text>", "add a line to an incident's narrative"),
         "CLOSE": Verb("CLOSE", "CLOSE <incident> <disposition>", "close an incident"),
+        "ALARM": Verb(
+            "ALARM", "ALARM <incident> <level>", "strike an alarm level (2 or 2nd: second alarm)"
+        ),
     }
 )
 #: Every accepted spelling of a verb (its name, its aliases) -> its name.
@@ -112,6 +117,7 @@ _FREE_TEXT: Final = {"NOTE": "some text", "CLOSE": "a disposition"}
 _TOKEN = re.compile(r"[^\s,]+")
 _DIGITS = re.compile(r"[0-9]+")
 _PRIORITY = re.compile(r"[Pp]([0-9]{1,4})")
+_ALARM_LEVEL = re.compile(r"([1-5])(?:st|nd|rd|th|ST|ND|RD|TH)?")
 
 
 class _Token(NamedTuple):
@@ -141,6 +147,8 @@ def parse(text: str, world: World, now: float) -> Parsed:
         return _parse_dispatch(args, world, end)
     if verb in _FREE_TEXT:
         return _parse_free_text(verb, text, args, world)
+    if verb == "ALARM":
+        return _parse_alarm(args, world, end)
     return _parse_status(_STATUS_VERBS[verb], args, world, end)
 
 
@@ -215,6 +223,23 @@ def _parse_free_text(verb: str, text: str, args: list[_Token], world: World) -> 
     return Ok([IncidentClose(incident_id=incident.id, disposition=rest)], f"{label} closed: {rest}")
 
 
+def _parse_alarm(args: list[_Token], world: World, end: int) -> Parsed:
+    if len(args) != 2:
+        return Problem("ALARM needs an incident and a level, e.g. ALARM 123 2", end)
+    incident = _incident(world, args[0])
+    if isinstance(incident, Problem):
+        return incident
+    label = _label(incident)
+    if incident.status is IncidentStatus.CLOSED:
+        return Problem(f"incident {label} is closed", args[0].start)
+    level = _ALARM_LEVEL.fullmatch(args[1].text)
+    if level is None:
+        return Problem(f"'{args[1].text}' is not an alarm level: 1-5, or 1st-5th", args[1].start)
+    alarm = int(level[1])
+    command = IncidentUpdate(incident_id=incident.id, alarm=alarm)
+    return Ok([command], f"{label}: {ordinal(alarm)} alarm")
+
+
 def _unit(world: World, token: _Token) -> Unit | Problem:
     """The unit ``token`` names: its exact id, else the one id equal to it ignoring case."""
     unit = world.units.get(token.text)
@@ -286,7 +311,7 @@ def complete(text: str, world: World) -> list[str]:
     replacement token, best first, at most `COMPLETION_LIMIT`. First token: verbs. Units: natural
     order (E2 before E10), those that can take the verb's status first (for DISP, AV/AQ units).
     Incidents: numbers (the whole id while the number is pending), open before closed, newest
-    first; DISP and CLOSE offer open ones only. After DISP's first unit: available units,
+    first; DISP, CLOSE and ALARM offer open ones only. After DISP's first unit: available units,
     incidents, other units. Free text gets no candidates."""
     tokens = _tokens(text)
     typing = bool(text) and _TOKEN.fullmatch(text[-1]) is not None  # the last token is unfinished
@@ -298,6 +323,8 @@ def complete(text: str, world: World) -> list[str]:
     candidates: list[str] = []
     if verb in _FREE_TEXT and index == 1:
         candidates = _incident_candidates(world, prefix, open_only=verb == "CLOSE")
+    elif verb == "ALARM" and index == 1:
+        candidates = _incident_candidates(world, prefix, open_only=True)
     elif verb == "DISP":
         units = _unit_candidates(world, prefix, named)
         incidents = _incident_candidates(world, prefix, open_only=True) if index > 1 else []

@@ -14,6 +14,7 @@ from desktop.domain.commands import (
     IncidentAddNote,
     IncidentClose,
     IncidentCreate,
+    IncidentUpdate,
     LocationArgs,
     UnitDispatch,
     UnitSetStatus,
@@ -51,6 +52,7 @@ EDITABLE: list[tuple[CommandArgs, str]] = [
     (UnitSetStatus(unit_id="E1", status=UnitStatus.OS), "OS E1"),
     (IncidentAddNote(incident_id=INCIDENT, text="smoke"), "NOTE F2611-000123 smoke"),
     (IncidentClose(incident_id=INCIDENT, disposition="Fire out"), "CLOSE F2611-000123 Fire out"),
+    (IncidentUpdate(incident_id=INCIDENT, alarm=2), "ALARM F2611-000123 2"),
 ]
 
 
@@ -78,6 +80,8 @@ def test_kinds_without_a_verb_and_bad_json_are_not_editable() -> None:
     assert command_text(kind, args, world()) is None
     assert command_text("unit.dispatch", b"{not json", world()) is None
     assert command_text("radio.key_up", b"{}", world()) is None
+    kind, args = encoded(IncidentUpdate(incident_id=INCIDENT, priority=1, alarm=2))
+    assert command_text(kind, args, world()) is None  # a priority change has no verb
     problem = edited_command(kind, args, parse("OS E1", world(), 0.0))
     assert isinstance(problem, Problem) and "cannot be edited" in problem.message
 

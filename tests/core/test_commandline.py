@@ -27,6 +27,7 @@ from desktop.domain.commands import (
     IncidentAddNote,
     IncidentClose,
     IncidentCreate,
+    IncidentUpdate,
     UnitDispatch,
     UnitSetStatus,
 )
@@ -322,6 +323,33 @@ def test_note_and_close_problems(world: World, text: str, message: str, position
     assert problem(text, world) == Problem(message, position)
 
 
+# --- ALARM ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("level", ["2", "2nd", "2ND"])
+def test_alarm_strikes_a_level(world: World, level: str) -> None:
+    result = ok(f"alarm 123 {level}", world)
+    assert result.commands == [IncidentUpdate(incident_id=ID_123, alarm=2)]
+    assert result.summary == "F2611-000123: 2nd alarm"
+    accepted(world, result)
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "position"),
+    [
+        ("ALARM", "ALARM needs an incident and a level, e.g. ALARM 123 2", 5),
+        ("ALARM 123", "ALARM needs an incident and a level, e.g. ALARM 123 2", 9),
+        ("ALARM 123 2 3", "ALARM needs an incident and a level, e.g. ALARM 123 2", 13),
+        ("ALARM 123 6", "'6' is not an alarm level: 1-5, or 1st-5th", 10),
+        ("ALARM 123 second", "'second' is not an alarm level: 1-5, or 1st-5th", 10),
+        ("ALARM 42 2", "incident F2611-000042 is closed", 6),
+        ("ALARM 999 2", "no incident 999", 6),
+    ],
+)
+def test_alarm_problems(world: World, text: str, message: str, position: int) -> None:
+    assert problem(text, world) == Problem(message, position)
+
+
 # --- verbs, references, general ------------------------------------------------------------
 
 
@@ -336,7 +364,8 @@ def test_note_and_close_problems(world: World, text: str, message: str, position
         ("OSS E12", "unknown verb 'OSS' — did you mean OS or OOS?"),
         (
             "HELP",
-            "unknown verb 'HELP' — verbs are NEW, DISP, ER, OS, TR, AH, AV, AQ, OOS, NOTE, CLOSE",
+            "unknown verb 'HELP' — verbs are NEW, DISP, ER, OS, TR, AH, AV, AQ, OOS, NOTE, "
+            "CLOSE, ALARM",
         ),
         ("e12 OS", "start with a verb: E12 is a unit, e.g. OS E12"),
     ],
@@ -451,7 +480,7 @@ def test_parse_never_changes_the_world(world: World) -> None:
         ("", list(VERBS)),
         ("   ", list(VERBS)),
         ("d", ["DISP"]),
-        ("a", ["AH", "AV", "AQ"]),
+        ("a", ["AH", "AV", "AQ", "ALARM"]),
         ("O", ["OS", "OOS"]),
         ("zz", []),
     ],
@@ -497,6 +526,8 @@ def test_complete_incidents_for_note_and_close(world: World) -> None:
     open_newest_first = [ID_PENDING, "F2612-000007", "F2611-000123", "F2611-000007"]
     assert complete("NOTE ", world) == [*open_newest_first, "F2611-000042"]
     assert complete("CLOSE ", world) == open_newest_first
+    assert complete("ALARM ", world) == open_newest_first
+    assert complete("ALARM 123 ", world) == []
     assert complete("NOTE 4", world) == ["F2611-000042"]
     assert complete("note f2612", world) == ["F2612-000007"]
 
@@ -592,6 +623,7 @@ def test_verbs_cover_every_settable_status_and_each_has_help() -> None:
         "OOS",
         "NOTE",
         "CLOSE",
+        "ALARM",
     ]
     assert {s.value for s in UnitStatus} - set(VERBS) == {"DP"}  # DP is DISP's alias
     assert "DP" in VERBS["DISP"].aliases

@@ -35,7 +35,7 @@ class CommandLine(QWidget):
         self.input.setObjectName("command_line")
         self.input.setPlaceholderText(
             "F2 · NEW type P# address · DISP unit… incident · ER OS TR AH AV OOS unit · "
-            "NOTE incident text · CLOSE incident disposition"
+            "NOTE incident text · CLOSE incident disposition · ALARM incident level"
         )
         self.input.setToolTip(self.input.placeholderText())
         self.input.setClearButtonEnabled(True)

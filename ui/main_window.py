@@ -47,9 +47,16 @@ from ui.widgets.clock import ClockLabel
 from ui.widgets.command_line import CommandLine
 from ui.widgets.connection_banner import ConnectionBanner
 
-__all__ = ["DOCKS", "LAYOUT_VERSION", "MainWindow", "apply_default_layout"]
+__all__ = ["DOCKS", "GO_TO_KEYS", "LAYOUT_VERSION", "MainWindow", "apply_default_layout"]
 
 LAYOUT_VERSION = 1
+#: Keys that put the keyboard in a panel, from anywhere (View → Go to).
+GO_TO_KEYS = {
+    "incidents": "Ctrl+1",
+    "units": "Ctrl+2",
+    "incident_detail": "Ctrl+3",
+    "alerts": "Ctrl+4",
+}
 Area = Qt.DockWidgetArea
 
 
@@ -285,6 +292,14 @@ class MainWindow(QMainWindow):
             action.setObjectName(f"show_{spec.name}")
             view.addAction(action)
         view.addSeparator()
+        go_to = view.addMenu("&Go to")
+        for name, keys in GO_TO_KEYS.items():
+            action = go_to.addAction(self.docks[name].windowTitle().split(" · ")[0])
+            action.setObjectName(f"go_to_{name}")
+            action.setShortcut(QKeySequence(keys))
+            action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+            action.triggered.connect(lambda _=False, n=name: self.go_to(n))
+        view.addSeparator()
         themes = view.addMenu("&Theme")
         for name in THEMES:
             themes.addAction(name.replace("-", " ").title(), lambda n=name: self.set_theme(n))
@@ -323,6 +338,21 @@ class MainWindow(QMainWindow):
         self.layouts.save()
         super().closeEvent(event)
         self.closed.emit()
+
+    def go_to(self, name: str) -> None:
+        """Bring the dock ``name`` to the front (shown, raised, its window active) and put the
+        keyboard in it: the table of a board panel, the note line of Incident detail."""
+        dock = self.docks[name]
+        dock.show()
+        dock.raise_()
+        dock.activateWindow()
+        target = {
+            "incidents": self.incidents_view,
+            "units": self.units_view,
+            "incident_detail": self.incident_detail.note,
+            "alerts": self.alerts_panel.alerts_view,
+        }[name]
+        target.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     def set_theme(self, name: str) -> None:
         app = QApplication.instance()

@@ -25,7 +25,7 @@ from tests.support.serverproc import PASSWORD, ServerProcess
 from tests.support.waiting import wait_until
 from tests.support.workstation import Workstation
 from ui.bridge import Bridge
-from ui.main_window import DOCKS, MainWindow
+from ui.main_window import DOCKS, GO_TO_KEYS, MainWindow
 from ui.widgets.connection_banner import banner_text
 
 Shell = tuple[MainWindow, DispatchService, list[LinkStatus]]
@@ -214,6 +214,21 @@ def test_docks_float_tab_close_and_come_back_from_the_view_menu(
         else:
             qtbot.keyClick(window.incidents_view, key)
         assert window.command_line.input.hasFocus(), key
+    # Ctrl+1..4 put the keyboard in a panel from anywhere, bringing a tabbed one to the front
+    targets = {
+        "incidents": window.incidents_view,
+        "units": window.units_view,
+        "incident_detail": window.incident_detail.note,
+        "alerts": window.alerts_panel.alerts_view,
+    }
+    window.docks["radio"].raise_()  # Alerts tabbed away behind Radio
+    QApplication.processEvents()
+    assert window.docks["alerts"].visibleRegion().isEmpty()
+    for name, keys in GO_TO_KEYS.items():
+        qtbot.keyClick(window.command_line.input, keys[-1], Qt.KeyboardModifier.ControlModifier)
+        assert targets[name].hasFocus(), name
+    QApplication.processEvents()
+    assert not window.docks["alerts"].visibleRegion().isEmpty()  # brought to the front
     window.layouts.reset()
     assert not window.docks["map"].isFloating()
     window.close()

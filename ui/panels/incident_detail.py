@@ -259,17 +259,17 @@ class IncidentDetailPanel(QWidget):
         self.refresh_advice()
 
     def on_change(self, change: Change) -> None:
-        """Refresh what ``change`` touched; unit changes re-run the recommendation soon."""
+        """Refresh when ``change`` touched the incident (a unit joining, leaving or changing
+        status on it touches it too: its timeline records that); other units' changes only
+        re-run the recommendation, at most every `ADVICE_DELAY_MS`."""
         incident_id = self._incident_id
         if incident_id is None:
             return
         if change.reset or incident_id in change.incidents:
             self.refresh()
             self._advice_timer.start()
-        elif change.units:
-            self._refresh_units()
-            if not self._advice_timer.isActive():
-                self._advice_timer.start()
+        elif change.units and not self._advice_timer.isActive():
+            self._advice_timer.start()
 
     def tick(self) -> None:
         """Once a second: the pending timer and times in status move."""

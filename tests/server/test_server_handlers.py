@@ -375,6 +375,9 @@ PLAUSIBLE: dict[str, st.SearchStrategy[Any]] = {
     "unit_ids": st.lists(IDS, max_size=4),
     "status": st.sampled_from([s.value for s in UnitStatus] + ["XX"]),
     "priority": st.integers(-3, 8),
+    "alarm": st.integers(-1, 7),
+    "recommended": st.none() | st.lists(IDS | st.text(max_size=20), max_size=4),
+    "override_reason": st.text(max_size=250),
     "type": st.sampled_from(["FIRE", "", "x" * 70]),
     "location": st.fixed_dictionaries(
         {},

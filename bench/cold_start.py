@@ -70,7 +70,8 @@ async def populate(url: str, work_dir: Path) -> None:
             )
         )
         if n % 4 == 1:  # a quarter dispatched: half the units busy, half free to recommend
-            service.submit(UnitDispatch(incident_id=incident_id, unit_ids=[unit_ids[n // 4]]))
+            busy = unit_ids[2 * (n // 4)]  # every other unit, so each type keeps some free
+            service.submit(UnitDispatch(incident_id=incident_id, unit_ids=[busy]))
     deadline = time.monotonic() + TIMEOUT
     while service.outbox or service.needs_attention():
         if service.needs_attention():

@@ -186,7 +186,7 @@ class MainWindow(QMainWindow):
         QShortcut(
             QKeySequence(DISPATCH_RECOMMENDED_KEYS),
             self,
-            self.incident_detail.dispatch_recommended,
+            self.dispatch_recommended,
             context=Qt.ShortcutContext.ApplicationShortcut,
         )
         QShortcut(
@@ -338,6 +338,20 @@ class MainWindow(QMainWindow):
         self.layouts.save()
         super().closeEvent(event)
         self.closed.emit()
+
+    def dispatch_recommended(self) -> bool:
+        """F9: send the recommended units of the incident in detail — only if the dispatcher
+        can see them. A closed or hidden Incident detail is brought up instead, to check the
+        recommendation and press F9 again. True if the dispatch was queued."""
+        dock = self.docks["incident_detail"]
+        if not dock.isVisible() or dock.visibleRegion().isEmpty():
+            self.go_to("incident_detail")
+            self.incident_detail.say(
+                f"Check the recommendation, then press {DISPATCH_RECOMMENDED_KEYS} again",
+                error=True,
+            )
+            return False
+        return self.incident_detail.dispatch_recommended()
 
     def go_to(self, name: str) -> None:
         """Bring the dock ``name`` to the front (shown, raised, its window active) and put the

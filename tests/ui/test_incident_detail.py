@@ -91,6 +91,13 @@ async def test_the_recommended_units_go_with_one_key(
 
     window.activateWindow()
     await wait_until(lambda: QApplication.activeWindow() is window, what="active window")
+    # F9 never sends what the dispatcher cannot see: a closed Incident detail comes up first
+    window.docks["incident_detail"].close()
+    QtBot.keyClick(window.units_view, Qt.Key.Key_F9)
+    assert not service.outbox
+    assert window.docks["incident_detail"].isVisible()
+    assert panel.message.text() == "Check the recommendation, then press F9 again"
+    assert panel.note.hasFocus()
     QtBot.keyClick(window.units_view, Qt.Key.Key_F9)  # F9 from anywhere in the window
     [entry] = service.outbox.entries()
     assert entry.kind == "unit.dispatch"

@@ -39,7 +39,7 @@ class PlannedPanel(QWidget):
     def __init__(self, what: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         label = QLabel(what)
-        label.setProperty("class", "placeholder")
+        label.setProperty("class", "muted")
         label.setWordWrap(True)
         label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout = QVBoxLayout(self)

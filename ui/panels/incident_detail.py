@@ -119,7 +119,7 @@ class IncidentDetailPanel(QWidget):
         self._advice_timer.setInterval(ADVICE_DELAY_MS)
         self._advice_timer.timeout.connect(self.refresh_advice)
         self.empty = QLabel("No incident selected: pick one in the Incidents panel.")
-        self.empty.setProperty("class", "placeholder")
+        self.empty.setProperty("class", "muted")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.empty)

@@ -98,7 +98,7 @@ class UnitsPanel(QWidget):
         view.selectionModel().selectionChanged.connect(self._on_rows_selected)
         self.hint = QLabel(f"Keys: {_HINT}")
         self.hint.setObjectName("units_hint")
-        self.hint.setProperty("class", "placeholder")
+        self.hint.setProperty("class", "muted")
         self.hint.setWordWrap(True)
         self.message = QLabel()
         self.message.setObjectName("units_message")

@@ -228,6 +228,7 @@ class MainWindow(QMainWindow):
             self.selection,
             areas=self.area_index.battalions(),
             settings=self.settings,
+            types=self.advisor.runcards.incident_types(),
         )
         self.incidents_view = self.incidents_panel.view  # bench/ui_latency.py and tests use it
         self.units_panel = UnitsPanel(self.service, self.models, self.selection)

@@ -30,6 +30,7 @@ from types import MappingProxyType
 
 import numpy as np
 
+from desktop.domain.timeline import ordinal
 from desktop.domain.types import AVAILABLE_STATUSES, Unit
 from desktop.geo.roads import RoadGraph
 from desktop.resources import resource_path
@@ -179,10 +180,7 @@ def _age(seconds: float) -> str:
 
 
 def _ordinal(n: int) -> str:
-    if n == 1:
-        return "closest"
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix} closest"
+    return "closest" if n == 1 else f"{ordinal(n)} closest"
 
 
 @functools.cache

@@ -27,6 +27,7 @@ from desktop.domain.commands import (
 )
 from desktop.domain.types import Incident, IncidentStatus, UnitStatus
 from desktop.link import LinkPhase
+from desktop.runcards import RunCards
 from desktop.service import DispatchService, ServiceConfig
 from desktop.signin import SignIn
 from desktop.timers import TimerEngine, load_timer_config
@@ -103,7 +104,14 @@ async def open_board(
         bridge.changed.connect(models.apply)
         selection = Selection()
         settings = QSettings(str(tmp_path / "workstation.ini"), QSettings.Format.IniFormat)
-        panel = IncidentsPanel(service, models, selection, areas=["B01", "B02"], settings=settings)
+        panel = IncidentsPanel(
+            service,
+            models,
+            selection,
+            areas=["B01", "B02"],
+            settings=settings,
+            types=RunCards.load().incident_types(),
+        )
         qtbot.addWidget(panel)
         panel.resize(1000, 400)
         panel.show()

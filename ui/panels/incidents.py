@@ -42,7 +42,6 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.board_filter import EN_DASH, BoardCounts, IncidentFilter
-from desktop.runcards import RunCardError, RunCards
 from desktop.service import DispatchService
 from ui.models.board import BoardModels
 from ui.panels import make_table_view
@@ -129,15 +128,6 @@ class _Choice(QComboBox, Generic[V]):
         super().focusInEvent(event)
 
 
-@functools.cache
-def _card_types() -> tuple[str, ...]:
-    """The incident types with a run card (none if the cards cannot be read)."""
-    try:
-        return tuple(RunCards.load().incident_types())
-    except RunCardError:
-        return ()
-
-
 class IncidentsPanel(QWidget):
     """The board's incidents with a filter bar. ``view`` is the table; ``header`` counts;
     ``type_filter``, ``priority_filter``, ``area_filter`` and ``clear_button`` are the bar.
@@ -154,16 +144,19 @@ class IncidentsPanel(QWidget):
         areas: Sequence[str] = (),
         settings: QSettings | None = None,
         parent: QWidget | None = None,
+        types: Sequence[str] = (),
     ) -> None:
         """``areas`` are the area labels offered by the area filter (as ``models``' area
-        function spells them, or their leading part: see `IncidentFilter`); ``settings`` keeps
-        the filter between sessions."""
+        function spells them, or their leading part: see `IncidentFilter`); ``types`` are
+        offered by the type filter besides the types on the board (the run cards' types);
+        ``settings`` keeps the filter between sessions."""
         super().__init__(parent)
         self.setObjectName("incidents_panel")
         self.service = service
         self.models = models
         self.selection = selection
         self.settings = settings
+        self._card_types = tuple(types)
         self._syncing = False  # selecting a row because Selection said so: do not echo it
 
         self.type_filter: _Choice[frozenset[str] | None] = _Choice(
@@ -288,7 +281,7 @@ class IncidentsPanel(QWidget):
 
     def _refresh_types(self) -> None:
         """Offer the types on the board and those with a run card."""
-        names: dict[str, str] = {name.upper(): name for name in _card_types()}
+        names: dict[str, str] = {name.upper(): name for name in self._card_types}
         for name in self.models.incident_types():
             names.setdefault(name.upper(), name)
         current = self.type_filter.value()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import logging
 import sys
 import traceback
@@ -91,12 +90,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         _install_excepthook(workstation)
         runner.get_loop().set_exception_handler(workstation.on_loop_exception)
         return runner.run(workstation.run())
-
-
-def profile_dir(data_dir: Path, url: str, user: str) -> Path:
-    """One workstation database per (server, user): their outboxes must never mix."""
-    digest = hashlib.sha256(f"{url}\n{user}".encode()).hexdigest()[:12]
-    return data_dir / "profiles" / f"{user}-{digest}"
 
 
 def _configure_logging(log_dir: Path) -> None:

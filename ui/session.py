@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QApplication
 from desktop.centre import CentreRulesError, load_centre_rules
 from desktop.credentials import TokenVault
 from desktop.link import LinkPhase, LinkStatus
+from desktop.profiles import profile_dir
 from desktop.service import DispatchService, ServiceConfig
 from desktop.signin import SignIn
 from ui.bridge import Bridge
@@ -96,8 +97,6 @@ class Workstation:
             return 0
         url, signin = login
         user = signin.username
-        from ui.app import profile_dir
-
         config = ServiceConfig(
             data_dir=profile_dir(self.data_dir, url, user),
             url=url,

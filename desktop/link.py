@@ -28,7 +28,7 @@ import msgspec
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
-from desktop.localdb import LocalDatabase, LocalStorageError
+from desktop.localdb import LocalStorageError
 from desktop.outbox import Outbox, OutboxEntry, Rejection
 from desktop.protocol.errors import TRANSIENT_CODES, ProtocolError
 from desktop.protocol.messages import CommandBody, Limits, ResultBody
@@ -111,7 +111,7 @@ class Link:
         config: ClientConfig,
         state: ClientState,
         outbox: Outbox,
-        db: LocalDatabase,
+        replica: Replica,
         signin: SignIn,
         *,
         backoff: Backoff | None = None,
@@ -125,8 +125,8 @@ class Link:
         self.config = config
         self._state = state
         self._outbox = outbox
-        self._db = db
-        self._replica = Replica(db)
+        self._db = replica.db
+        self._replica = replica
         self._signin = signin
         self._backoff = backoff or Backoff()
         self._ssl = ssl

@@ -16,7 +16,7 @@ from pathlib import Path
 
 __all__ = ["SCHEMA_VERSION", "LocalDatabase", "LocalStorageError"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -51,8 +51,8 @@ CREATE TABLE IF NOT EXISTS replica (
     data BLOB NOT NULL,
     PRIMARY KEY (kind, id)
 ) WITHOUT ROWID;
--- Entries of the lists an incident only appends to (narrative, timeline): appended in rowid
--- order, no index, so a burst of new entries dirties the table's last pages only.
+-- Entries of the lists an incident only appends to (narrative, timeline), appended in rowid
+-- order; entry n of a list is stored once (the unique index, created by _upgrade).
 CREATE TABLE IF NOT EXISTS replica_entries (
     incident_id TEXT NOT NULL,
     list        TEXT NOT NULL,
@@ -64,6 +64,13 @@ CREATE TABLE IF NOT EXISTS meta (
     v TEXT NOT NULL
 );
 """
+
+
+#: Entry n of an incident's list is stored once: a replica can never show a note twice.
+_ENTRY_KEY = (
+    "CREATE UNIQUE INDEX IF NOT EXISTS replica_entries_key"
+    " ON replica_entries (incident_id, list, n)"
+)
 
 
 class LocalStorageError(Exception):
@@ -99,6 +106,7 @@ class LocalDatabase:
                 raise sqlite3.DatabaseError(f"integrity check failed: {check}")
             conn.executescript(_SCHEMA)
             _upgrade(conn)
+            conn.execute(_ENTRY_KEY)
             conn.execute(
                 "INSERT OR IGNORE INTO meta (k, v) VALUES ('schema_version', ?)",
                 (str(SCHEMA_VERSION),),
@@ -170,9 +178,11 @@ class LocalDatabase:
 
 
 def _upgrade(conn: sqlite3.Connection) -> None:
-    """Bring a database of an older schema up to `SCHEMA_VERSION`. Version 1 kept narratives
-    in ``replica_narrative``: the replica (a cache of the server's log) is emptied with its
-    ``last_seq``, so the next connection fetches it again; the outbox is kept as it is."""
+    """Bring a database of an older schema up to `SCHEMA_VERSION`: the replica (a cache of the
+    server's log) is emptied with its ``last_seq``, so the next connection fetches it again;
+    the outbox, Needs attention and the journal are kept as they are. Version 1 kept narratives
+    in ``replica_narrative``; version 2 could hold an entry twice (a restarted workstation
+    appended its entries again), which version 3's unique key on entries forbids."""
     row = conn.execute("SELECT v FROM meta WHERE k = 'schema_version'").fetchone()
     if row is None or int(row[0]) >= SCHEMA_VERSION:
         return

@@ -7,9 +7,12 @@ keys keep replayed commands from applying twice.
 
 An incident's narrative and timeline only grow, so they are kept apart, one row per entry, in
 ``replica_entries``: saving an incident writes its other fields and the entries added since the
-last save, never a whole list again. That table has no index and is only appended to, so a
-burst of new entries dirties its last pages, not one page per incident (the commit, with
-``synchronous=FULL``, is the cost of a flush).
+last save, never a whole list again. Rows are appended, and a unique key on (incident, list,
+entry number) makes it impossible to store an entry twice.
+
+One `Replica` per workstation database: it remembers how many entries of each list are on disk
+(read by `load`), so the reader (`DispatchService`) and the writer (`desktop.link.Link`) must
+share the same object.
 """
 
 from __future__ import annotations
@@ -44,14 +47,14 @@ class Replica:
     """Reads and writes the confirmed world and its ``last_seq``."""
 
     def __init__(self, db: LocalDatabase) -> None:
-        self._db = db
+        self.db = db
         self._saved: dict[tuple[str, str], int] = {}  # (incident id, list) -> entries on disk
 
     def load(self) -> tuple[World, int]:
         """The stored world and the seq it reflects (an empty world and 0 on first use)."""
         world = World()
         lists: dict[str, dict[str, list[Any]]] = {}
-        for incident_id, name, data in self._db.conn.execute(
+        for incident_id, name, data in self.db.conn.execute(
             "SELECT incident_id, list, data FROM replica_entries ORDER BY incident_id, list, n"
         ):
             decoder = _GROWING.get(name)
@@ -62,7 +65,7 @@ class Replica:
             for incident_id, by_name in lists.items()
             for name, entries in by_name.items()
         }
-        for kind, data in self._db.conn.execute("SELECT kind, data FROM replica"):
+        for kind, data in self.db.conn.execute("SELECT kind, data FROM replica"):
             if kind == "incident":
                 incident = _incident_decoder.decode(data)
                 if incident.id in lists:
@@ -71,7 +74,7 @@ class Replica:
             elif kind == "unit":
                 unit = _unit_decoder.decode(data)
                 world.units[unit.id] = unit
-        last_seq = int(self._db.get_meta("last_seq") or 0)
+        last_seq = int(self.db.get_meta("last_seq") or 0)
         return world, last_seq
 
     def save(self, world: World, touched: Iterable[tuple[str, str]], last_seq: int) -> None:
@@ -87,7 +90,7 @@ class Replica:
                 rows.append((kind, entity_id, self._encode_incident(incident, entries, rewrites)))
             elif (unit := world.units.get(entity_id)) is not None:
                 rows.append((kind, entity_id, _encode(unit)))
-        with self._db.transaction() as conn:
+        with self.db.transaction() as conn:
             conn.executemany(
                 "INSERT OR REPLACE INTO replica (kind, id, data) VALUES (?, ?, ?)", rows
             )
@@ -98,14 +101,14 @@ class Replica:
                 "INSERT INTO replica_entries (incident_id, list, n, data) VALUES (?, ?, ?, ?)",
                 entries,
             )
-            self._db.set_meta("last_seq", str(last_seq))
+            self.db.set_meta("last_seq", str(last_seq))
 
     def replace(self, world: World, last_seq: int) -> None:
         """Replace the whole replica (after a snapshot), inside the caller's transaction."""
         self._saved = {}
         entries: Rows = []
         incidents = world.incidents.values()
-        with self._db.transaction() as conn:
+        with self.db.transaction() as conn:
             conn.execute("DELETE FROM replica")
             conn.execute("DELETE FROM replica_entries")
             conn.executemany(
@@ -117,13 +120,13 @@ class Replica:
                 "INSERT INTO replica_entries (incident_id, list, n, data) VALUES (?, ?, ?, ?)",
                 entries,
             )
-            self._db.set_meta("last_seq", str(last_seq))
+            self.db.set_meta("last_seq", str(last_seq))
 
     def forget_saved(self) -> None:
         """A transaction with our writes failed (rolled back): count the entries on disk again."""
         self._saved = {
             (incident_id, name): count
-            for incident_id, name, count in self._db.conn.execute(
+            for incident_id, name, count in self.db.conn.execute(
                 "SELECT incident_id, list, COUNT(*) FROM replica_entries GROUP BY incident_id, list"
             )
         }

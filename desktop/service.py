@@ -87,7 +87,8 @@ class DispatchService:
             client_id = str(uuid.uuid4())
             self.db.set_meta("client_id", client_id)
         self.client_id = client_id
-        world, last_seq = Replica(self.db).load()
+        self.replica = Replica(self.db)
+        world, last_seq = self.replica.load()
         self.state = ClientState(actor=signin.username, world=world, last_seq=last_seq)
         self.outbox = Outbox(self.db)
         for entry in self.outbox.entries():
@@ -104,7 +105,7 @@ class DispatchService:
             session_config,
             self.state,
             self.outbox,
-            self.db,
+            self.replica,
             signin,
             backoff=config.backoff,
             ssl=config.ssl,

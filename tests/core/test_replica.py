@@ -5,11 +5,12 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
 from msgspec.structs import replace
 
 from desktop.domain.types import Incident, Location, NarrativeEntry, Unit
 from desktop.domain.world import World
-from desktop.localdb import LocalDatabase
+from desktop.localdb import SCHEMA_VERSION, LocalDatabase, LocalStorageError
 from desktop.outbox import Outbox
 from desktop.replica import Replica
 
@@ -94,7 +95,64 @@ def test_a_schema_1_database_keeps_its_outbox_and_fetches_the_replica_again(
     db = LocalDatabase(path)
     tables = {r[0] for r in db.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert "replica_narrative" not in tables and "replica_entries" in tables
-    assert db.get_meta("schema_version") == "2"
+    assert db.get_meta("schema_version") == str(SCHEMA_VERSION)
     world, last_seq = Replica(db).load()
     assert (world.incidents, world.units, last_seq) == ({}, {}, 0)
     assert [e.key for e in Outbox(db).entries()] == [queued.key]
+
+
+def test_a_replica_loaded_from_disk_appends_only_new_entries(tmp_path: Path) -> None:
+    """A restarted workstation: the replica that loads the world knows what is on disk, so the
+    next save appends the new note only (the bug was a second, empty replica that appended
+    every entry again: n1, n1, n2)."""
+    path = tmp_path / "ws.sqlite"
+    Replica(LocalDatabase(path)).save(World({"i1": _incident(1)}, {}), [("incident", "i1")], 1)
+    replica = Replica(LocalDatabase(path))
+    world, _ = replica.load()
+    world.incidents["i1"] = _incident(2)
+    replica.save(world, [("incident", "i1")], 2)
+    loaded, _ = Replica(LocalDatabase(path)).load()
+    assert [e.text for e in loaded.incidents["i1"].narrative] == ["note 0", "note 1"]
+
+
+def test_the_database_refuses_an_entry_stored_twice(tmp_path: Path) -> None:
+    db = LocalDatabase(tmp_path / "ws.sqlite")
+    Replica(db).save(World({"i1": _incident(1)}, {}), [("incident", "i1")], 1)
+    with pytest.raises(LocalStorageError), db.transaction() as conn:
+        conn.execute(
+            "INSERT INTO replica_entries (incident_id, list, n, data) "
+            "SELECT incident_id, list, n, data FROM replica_entries"
+        )
+    blind = Replica(db)  # a replica that never loaded: it believes nothing is on disk
+    with pytest.raises(LocalStorageError):
+        blind.save(World({"i1": _incident(2)}, {}), [("incident", "i1")], 2)
+    blind.forget_saved()  # what the link does after a failed flush: count what is on disk
+    blind.save(World({"i1": _incident(2)}, {}), [("incident", "i1")], 2)
+    loaded, _ = Replica(db).load()
+    assert [e.text for e in loaded.incidents["i1"].narrative] == ["note 0", "note 1"]
+
+
+def test_a_schema_2_database_with_doubled_entries_is_fetched_again(tmp_path: Path) -> None:
+    """Version 2 had no key on entries, and restarted workstations doubled their notes: the
+    upgrade empties the replica (fetched again from the server) and keeps the outbox."""
+    path = tmp_path / "ws.sqlite"
+    db = LocalDatabase(path)
+    queued = Outbox(db).enqueue("unit.set_status", b'{"unit_id":"E1","status":"AV"}', 1.0)
+    Replica(db).save(World({"i1": _incident(1)}, {}), [("incident", "i1")], 9)
+    db.conn.close()
+    old = sqlite3.connect(path, isolation_level=None)
+    old.executescript(
+        """
+        DROP INDEX replica_entries_key;
+        INSERT INTO replica_entries SELECT * FROM replica_entries;
+        UPDATE meta SET v = '2' WHERE k = 'schema_version';
+        """
+    )
+    old.close()
+    db = LocalDatabase(path)
+    assert db.get_meta("schema_version") == str(SCHEMA_VERSION)
+    world, last_seq = Replica(db).load()
+    assert (world.incidents, last_seq) == ({}, 0)
+    assert [e.key for e in Outbox(db).entries()] == [queued.key]
+    indexes = {r[0] for r in db.conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert "replica_entries_key" in indexes

@@ -46,7 +46,7 @@ async def populate(url: str, work_dir: Path) -> None:
     from desktop.ids import uuid7
     from desktop.service import DispatchService, ServiceConfig
     from desktop.signin import SignIn
-    from server.sim.demo_data import load_calls, load_roster
+    from sim.demo_data import load_calls, load_roster
 
     service = DispatchService(
         ServiceConfig(data_dir=work_dir / "populate", url=url, workstation="bench-populate"),

@@ -7,15 +7,30 @@
     dispatch-server users passwd NAME --db PATH
     dispatch-server users disable|enable NAME --db PATH
     dispatch-server users list --db PATH
-    dispatch-server demo [--data-dir DIR] [--port 8765]   (server/demo_cli.py)
-    dispatch-server derive-demo --sffd CSV --out DIR
     dispatch-server gis-import --roads PATH.geojson|.shp --out DIR   (server/gis_import.py)
     dispatch-server derive-areas --calls CSV --out PATH   (desktop/geo/areas.py)
+    dispatch-server demo [--data-dir DIR] [--port 8765]   (plugin: sim/demo_cli.py)
+    dispatch-server derive-demo --sffd CSV --out DIR      (plugin: sim/demo_cli.py)
 
 ``serve`` prints exactly one JSON line on stdout once bound, ``{"listening": {"host": H,
 "port": P}}``, and stops gracefully on SIGTERM/SIGINT (connections closed with 1001, SQLite
 checkpointed). Exit codes: 0 success, 1 runtime failure, 2 usage or input errors (unknown role,
 empty password, database that cannot be opened, port in use).
+
+Plugins add sub-commands without the server importing them (``server`` may not import ``sim``,
+which is a client of the server). A distribution declares an entry point in the
+``dispatch_server.commands`` group (`COMMANDS_GROUP`), as pyproject.toml does for the demo::
+
+    [project.entry-points."dispatch_server.commands"]
+    demo = "sim.demo_cli:add_commands"
+
+The entry point names a function ``add_commands(commands) -> Mapping[str, Handler]``: it adds
+its sub-parsers to ``commands`` (this parser's sub-parser action) and returns each one's handler
+by sub-command name; a `Handler` takes the parsed arguments and returns the exit code. Plugins are
+loaded in entry-point name order each time `main` runs. One whose module is not installed (the
+server packaged alone) is skipped in silence: its sub-commands are simply not offered. One that
+fails otherwise (an error while importing or adding its sub-commands, or a name the server
+already has) is skipped with a warning on stderr, so the server's own commands always work.
 """
 
 from __future__ import annotations
@@ -32,22 +47,31 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
+from typing import TypeAlias
 
 from desktop.protocol.codec import DEFAULT_MAX_FRAME_BYTES
 from desktop.protocol.session import ServerSessionLimits
 from server.app import DispatchServer
 from server.auth import ROLES, hash_password
-from server.demo_cli import add_demo_commands, run_demo, run_derive
 from server.gis_import import add_gis_import_command, run_gis_import
 from server.store.base import StoreError, StoreOpenError, UserExists
 from server.store.sqlite import SqliteStore
 
-__all__ = ["main"]
+__all__ = ["COMMANDS_GROUP", "Handler", "Subcommands", "main"]
 
 PROG = "dispatch-server"
 NAME_MAX = 64
+
+#: The entry-point group of the plugins that add sub-commands (see the module docstring).
+COMMANDS_GROUP = "dispatch_server.commands"
+
+#: Runs one sub-command: the parsed arguments in, the process exit code out.
+Handler = Callable[[argparse.Namespace], int]
+#: What a plugin's ``add_commands`` is given: the sub-parser action of ``dispatch-server``.
+Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 class UsageError(Exception):
@@ -56,23 +80,22 @@ class UsageError(Exception):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
-    parser = _parser()
+    parser, commands = _parser()
+    handlers: dict[str, Handler] = {
+        "serve": _serve,
+        "users": _users,
+        "gis-import": run_gis_import,
+        "derive-areas": _derive_areas,
+    }
+    for name, plugged in _load_plugins(commands).items():
+        handlers.setdefault(name, plugged)  # a plugin never replaces a command of the server
     args = parser.parse_args(argv)
-    try:
-        if args.command == "serve":
-            return _serve(args)
-        if args.command == "users":
-            return _users(args)
-        if args.command == "demo":
-            return run_demo(args)
-        if args.command == "derive-demo":
-            return run_derive(args)
-        if args.command == "gis-import":
-            return run_gis_import(args)
-        if args.command == "derive-areas":
-            return _derive_areas(args)
+    handler = handlers.get(args.command)
+    if handler is None:
         parser.print_help(sys.stderr)
         return 2
+    try:
+        return handler(args)
     except UsageError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 2
@@ -81,7 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser() -> tuple[argparse.ArgumentParser, Subcommands]:
+    """The parser with the server's own sub-commands, and its sub-parser action for plugins."""
     parser = argparse.ArgumentParser(prog=PROG, description="The reference dispatch server.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -128,14 +152,45 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--db", required=True, type=Path)
     listing = actions.add_parser("list", help="list users")
     listing.add_argument("--db", required=True, type=Path)
-    add_demo_commands(commands)
     add_gis_import_command(commands)
     areas = commands.add_parser(
         "derive-areas", help="derive the dispatch-area index from SFFD calls for service"
     )
     areas.add_argument("--calls", type=Path, required=True, help="calls-for-service CSV")
     areas.add_argument("--out", type=Path, required=True, help="output JSON file")
-    return parser
+    return parser, commands
+
+
+def _load_plugins(commands: Subcommands) -> dict[str, Handler]:
+    """Let every ``dispatch_server.commands`` entry point add its sub-commands; their handlers."""
+    handlers: dict[str, Handler] = {}
+    for point in sorted(entry_points(group=COMMANDS_GROUP), key=lambda p: p.name):
+        try:
+            add_commands = point.load()
+            added: Mapping[str, Handler] = add_commands(commands)
+        except ModuleNotFoundError as exc:
+            if _is_missing(point, exc):
+                continue  # not installed here: its sub-commands are not offered
+            _warn_plugin(point, exc)
+        except Exception as exc:
+            _warn_plugin(point, exc)
+        else:
+            handlers.update(added)
+    return handlers
+
+
+def _is_missing(point: EntryPoint, exc: ModuleNotFoundError) -> bool:
+    """True when the module that is missing is the plugin's own (or a package above it)."""
+    module = point.module
+    return exc.name is not None and (module == exc.name or module.startswith(exc.name + "."))
+
+
+def _warn_plugin(point: EntryPoint, exc: Exception) -> None:
+    print(
+        f"{PROG}: warning: ignoring the commands of plugin {point.name!r} ({point.value}): "
+        f"{type(exc).__name__}: {exc}",
+        file=sys.stderr,
+    )
 
 
 def _open(path: Path, *, must_exist: bool = False) -> SqliteStore:

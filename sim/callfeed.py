@@ -34,7 +34,7 @@ from desktop.ids import uuid7
 from desktop.link import LinkPhase
 from desktop.localdb import LocalStorageError
 from desktop.service import CommandRefused, DispatchService
-from server.sim.demo_data import CallTemplate, RosterUnit
+from sim.demo_data import CallTemplate, RosterUnit
 
 __all__ = ["CallFeedSimulator"]
 

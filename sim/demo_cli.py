@@ -1,12 +1,16 @@
-"""``dispatch-server demo`` and ``dispatch-server derive-demo``.
+"""``dispatch-server demo`` and ``dispatch-server derive-demo``, a plugin of ``dispatch-server``.
 
     dispatch-server demo [--data-dir DIR] [--port 8765] [--password demo] [--call-interval 20]
     dispatch-server derive-demo --sffd CSV --out resources/demo
 
 ``demo`` runs the reference server on 127.0.0.1 with the demo roster and a simulated call feed
-(`server.sim.callfeed`), prints one JSON line ``{"listening": {...}, "user": ..., "password":
+(`sim.demo_floor`), prints one JSON line ``{"listening": {...}, "user": ..., "password":
 ...}`` and serves until SIGINT/SIGTERM. It listens on loopback only: the demo password is printed.
 ``derive-demo`` regenerates the demo city from the SFFD calls-for-service CSV.
+
+The server does not import this module (``server`` may not import ``sim``): `add_commands` is
+declared in pyproject.toml as an entry point of the ``dispatch_server.commands`` group, which
+`server.cli` reads at start-up (see its docstring for the protocol).
 """
 
 from __future__ import annotations
@@ -16,13 +20,16 @@ import json
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-__all__ = ["add_demo_commands", "run_demo", "run_derive"]
+__all__ = ["add_commands", "run_demo", "run_derive"]
 
 
-def add_demo_commands(commands: Any) -> None:
+def add_commands(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> dict[str, Callable[[argparse.Namespace], int]]:
+    """Add ``demo`` and ``derive-demo`` to ``dispatch-server``; return their handlers by name."""
     demo = commands.add_parser("demo", help="run a server with a simulated live floor (loopback)")
     demo.add_argument("--data-dir", type=Path, default=Path("dispatch-demo"))
     demo.add_argument("--port", type=int, default=8765)
@@ -32,10 +39,12 @@ def add_demo_commands(commands: Any) -> None:
     derive = commands.add_parser("derive-demo", help="derive resources/demo from SFFD data")
     derive.add_argument("--sffd", type=Path, required=True, help="calls-for-service CSV")
     derive.add_argument("--out", type=Path, required=True)
+    return {"demo": run_demo, "derive-demo": run_derive}
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from server.embedded import EmbeddedServer
+    """Serve the demo floor until SIGINT/SIGTERM; exit code 0."""
+    from sim.demo_floor import EmbeddedServer
 
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -71,8 +80,9 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def run_derive(args: argparse.Namespace) -> int:
-    from server.sim.demo_data import derive, write
-    from server.sim.sffd import read_calls
+    """Derive the demo city from ``--sffd`` into ``--out``; exit code 0, or 2 without the CSV."""
+    from sim.demo_data import derive, write
+    from sim.sffd import read_calls
 
     if not args.sffd.exists():
         print(f"dispatch-server: no such file {args.sffd}", file=sys.stderr)

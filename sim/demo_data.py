@@ -2,7 +2,7 @@
 
 `derive` turns parsed SFFD calls into the two JSON files shipped in ``resources/demo/``;
 `load_roster` and `load_calls` read them back at run time (no access to ``../shared`` needed).
-Regenerate with ``dispatch-server demo derive --sffd CSV --out resources/demo``.
+Regenerate with ``dispatch-server derive-demo --sffd CSV --out resources/demo``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 import msgspec
 
 from desktop.resources import resource_path
-from server.sim.sffd import SffdCall
+from sim.sffd import SffdCall
 
 __all__ = ["CallTemplate", "RosterUnit", "UnitResponse", "derive", "load_calls", "load_roster"]
 

@@ -1,7 +1,10 @@
 """`EmbeddedServer`: the reference server, and optionally the demo floor, in a background thread.
 
-``dispatch-desktop --demo`` runs one so a newcomer sees a live floor with one command. The
-server gets its own thread and event loop, so its SQLite commits never stall the user interface.
+The demo floor is the server plus the call-feed simulator (`sim.callfeed`), which signs in to it
+as its own user. ``dispatch-desktop --demo`` runs one (through `ui.demo_launcher`, the only way
+the workstation reaches this package) so a newcomer sees a live floor with one command; so does
+``dispatch-server demo`` (`sim.demo_cli`). The server gets its own thread and event loop, so its
+SQLite commits never stall the user interface.
 
 Contract: `start` returns once the server listens (raises if it cannot); `stop` closes every
 connection, stops the simulator, checkpoints the database and joins the thread.
@@ -25,11 +28,11 @@ from desktop.service import DispatchService, ServiceConfig
 from desktop.signin import SignIn
 from server.app import DispatchServer
 from server.auth import hash_password
-from server.sim.callfeed import CallFeedSimulator
-from server.sim.demo_data import load_calls, load_roster
 from server.store.sqlite import SqliteStore
+from sim.callfeed import CallFeedSimulator
+from sim.demo_data import load_calls, load_roster
 
-__all__ = ["DEMO_USER", "SIM_USER", "EmbeddedServer"]
+__all__ = ["DEMO_USER", "SIM_USER", "DemoLogin", "EmbeddedServer"]
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,8 @@ SIM_USER = "floor-sim"
 
 @dataclass(frozen=True, slots=True)
 class DemoLogin:
+    """Where and as whom to sign in to a started `EmbeddedServer`."""
+
     url: str
     username: str
     password: str

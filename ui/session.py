@@ -128,7 +128,7 @@ class Workstation:
 
     async def _sign_in(self) -> tuple[str, SignIn] | None:
         if self.args.demo:
-            from server.embedded import EmbeddedServer
+            from sim.demo_floor import EmbeddedServer
 
             self._embedded = EmbeddedServer(
                 self.data_dir / "demo-server", call_interval=self.args.call_interval

@@ -1,5 +1,5 @@
 """The demo city and the simulated floor: SFFD parsing, derivation, the call feed, the embedded
-server and the ``demo`` commands."""
+server and the ``demo`` commands (a ``dispatch-server`` plugin)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,19 @@ import asyncio
 import json
 import subprocess
 import sys
+import tomllib
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from desktop.domain.types import IncidentStatus, UnitStatus
 from desktop.link import Backoff, LinkPhase
 from desktop.service import DispatchService, ServiceConfig
 from desktop.signin import SignIn
-from server.embedded import DEMO_USER, EmbeddedServer
-from server.sim.callfeed import CallFeedSimulator
-from server.sim.demo_data import derive, load_calls, load_roster, write
-from server.sim.sffd import address_case, incident_type, priority, read_calls, unit_id
+from server.cli import COMMANDS_GROUP
+from sim.callfeed import CallFeedSimulator
+from sim.demo_data import derive, load_calls, load_roster, write
+from sim.demo_floor import DEMO_USER, EmbeddedServer
+from sim.sffd import address_case, incident_type, priority, read_calls, unit_id
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "tests" / "data" / "sffd_sample.csv"
@@ -175,3 +178,22 @@ def test_demo_command_serves_and_prints_its_login(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         assert proc.wait(timeout=15) == 0
+
+
+def test_the_demo_commands_reach_dispatch_server_as_a_plugin() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["entry-points"][COMMANDS_GROUP] == {"demo": "sim.demo_cli:add_commands"}
+    installed = {p.name: p.value for p in entry_points(group=COMMANDS_GROUP)}
+    assert installed.get("demo") == "sim.demo_cli:add_commands", (
+        "the installed metadata is stale: run pip install -e '.[test,postgres]' again"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "server", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    commands = [line.split()[0] for line in done.stdout.splitlines() if line.startswith("    ")]
+    assert {"serve", "users", "gis-import", "derive-areas", "demo", "derive-demo"} <= set(commands)

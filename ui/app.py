@@ -61,6 +61,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.screenshot is not None and not args.demo:
         print("--screenshot needs --demo", file=sys.stderr)
         return 2
+    if args.demo:
+        from ui.demo_launcher import DemoUnavailable, check_demo_available
+
+        try:
+            check_demo_available()
+        except DemoUnavailable as exc:
+            print(f"dispatch-desktop: {exc}", file=sys.stderr)
+            return 2
     import platformdirs
     import qasync
     from PySide6.QtWidgets import QApplication

@@ -24,6 +24,7 @@ from desktop.profiles import profile_dir
 from desktop.service import DispatchService, ServiceConfig
 from desktop.signin import SignIn
 from ui.bridge import Bridge
+from ui.demo_launcher import demo_floor
 from ui.dialogs.fatal import show_fatal
 from ui.dialogs.login import LoginDialog, LoginRequest
 from ui.main_window import MainWindow
@@ -128,9 +129,7 @@ class Workstation:
 
     async def _sign_in(self) -> tuple[str, SignIn] | None:
         if self.args.demo:
-            from sim.demo_floor import EmbeddedServer
-
-            self._embedded = EmbeddedServer(
+            self._embedded = demo_floor(
                 self.data_dir / "demo-server", call_interval=self.args.call_interval
             )
             demo = await asyncio.to_thread(self._embedded.start)

@@ -50,3 +50,32 @@ def test_runs_as_a_module() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"dispatch-desktop {desktop.__version__}"
+
+
+def test_demo_without_a_demo_server_says_so() -> None:
+    """A workstation packaged without sim/ and server/: --demo explains itself, exit code 2."""
+    runner = (
+        "import sys; sys.modules['sim'] = None; sys.modules['server'] = None; "
+        "from ui.app import main; sys.exit(main(['--demo']))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", runner], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 2, done.stderr
+    assert "this installation has no demo server" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_demo_launcher_raises_other_import_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only a missing sim/ or server/ means "no demo server"; any other failure is a bug."""
+    from ui.demo_launcher import DemoUnavailable, check_demo_available
+
+    check_demo_available()  # this installation has one
+    monkeypatch.delitem(sys.modules, "sim.demo_floor", raising=False)
+    monkeypatch.setitem(sys.modules, "sim.callfeed", None)
+    with pytest.raises(ModuleNotFoundError) as raised:
+        check_demo_available()
+    assert raised.value.name == "sim.callfeed" and not isinstance(raised.value, DemoUnavailable)
+    monkeypatch.setitem(sys.modules, "sim.demo_floor", None)
+    with pytest.raises(DemoUnavailable, match="no demo server"):
+        check_demo_available()

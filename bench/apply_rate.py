@@ -26,15 +26,11 @@ from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
 
 from bench._support import emit
-from desktop.domain.events import (
-    EVENT_KIND,
-    EventData,
-    IncidentCreated,
-    IncidentNoteAdded,
-    UnitAdded,
-    UnitStatusChanged,
-)
+from desktop.domain.catalog import event_kind_of
+from desktop.domain.incidents import IncidentCreated, IncidentNoteAdded
+from desktop.domain.kinds import EventData
 from desktop.domain.types import Incident, Location, NarrativeEntry, Unit, UnitStatus
+from desktop.domain.units import UnitAdded, UnitStatusChanged
 from desktop.protocol.codec import encode, encode_raw
 from desktop.protocol.messages import Event, EventBody, Limits, Welcome, WelcomeBody
 from desktop.service import DispatchService, ServiceConfig
@@ -85,7 +81,7 @@ def build_frames() -> list[bytes]:
     for n in range(EVENTS):
         data = _event_data(n)
         body = EventBody(
-            kind=EVENT_KIND[type(data)], data=encode_raw(data), at=1.0 + n, actor="dsp1"
+            kind=event_kind_of(data).name, data=encode_raw(data), at=1.0 + n, actor="dsp1"
         )
         frames.append(encode(Event(seq=n + 1, body=body, ts=1.0)))
     return frames

@@ -42,7 +42,9 @@ TIMEOUT = 60.0
 
 async def populate(url: str, work_dir: Path) -> None:
     """Give the server its floor through a headless `DispatchService`."""
-    from desktop.domain.commands import IncidentCreate, LocationArgs, UnitAdd, UnitDispatch
+    from desktop.domain.incidents import IncidentCreate
+    from desktop.domain.types import LocationArgs
+    from desktop.domain.units import UnitAdd, UnitDispatch
     from desktop.ids import uuid7
     from desktop.service import DispatchService, ServiceConfig
     from desktop.signin import SignIn

@@ -19,7 +19,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._support import PASSWORD, BenchServer, emit
-from desktop.domain.commands import IncidentAddNote, IncidentCreate, LocationArgs
+from desktop.domain.incidents import IncidentAddNote, IncidentCreate
+from desktop.domain.types import LocationArgs
 from desktop.link import LinkPhase
 from desktop.service import DispatchService, ServiceConfig
 from desktop.signin import SignIn

@@ -75,17 +75,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import msgspec
 
 from bench._support import emit
-from desktop.domain.events import (
-    EVENT_KIND,
-    EventData,
+from desktop.domain.catalog import event_kind_of
+from desktop.domain.incidents import (
     IncidentCreated,
     IncidentNoteAdded,
     IncidentStatusChanged,
     IncidentUpdated,
-    UnitAdded,
-    UnitDispatched,
-    UnitStatusChanged,
 )
+from desktop.domain.kinds import EventData
 from desktop.domain.types import (
     Caller,
     Incident,
@@ -95,6 +92,7 @@ from desktop.domain.types import (
     Unit,
     UnitStatus,
 )
+from desktop.domain.units import UnitAdded, UnitDispatched, UnitStatusChanged
 from desktop.protocol.codec import decode_client_frame, encode
 from desktop.protocol.errors import ProtocolError
 from desktop.protocol.messages import (
@@ -157,7 +155,7 @@ def build_stream(seconds: float, rate: float = RATE) -> Stream:
         data: EventData = UnitAdded(
             unit=Unit(id=unit_id, type=kind, station=f"S{rng.randint(1, 40)}", status=UnitStatus.AQ)
         )
-        roster.append((EVENT_KIND[type(data)], encoder.encode(data), rng.uniform(600, 7200)))
+        roster.append((event_kind_of(data).name, encoder.encode(data), rng.uniform(600, 7200)))
     incident_ids = [f"inc-{n:04d}" for n in range(INCIDENTS)]
     for n, incident_id in enumerate(incident_ids):
         data = IncidentCreated(
@@ -173,7 +171,7 @@ def build_stream(seconds: float, rate: float = RATE) -> Stream:
                 status=IncidentStatus.PENDING,
             )
         )
-        roster.append((EVENT_KIND[type(data)], encoder.encode(data), rng.uniform(60, 3600)))
+        roster.append((event_kind_of(data).name, encoder.encode(data), rng.uniform(60, 3600)))
 
     # unit state machine: AQ/AV -> (dispatched) DP -> ER -> OS -> AV -> AQ ...
     status = {unit_id: UnitStatus.AQ for unit_id, _ in units}
@@ -234,7 +232,7 @@ def build_stream(seconds: float, rate: float = RATE) -> Stream:
             incident_status[incident_id] = new
             data = IncidentStatusChanged(incident_id=incident_id, status=new)
             subject = (0, incident_id)
-        live.append((EVENT_KIND[type(data)], encoder.encode(data)))
+        live.append((event_kind_of(data).name, encoder.encode(data)))
         subjects.append(subject)
     return Stream(roster, live, subjects)
 

@@ -5,9 +5,8 @@ criterion left at ``None`` lets everything through. `board_order` is the board's
 the pending queue first (most urgent priority, then the longest waiting), then the dispatched
 and active incidents (most urgent priority, then the oldest).
 
-"Pending since" (`pending_since`) is ``times["pending"]``: when the incident last became
-pending (at creation, and again when its units were released), ``times["created"]`` for data
-older than that entry. It is what the pending timer (`desktop.timers`) runs from.
+Pending incidents wait from `desktop.domain.incidents.pending_since` (when the incident last
+became pending), the same time the pending timer (`desktop.timers`) runs from.
 
 A filter round-trips through JSON (`IncidentFilter.to_json` / `IncidentFilter.from_json`) so a
 workstation can keep it between sessions.
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import msgspec
 
+from desktop.domain.incidents import pending_since
 from desktop.domain.types import Incident, IncidentStatus
 
 if TYPE_CHECKING:
@@ -34,7 +34,6 @@ __all__ = [
     "age_since",
     "area_labeller",
     "board_order",
-    "pending_since",
 ]
 
 #: Area labels may be hierarchical, "B04 · Stn 16": a filter on "B04" matches it.
@@ -42,12 +41,6 @@ AREA_SEPARATOR = " · "
 EN_DASH = "\u2013"  # a range of priorities: "P1–2"  # noqa: RUF003
 #: Longest list of values `IncidentFilter.describe` spells out before counting them.
 _SPELLED_OUT = 2
-
-
-def pending_since(incident: Incident) -> float:
-    """When ``incident`` last became pending (``created`` for older data; 0 when unknown)."""
-    times = incident.times
-    return times.get("pending", times.get("created", 0.0))
 
 
 def age_since(incident: Incident) -> float:

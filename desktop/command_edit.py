@@ -10,33 +10,16 @@ incident id, because commands queued after it may refer to that incident.
 
 from __future__ import annotations
 
-import msgspec
 from msgspec.structs import replace
 
 from desktop.commandline import Ok, Parsed, Problem
-from desktop.domain.commands import (
-    COMMAND_ARGS,
-    CommandArgs,
-    IncidentAddNote,
-    IncidentClose,
-    IncidentCreate,
-    IncidentUpdate,
-    UnitDispatch,
-    UnitSetStatus,
-)
+from desktop.domain.catalog import read_command
+from desktop.domain.incidents import IncidentAddNote, IncidentClose, IncidentCreate, IncidentUpdate
+from desktop.domain.kinds import CommandArgs
+from desktop.domain.units import UnitDispatch, UnitSetStatus
 from desktop.domain.world import World
 
 __all__ = ["command_text", "edited_command"]
-
-
-def _decode(kind: str, args: bytes) -> CommandArgs | None:
-    cls = COMMAND_ARGS.get(kind)
-    if cls is None:
-        return None
-    try:
-        return msgspec.json.decode(args, type=cls)
-    except msgspec.DecodeError:
-        return None
 
 
 def _reference(world: World, incident_id: str) -> str:
@@ -46,7 +29,7 @@ def _reference(world: World, incident_id: str) -> str:
 
 def command_text(kind: str, args: bytes, world: World) -> str | None:
     """The command line that would issue this command again, or None if it has no verb."""
-    command = _decode(kind, args)
+    command = read_command(kind, args)
     if isinstance(command, IncidentCreate):
         return f"NEW {command.type} P{command.priority} {command.location.address}".strip()
     if isinstance(command, UnitDispatch):
@@ -70,7 +53,7 @@ def edited_command(kind: str, args: bytes, parsed: Parsed) -> CommandArgs | Prob
     if isinstance(parsed, Problem):
         return parsed
     assert isinstance(parsed, Ok)
-    original = _decode(kind, args)
+    original = read_command(kind, args)
     line = command_text(kind, args, World())
     if original is None or line is None:
         return Problem(f"a refused {kind} cannot be edited here: retry or discard it", None)

@@ -13,9 +13,10 @@ pending is reached); a short form fitting several incidents names the one open o
 only one is open. A ``<unit>`` is a unit id in any case.
 
 `parse` checks syntax and resolves references against the world it is given (the optimistic
-view); what a command may do (may this unit go on scene?) is for `desktop.domain.rules`, which
-`DispatchService.submit` runs. `parse` and `complete` never submit, never change the world and
-never raise on any text: every failure is a `Problem` with a message for the dispatcher.
+view); what a command may do (may this unit go on scene?) is for the command kinds' rules
+(`desktop.domain.catalog.decide`), which `DispatchService.submit_all` runs. `parse` and
+`complete` never submit, never change the world and never raise on any text: every failure is a
+`Problem` with a message for the dispatcher.
 """
 
 from __future__ import annotations
@@ -28,19 +29,18 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final, NamedTuple, TypeAlias
 
-from desktop.domain.commands import (
-    CommandArgs,
-    IncidentAddNote,
-    IncidentClose,
-    IncidentCreate,
-    IncidentUpdate,
+from desktop.domain.incidents import IncidentAddNote, IncidentClose, IncidentCreate, IncidentUpdate
+from desktop.domain.kinds import CommandArgs
+from desktop.domain.types import (
+    AVAILABLE_STATUSES,
+    Incident,
+    IncidentStatus,
     LocationArgs,
-    UnitDispatch,
-    UnitSetStatus,
+    Unit,
+    UnitStatus,
 )
-from desktop.domain.rules import ALLOWED_TRANSITIONS
-from desktop.domain.timeline import ordinal
-from desktop.domain.types import AVAILABLE_STATUSES, Incident, IncidentStatus, Unit, UnitStatus
+from desktop.domain.units import ALLOWED_TRANSITIONS, UnitDispatch, UnitSetStatus
+from desktop.domain.wording import STATUS_WORDS, incident_label, ordinal
 from desktop.domain.world import World
 from desktop.ids import uuid7
 
@@ -49,7 +49,6 @@ __all__ = ["VERBS", "History", "Ok", "Parsed", "Problem", "Verb", "complete", "p
 DEFAULT_PRIORITY: Final = 3
 COMPLETION_LIMIT: Final = 50
 ID_PREFIX_MIN: Final = 6
-_SHOWN_ID: Final = 8  # id characters shown for an incident whose number is pending
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,15 +81,16 @@ class Verb:
     aliases: tuple[str, ...] = ()
 
 
-_STATUS_WORDS: Final = {
-    UnitStatus.ER: "en route",
-    UnitStatus.OS: "on scene",
-    UnitStatus.TR: "transporting",
-    UnitStatus.AH: "at hospital",
-    UnitStatus.AV: "available",
-    UnitStatus.AQ: "in quarters",
-    UnitStatus.OOS: "out of service",
-}
+#: The statuses a verb sets (DP comes only with DISP), in the order the help lists them.
+_STATUS_VERB_ORDER: Final = (
+    UnitStatus.ER,
+    UnitStatus.OS,
+    UnitStatus.TR,
+    UnitStatus.AH,
+    UnitStatus.AV,
+    UnitStatus.AQ,
+    UnitStatus.OOS,
+)
 _NEW_HELP = "open an incident, priority 3 unless given (a bare <n> only before a house number)"
 
 #: Every verb by name, in help order.
@@ -99,8 +99,10 @@ VERBS: Final[Mapping[str, Verb]] = MappingProxyType(
         "NEW": Verb("NEW", "NEW <type> [P<n>] <address>", _NEW_HELP),
         "DISP": Verb("DISP", "DISP <unit>... <incident>", "dispatch units", ("DP", "DISPATCH")),
         **{
-            code.value: Verb(code.value, f"{code.value} <unit>...", f"mark units {word}")
-            for code, word in _STATUS_WORDS.items()
+            code.value: Verb(
+                code.value, f"{code.value} <unit>...", f"mark units {STATUS_WORDS[code]}"
+            )
+            for code in _STATUS_VERB_ORDER
         },
         "NOTE": Verb("NOTE", "NOTE <incident> <text>", "add a line to an incident's narrative"),
         "CLOSE": Verb("CLOSE", "CLOSE <incident> <disposition>", "close an incident"),
@@ -111,7 +113,7 @@ VERBS: Final[Mapping[str, Verb]] = MappingProxyType(
 )
 #: Every accepted spelling of a verb (its name, its aliases) -> its name.
 _VERB_OF: Final = {w: v.name for v in VERBS.values() for w in (v.name, *v.aliases)}
-_STATUS_VERBS: Final = {code.value: code for code in _STATUS_WORDS}
+_STATUS_VERBS: Final = {code.value: code for code in _STATUS_VERB_ORDER}
 _FREE_TEXT: Final = {"NOTE": "some text", "CLOSE": "a disposition"}
 
 _TOKEN = re.compile(r"[^\s,]+")
@@ -191,12 +193,12 @@ def _parse_dispatch(args: list[_Token], world: World, end: int) -> Parsed:
     if isinstance(target, Problem):
         return target
     if target.status is IncidentStatus.CLOSED:
-        return Problem(f"incident {_label(target)} is closed", args[-1].start)
+        return Problem(f"incident {incident_label(target)} is closed", args[-1].start)
     units = _units(world, args[:-1])
     if isinstance(units, Problem):
         return units
     command = UnitDispatch(incident_id=target.id, unit_ids=units)
-    return Ok([command], f"{', '.join(units)} dispatched to {_label(target)}")
+    return Ok([command], f"{', '.join(units)} dispatched to {incident_label(target)}")
 
 
 def _parse_status(status: UnitStatus, args: list[_Token], world: World, end: int) -> Parsed:
@@ -206,7 +208,7 @@ def _parse_status(status: UnitStatus, args: list[_Token], world: World, end: int
     if isinstance(units, Problem):
         return units
     commands: list[CommandArgs] = [UnitSetStatus(unit_id=unit, status=status) for unit in units]
-    return Ok(commands, f"{', '.join(units)} {_STATUS_WORDS[status]} ({status})")
+    return Ok(commands, f"{', '.join(units)} {STATUS_WORDS[status]} ({status})")
 
 
 def _parse_free_text(verb: str, text: str, args: list[_Token], world: World) -> Parsed:
@@ -215,7 +217,7 @@ def _parse_free_text(verb: str, text: str, args: list[_Token], world: World) -> 
     incident = _incident(world, args[0])
     if isinstance(incident, Problem):
         return incident
-    label, rest = _label(incident), text[args[1].start :].strip()
+    label, rest = incident_label(incident), text[args[1].start :].strip()
     if verb == "NOTE":
         return Ok([IncidentAddNote(incident_id=incident.id, text=rest)], f"note added to {label}")
     if incident.status is IncidentStatus.CLOSED:
@@ -229,7 +231,7 @@ def _parse_alarm(args: list[_Token], world: World, end: int) -> Parsed:
     incident = _incident(world, args[0])
     if isinstance(incident, Problem):
         return incident
-    label = _label(incident)
+    label = incident_label(incident)
     if incident.status is IncidentStatus.CLOSED:
         return Problem(f"incident {label} is closed", args[0].start)
     level = _ALARM_LEVEL.fullmatch(args[1].text)
@@ -300,10 +302,6 @@ def _names(incident: Incident, word: str) -> bool:
 def _reference(incident: Incident) -> str:
     """What to type to name ``incident`` for sure: its number, or its whole id while pending."""
     return incident.number or incident.id
-
-
-def _label(incident: Incident) -> str:
-    return incident.number or f"{incident.id[:_SHOWN_ID]} (number pending)"
 
 
 def complete(text: str, world: World) -> list[str]:

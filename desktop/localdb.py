@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 __all__ = ["SCHEMA_VERSION", "LocalDatabase", "LocalStorageError"]
@@ -93,6 +93,7 @@ class LocalDatabase:
             self.recovered_from = self._move_aside(path)
             self.conn = self._open(path)
         self._depth = 0
+        self._after_commit: list[Callable[[], None]] = []
 
     @staticmethod
     def _open(path: Path) -> sqlite3.Connection:
@@ -153,6 +154,18 @@ class LocalDatabase:
             raise
         finally:
             self._depth = 0
+            callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:  # only reached when the transaction committed
+            callback()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once the current transaction has committed (at once outside one);
+        never if it rolls back. In-memory mirrors of rows change here, so they never hold
+        what the disk does not."""
+        if self._depth:
+            self._after_commit.append(callback)
+        else:
+            callback()
 
     def _rollback(self) -> None:
         if self.conn.in_transaction:

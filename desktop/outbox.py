@@ -14,7 +14,7 @@ Contract:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from desktop.ids import uuid7
@@ -77,17 +77,28 @@ class Outbox:
         self, kind: str, args: bytes, issued_at: float, key: str | None = None
     ) -> OutboxEntry:
         """Durably queue a command (its own transaction, or the caller's if one is open)."""
-        key = key or uuid7()
+        return self.enqueue_many([(kind, args)], issued_at, key)[0]
+
+    def enqueue_many(
+        self, commands: Sequence[tuple[str, bytes]], issued_at: float, key: str | None = None
+    ) -> list[OutboxEntry]:
+        """Durably queue (kind, args) commands in this order, all or none, in one transaction
+        (or the caller's); ``key`` for a single command only (tests), else fresh UUIDv7s."""
+        if key is not None and len(commands) != 1:
+            raise ValueError("a key can be given for one command only")
+        entries = []
         with self._db.transaction() as conn:
-            cursor = conn.execute(
-                "INSERT INTO outbox (key, kind, args, issued_at) VALUES (?, ?, ?, ?)",
-                (key, kind, args, issued_at),
-            )
-        client_seq = cursor.lastrowid
-        assert client_seq is not None
-        entry = OutboxEntry(client_seq, key, kind, args, issued_at)
-        self._entries[key] = entry
-        return entry
+            for kind, args in commands:
+                command_key = key or uuid7()
+                cursor = conn.execute(
+                    "INSERT INTO outbox (key, kind, args, issued_at) VALUES (?, ?, ?, ?)",
+                    (command_key, kind, args, issued_at),
+                )
+                client_seq = cursor.lastrowid
+                assert client_seq is not None
+                entries.append(OutboxEntry(client_seq, command_key, kind, args, issued_at))
+            self._db.after_commit(lambda: self._entries.update((e.key, e) for e in entries))
+        return entries
 
     def mark_sent(self, keys: Iterable[str]) -> None:
         """Record that these commands went out (inside the caller's transaction)."""
@@ -104,7 +115,7 @@ class Outbox:
             return None
         with self._db.transaction() as conn:
             conn.execute("DELETE FROM outbox WHERE key = ?", (key,))
-        del self._entries[key]
+            self._db.after_commit(lambda: self._forget(key))
         return entry
 
     def reject(self, key: str, code: str, message: str, at: float) -> Rejection | None:
@@ -120,8 +131,11 @@ class Outbox:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (key, entry.client_seq, entry.kind, entry.args, entry.issued_at, code, message, at),
             )
-        del self._entries[key]
+            self._db.after_commit(lambda: self._forget(key))
         return Rejection(entry, code, message, at)
+
+    def _forget(self, key: str) -> None:
+        self._entries.pop(key, None)
 
     def needs_attention(self) -> list[Rejection]:
         """Rejected commands waiting for the dispatcher, oldest first."""

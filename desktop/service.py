@@ -1,7 +1,8 @@
 """`DispatchService`: the façade the UI talks to. Submit commands, read the view, subscribe.
 
-Write path (DESIGN.md §5): `submit` checks the command against the current view (a clear,
-immediate refusal for what cannot work), commits it to the outbox, overlays its forecast on the
+Write path (DESIGN.md §5): `submit` checks the command once — the position's role
+(`desktop.domain.roles`) and the rules on the current view, for a clear, immediate refusal of
+what cannot work — commits it to the outbox, overlays the effect that check worked out on the
 view, notifies observers and wakes the link. It returns once the command is on disk; whether the
 network is up does not matter. Read path: the link applies events and results; observers get a
 `Change` per burst.
@@ -15,14 +16,15 @@ import socket
 import ssl as ssl_module
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import msgspec
 
-from desktop.domain.commands import ALLOWED_ROLES, COMMAND_ARGS, CommandArgs
-from desktop.domain.rules import DomainError
+from desktop.domain.catalog import command_kind_of
+from desktop.domain.kinds import CommandArgs, DomainError
+from desktop.domain.roles import may_issue, refusal
 from desktop.domain.types import Incident, Unit
 from desktop.link import Backoff, Link, LinkStatus
 from desktop.localdb import LocalDatabase
@@ -32,11 +34,10 @@ from desktop.protocol.messages import Role
 from desktop.protocol.session import ClientConfig
 from desktop.replica import Replica
 from desktop.signin import SignIn
-from desktop.state import Change, ClientState, PendingCommand
+from desktop.state import Change, ClientState, Forecast, PendingCommand
 
 __all__ = ["CommandRefused", "DispatchService", "ServiceConfig"]
 
-_KIND_OF: dict[type[CommandArgs], str] = {cls: kind for kind, cls in COMMAND_ARGS.items()}
 _encode = msgspec.json.Encoder().encode
 
 
@@ -142,27 +143,39 @@ class DispatchService:
     def check(self, args: CommandArgs) -> None:
         """Raise `CommandRefused` if ``args`` cannot apply to the current view, or this
         position's role may not issue it (nothing queued). The server enforces both again."""
-        role, kind = self.role, _KIND_OF[type(args)]
-        if role is not None and role not in ALLOWED_ROLES[kind]:
-            what = "a monitoring position is read-only" if role == "supervisor" else "not allowed"
-            raise CommandRefused(ErrorCode.FORBIDDEN, f"{role}: {what} ({kind})")
-        try:
-            self.state.check(args, self._clock())
-        except DomainError as exc:
-            raise CommandRefused(exc.code, exc.message) from None
+        self._forecast([args])
 
     def submit(self, args: CommandArgs) -> OutboxEntry:
-        """Queue a command durably and show its effect now.
+        """Queue one command durably and show its effect now (see `submit_all`)."""
+        return self.submit_all([args])[0]
 
-        Raises `CommandRefused` when it cannot apply to the current view, and
-        `desktop.localdb.LocalStorageError` when the disk cannot record it (nothing is queued).
+    def submit_all(self, commands: Sequence[CommandArgs]) -> list[OutboxEntry]:
+        """Queue ``commands`` durably, all or none, in order, and show their effect now.
+
+        Each is checked once, against the view with the effect of those before it. Raises
+        `CommandRefused` (the first refusal) when one cannot apply, and
+        `desktop.localdb.LocalStorageError` when the disk cannot record them: either way
+        nothing is queued.
         """
-        self.check(args)
-        entry = self.outbox.enqueue(_KIND_OF[type(args)], _encode(args), self._clock())
-        self.state.add_pending(entry, args)
+        forecast = self._forecast(commands)
+        rows = [(command_kind_of(args).name, _encode(args)) for args in commands]
+        entries = self.outbox.enqueue_many(rows, forecast.at)
+        self.state.add_forecast(forecast, entries)
         self.state.flush()
         self.link.wake()
-        return entry
+        return entries
+
+    def _forecast(self, commands: Sequence[CommandArgs]) -> Forecast:
+        """The role check and the rules, once, for commands issued now."""
+        role = self.role
+        for args in commands:
+            kind = command_kind_of(args)
+            if role is not None and not may_issue(role, kind.least_role):
+                raise CommandRefused(ErrorCode.FORBIDDEN, refusal(role, kind.name))
+        try:
+            return self.state.forecast(commands, self._clock())
+        except DomainError as exc:
+            raise CommandRefused(exc.code, exc.message) from None
 
     def needs_attention(self) -> list[Rejection]:
         """Commands the server refused, with the reason, oldest first."""
@@ -173,16 +186,19 @@ class DispatchService:
 
         Raises `KeyError` if ``key`` is not in Needs attention, and `CommandRefused` (nothing
         changes) when the edited ``args`` cannot apply to the current view."""
-        if args is not None:
+        if args is None:
+            entry = self.outbox.retry(key, self._clock())
+            self.state.add_pending(entry)
+        else:
             kinds = [r.entry.kind for r in self.needs_attention() if r.entry.key == key]
             if not kinds:
                 raise KeyError(f"no command {key} in Needs attention")
             kind = kinds[0]
-            if _KIND_OF[type(args)] != kind:
+            if command_kind_of(args).name != kind:
                 raise CommandRefused("invalid_command", f"an edit of {kind} must stay {kind}")
-            self.check(args)
-        entry = self.outbox.retry(key, self._clock(), None if args is None else _encode(args))
-        self.state.add_pending(entry)
+            forecast = self._forecast([args])
+            entry = self.outbox.retry(key, forecast.at, _encode(args))
+            self.state.add_forecast(forecast, [entry])
         self.state.note_attention_changed()
         self.state.flush()
         self.link.wake()

@@ -5,6 +5,10 @@
 - The *view* is the confirmed world with every pending command's forecast effect applied in
   ``client_seq`` order (the same pure rules the server runs). It is recomputed lazily, only when
   read after a change, so a burst of events costs one recomputation.
+- A command is checked once: `forecast` decides it against the view (refusing with
+  `DomainError`) and works out its effect, and `add_forecast` overlays that same effect when the
+  command has been queued; the rules run again for it only when the confirmed world under it
+  changes.
 - A pending command whose events have already arrived (its key was seen on an event) is no longer
   forecast, so its effect is never shown twice while its result is on the way.
 - Observers receive one `Change` per `flush`, listing what changed since the previous flush.
@@ -12,22 +16,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import msgspec
 
-from desktop.domain.commands import COMMAND_ARGS, CommandArgs
-from desktop.domain.events import EVENT_DATA
-from desktop.domain.rules import DecisionContext, DomainError, decide
+from desktop.domain.catalog import COMMANDS, EVENTS, decide
+from desktop.domain.kinds import CommandArgs, DecisionContext, DomainError
 from desktop.domain.types import Incident, Unit
 from desktop.domain.world import Touched, World
 from desktop.outbox import OutboxEntry
 
-__all__ = ["Change", "ClientState", "GapError", "PendingCommand"]
+__all__ = ["Change", "ClientState", "Forecast", "GapError", "PendingCommand"]
 
-_event_decoders = {kind: msgspec.json.Decoder(cls) for kind, cls in EVENT_DATA.items()}
-_args_decoders = {kind: msgspec.json.Decoder(cls) for kind, cls in COMMAND_ARGS.items()}
+_event_decoders = {name: msgspec.json.Decoder(kind.data) for name, kind in EVENTS.items()}
+_args_decoders = {name: msgspec.json.Decoder(kind.args) for name, kind in COMMANDS.items()}
 _incidents_decoder = msgspec.json.Decoder(list[Incident])
 _units_decoder = msgspec.json.Decoder(list[Unit])
 
@@ -69,6 +72,19 @@ class PendingCommand:
     forecast_error: DomainError | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Forecast:
+    """Commands issued ``at`` a time, checked in order against the view of a ``generation`` of
+    the state (each seeing the effect of those before it): ``world`` is that view with their
+    effects, ``touched`` what each one touched."""
+
+    at: float
+    generation: int
+    world: World
+    commands: tuple[CommandArgs, ...]
+    touched: tuple[Touched, ...]
+
+
 Observer = Callable[[Change], None]
 #: Called for every applied event: (seq, kind, data JSON, at, key).
 EventListener = Callable[[int, str, bytes, float, str | None], None]
@@ -84,6 +100,7 @@ class ClientState:
         self._pending: dict[str, PendingCommand] = {}
         self._seen_keys: set[str] = set()
         self._view: World | None = self.confirmed
+        self._generation = 0  # counts every change of the view's inputs (see `forecast`)
         self._change = Change()
         self._observers: list[Observer] = []
         self._event_listeners: list[EventListener] = []
@@ -118,6 +135,7 @@ class ClientState:
         if decoder is None:
             return []
         touched = self.confirmed.apply(decoder.decode(data), at, actor)
+        self._generation += 1
         self._change.touch(touched)
         if self._pending:
             self._view = None
@@ -131,6 +149,7 @@ class ClientState:
         for part in units:
             world.units.update((u.id, u) for u in _units_decoder.decode(part))
         self.confirmed = world
+        self._generation += 1
         self.last_seq = seq
         self._seen_keys.clear()
         self._view = None if self._pending else world
@@ -138,18 +157,39 @@ class ClientState:
 
     # --- pending commands ------------------------------------------------------------------
 
-    def check(self, args: CommandArgs, now: float) -> None:
-        """Raise `DomainError` if ``args`` cannot apply to the current view."""
-        decide(self.view, args, DecisionContext(actor=self.actor, now=now))
+    def forecast(self, commands: Sequence[CommandArgs], now: float) -> Forecast:
+        """Check ``commands``, issued at ``now``, in order against the current view and work out
+        their effect; raises the first refusal (`DomainError`). The view is not changed."""
+        world = self.view.fork()
+        ctx = DecisionContext(actor=self.actor, now=now)
+        touched: list[Touched] = []
+        for args in commands:
+            effect: Touched = []
+            for data in decide(world, args, ctx):
+                effect.extend(world.apply(data, now, self.actor))
+            touched.append(effect)
+        return Forecast(now, self._generation, world, tuple(commands), tuple(touched))
 
-    def add_pending(self, entry: OutboxEntry, args: CommandArgs | None = None) -> PendingCommand:
-        """Overlay a queued command (decoding its args from the entry if not given)."""
-        if args is None:
-            args = _args_decoders[entry.kind].decode(entry.args)
+    def add_forecast(self, forecast: Forecast, entries: Sequence[OutboxEntry]) -> None:
+        """Overlay the queued ``entries`` of ``forecast``'s commands (issued at the forecast's
+        time) with the effect it worked out: no second check while the view is the one it was
+        checked against."""
+        for entry, args, touched in zip(entries, forecast.commands, forecast.touched, strict=True):
+            self._pending[entry.key] = PendingCommand(entry, args, list(touched))
+            self._change.touch(touched)
+        self._change.pending = True
+        unchanged = self._generation == forecast.generation
+        self._view = forecast.world if unchanged else None
+        self._generation += 1
+
+    def add_pending(self, entry: OutboxEntry) -> PendingCommand:
+        """Overlay a queued command decoded from its outbox row (a recovered or retried one)."""
+        args = _args_decoders[entry.kind].decode(entry.args)
         pending = PendingCommand(entry, args)
         view = self.view
         if view is self.confirmed:
             view = self._view = self.confirmed.fork()
+        self._generation += 1
         self._forecast_into(view, pending)
         self._pending[entry.key] = pending
         self._change.touch(pending.touched)
@@ -165,6 +205,7 @@ class ClientState:
         self._change.touch(pending.touched)
         self._change.pending = True
         self._view = None if self._pending else self.confirmed
+        self._generation += 1
         return pending
 
     def pending(self) -> list[PendingCommand]:
@@ -223,7 +264,8 @@ class ClientState:
         return lambda: self._observers.remove(observer)
 
     def add_event_listener(self, listener: EventListener) -> None:
-        """Call ``listener`` for every event applied from now on (the incident timeline's feed)."""
+        """Call ``listener`` with every event received from now on, before it is applied
+        (instrumentation: tests and bench/ui_latency.py watch the stream with it)."""
         self._event_listeners.append(listener)
 
     def note_attention_changed(self) -> None:

@@ -3,9 +3,9 @@
 - **Unit status timers** run from ``Unit.status_at`` while a unit is in a status the
   configuration lists (e.g. ``DP`` without ``ER``: acknowledgement timeout; ``OS``: welfare
   check), with optional per-unit-type overrides (``null`` disables the timer for that type).
-- **Incident pending timers** run from ``Incident.times["pending"]`` (when it last became
-  pending: at creation, and again when its units were released; ``created`` for older data)
-  while an incident is ``pending``, with thresholds per priority.
+- **Incident pending timers** run from `desktop.domain.incidents.pending_since` (when it last
+  became pending: at creation, and again when its units were released) while an incident is
+  ``pending``, with thresholds per priority.
 
 Each timer is at level ``NONE`` until ``warn_after`` seconds, ``WARN`` from ``warn_after`` and
 ``ALERT`` from ``alert_after`` (both inclusive). Entities with no timer (available units, units
@@ -32,7 +32,8 @@ from typing import NamedTuple
 
 import msgspec
 
-from desktop.domain.commands import AlertAcknowledge
+from desktop.domain.alerts import AlertAcknowledge
+from desktop.domain.incidents import pending_since
 from desktop.domain.types import (
     Acknowledgement,
     EntityKind,
@@ -281,9 +282,9 @@ class TimerEngine:
         return rows
 
     def _pending_state(self, incident: Incident, t: float) -> TimerState | None:
-        since = incident.times.get("pending", incident.times.get("created"))
+        since = pending_since(incident)
         rule = self.pending_rule(incident.priority)
-        if since is None or rule is None:
+        if not since or rule is None:  # 0: an incident with no times (never from the log)
             return None
         elapsed = max(0.0, t - since)
         warn, alert = rule.warn_after, rule.alert_after

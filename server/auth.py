@@ -4,6 +4,7 @@
   as ``scrypt$n$r$p$salt_b64$hash_b64``; verification is constant-time.
 * Tokens are ``secrets.token_urlsafe(32)`` strings; the store only ever sees their sha256 digest.
   Session tokens live `SESSION_TTL` seconds, refresh tokens `REFRESH_TTL`.
+* Which role a session gets is `desktop.domain.roles.grant_role`'s to say.
 * `authenticate` never raises for bad credentials: it returns an `Identity` or an `AuthFailure`
   carrying the protocol `ErrorCode` (``auth_failed``, ``token_expired``, ``role_not_allowed``).
   It is slow on purpose (scrypt): call it from a worker thread.
@@ -20,32 +21,27 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 from functools import cache
-from typing import Literal, get_args
+from typing import Literal
 
+from desktop.domain.roles import grant_role
 from desktop.protocol.errors import ErrorCode
 from desktop.protocol.messages import PasswordAuth, Role, TokenAuth
 from server.store.base import Store, TokenKind, TokenRecord, UserRecord
 
 __all__ = [
     "REFRESH_TTL",
-    "ROLES",
     "SESSION_TTL",
     "AuthFailure",
     "Identity",
     "IssuedTokens",
     "LoginThrottle",
     "authenticate",
-    "grant_role",
     "hash_password",
     "hash_token",
     "issue_tokens",
     "new_token",
     "verify_password",
 ]
-
-#: Roles from least to most privileged. ``supervisor`` is monitoring: it may issue no command.
-ROLES: tuple[Role, ...] = get_args(Role)
-_RANK = {role: rank for rank, role in enumerate(ROLES)}
 
 SESSION_TTL = 15 * 60.0
 REFRESH_TTL = 30 * 24 * 3600.0
@@ -146,30 +142,6 @@ def issue_tokens(
         TokenRecord(hash_token(refresh_token), user, "refresh", now + refresh_ttl, now)
     )
     return IssuedTokens(session, now + session_ttl, refresh_token, now + refresh_ttl)
-
-
-# --- roles -------------------------------------------------------------------------------------
-
-
-def grant_role(user_role: str, requested: str | None) -> Role | None:
-    """The role a session of a ``user_role`` account gets when it asks for ``requested``.
-
-    No request: the account's own role. A request at or below the account's role is granted,
-    except that a supervisor account always gets ``supervisor`` (monitoring). An admin may
-    request any role. None means refused (``role_not_allowed``): above the account's role, or a
-    role this server does not know.
-    """
-    if user_role not in _RANK or (requested is not None and requested not in _RANK):
-        return None
-    own: Role = ROLES[_RANK[user_role]]
-    if requested is None:
-        return own
-    wanted: Role = ROLES[_RANK[requested]]
-    if own == "admin":
-        return wanted
-    if _RANK[wanted] > _RANK[own]:
-        return None
-    return "supervisor" if own == "supervisor" else wanted
 
 
 # --- throttling --------------------------------------------------------------------------------

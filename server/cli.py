@@ -52,10 +52,11 @@ from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import TypeAlias
 
+from desktop.domain.roles import ROLES
 from desktop.protocol.codec import DEFAULT_MAX_FRAME_BYTES
 from desktop.protocol.session import ServerSessionLimits
 from server.app import DispatchServer
-from server.auth import ROLES, hash_password
+from server.auth import hash_password
 from server.gis_import import add_gis_import_command, run_gis_import
 from server.store.base import StoreError, StoreOpenError, UserExists
 from server.store.sqlite import SqliteStore

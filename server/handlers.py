@@ -3,12 +3,13 @@
 `handle` is pure (it reads ``world`` and never mutates it) and total: for any input at all it
 returns an `Accepted` or a `Rejected`, never raises. The steps, in order:
 
-1. a ``supervisor`` session (monitoring) is refused every command, known kind or not: ``forbidden``;
-2. a kind not in `desktop.domain.commands.COMMAND_ARGS`: ``unknown_kind``;
-3. a role not in ``ALLOWED_ROLES[kind]``: ``forbidden``;
+1. a read-only (monitoring) session is refused every command, known kind or not: ``forbidden``;
+2. a kind not in `desktop.domain.catalog.COMMANDS`: ``unknown_kind``;
+3. a role the kind does not allow (`desktop.domain.roles.may_issue`): ``forbidden``;
 4. ``args`` that do not decode strictly into the kind's Struct: ``invalid_command``;
 5. a ``key`` that is not a canonical UUID string, or ``client_seq < 1``: ``invalid_command``;
-6. `desktop.domain.rules.decide`; a `DomainError` becomes its code and message.
+6. the kind's rule (`desktop.domain.catalog.decide`); a `DomainError` becomes its code and
+   message.
 
 An unexpected exception (a bug in the rules) becomes ``internal``, which is transient, and is
 logged; the fuzz tests assert it never happens.
@@ -21,9 +22,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from desktop.domain.commands import ALLOWED_ROLES, COMMAND_ARGS
-from desktop.domain.events import EVENT_KIND, EventData
-from desktop.domain.rules import DecisionContext, DomainError, decide
+from desktop.domain.catalog import COMMANDS, decide, event_kind_of
+from desktop.domain.kinds import DecisionContext, DomainError, EventData
+from desktop.domain.roles import is_read_only, may_issue, refusal
 from desktop.domain.world import World
 from desktop.protocol.codec import decode_args
 from desktop.protocol.errors import ErrorCode, ProtocolError
@@ -83,18 +84,17 @@ def _handle(
     now: float,
     number_incident: Callable[[], str],
 ) -> Outcome:
-    if role == "supervisor":
-        return _reject(ErrorCode.FORBIDDEN, "supervisor sessions are monitoring only")
-    kind = command.kind
-    args_type = COMMAND_ARGS.get(kind)
-    if args_type is None:
-        return _reject(ErrorCode.UNKNOWN_KIND, f"unknown command kind {kind[:80]!r}")
-    if role not in ALLOWED_ROLES[kind]:
-        return _reject(ErrorCode.FORBIDDEN, f"a {role} may not issue {kind}")
+    if is_read_only(role):
+        return _reject(ErrorCode.FORBIDDEN, refusal(role, command.kind[:80]))
+    kind = COMMANDS.get(command.kind)
+    if kind is None:
+        return _reject(ErrorCode.UNKNOWN_KIND, f"unknown command kind {command.kind[:80]!r}")
+    if not may_issue(role, kind.least_role):
+        return _reject(ErrorCode.FORBIDDEN, refusal(role, kind.name))
     try:
-        args = decode_args(command.args, args_type)
+        args = decode_args(command.args, kind.args)
     except ProtocolError as exc:
-        return _reject(ErrorCode.INVALID_COMMAND, f"{kind}: {exc.message}")
+        return _reject(ErrorCode.INVALID_COMMAND, f"{kind.name}: {exc.message}")
     if not valid_key(command.key):
         return _reject(ErrorCode.INVALID_COMMAND, "key must be a UUID string")
     if command.client_seq < 1:
@@ -104,7 +104,7 @@ def _handle(
         events = decide(world, args, ctx)
     except DomainError as exc:
         return _reject(exc.code, exc.message)
-    return Accepted([(EVENT_KIND[type(data)], data) for data in events])
+    return Accepted([(event_kind_of(data).name, data) for data in events])
 
 
 def _reject(code: ErrorCode, message: str) -> Rejected:

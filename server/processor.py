@@ -31,7 +31,7 @@ from typing import Protocol
 
 import msgspec
 
-from desktop.domain.events import EVENT_DATA
+from desktop.domain.catalog import EVENTS
 from desktop.domain.world import World
 from desktop.protocol.codec import decode_args
 from desktop.protocol.errors import TRANSIENT_CODES, ErrorCode, ProtocolError
@@ -75,12 +75,12 @@ def load_world(store: Store, chunk: int = 5000) -> tuple[World, int]:
     seq = 0
     while events := store.events_after(seq, chunk):
         for event in events:
-            data_type = EVENT_DATA.get(event.kind)
-            if data_type is None:
+            kind = EVENTS.get(event.kind)
+            if kind is None:
                 log.warning("event %d: unknown kind %r skipped", event.seq, event.kind)
             else:
                 try:
-                    world.apply(decode_args(event.data, data_type), event.at, event.actor)
+                    world.apply(decode_args(event.data, kind.data), event.at, event.actor)
                 except ProtocolError as exc:
                     log.warning("event %d (%s) skipped: %s", event.seq, event.kind, exc)
             seq = event.seq

@@ -20,16 +20,10 @@ import logging
 import random
 from collections.abc import Sequence
 
-from desktop.domain.commands import (
-    CommandArgs,
-    IncidentClose,
-    IncidentCreate,
-    LocationArgs,
-    UnitAdd,
-    UnitDispatch,
-    UnitSetStatus,
-)
-from desktop.domain.types import AVAILABLE_STATUSES, UnitStatus
+from desktop.domain.incidents import IncidentClose, IncidentCreate
+from desktop.domain.kinds import CommandArgs
+from desktop.domain.types import AVAILABLE_STATUSES, LocationArgs, UnitStatus
+from desktop.domain.units import UnitAdd, UnitDispatch, UnitSetStatus
 from desktop.ids import uuid7
 from desktop.link import LinkPhase
 from desktop.localdb import LocalStorageError

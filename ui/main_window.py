@@ -46,6 +46,7 @@ from ui.theme import THEMES, apply_theme, scale_font
 from ui.widgets.clock import ClockLabel
 from ui.widgets.command_line import CommandLine
 from ui.widgets.connection_banner import ConnectionBanner
+from ui.widgets.message_line import MessageState
 
 __all__ = ["DOCKS", "GO_TO_KEYS", "LAYOUT_VERSION", "MainWindow", "apply_default_layout"]
 
@@ -349,7 +350,7 @@ class MainWindow(QMainWindow):
             self.go_to("incident_detail")
             self.incident_detail.say(
                 f"Check the recommendation, then press {DISPATCH_RECOMMENDED_KEYS} again",
-                error=True,
+                MessageState.REFUSED,
             )
             return False
         return self.incident_detail.dispatch_recommended()

@@ -1,12 +1,14 @@
-"""How domain values look on screen: status colours, labels, durations. Calm, high-contrast."""
+"""How domain values look on screen: status colours, status labels, durations. Calm, high-contrast.
+
+What they are called in words is `desktop.domain.wording`'s (incident labels, status words)."""
 
 from __future__ import annotations
 
 from PySide6.QtGui import QColor
 
-from desktop.domain.types import Incident, IncidentStatus, UnitStatus
+from desktop.domain.types import IncidentStatus, UnitStatus
 
-__all__ = ["INCIDENT_STATUS_LABEL", "UNIT_STATUS_COLOUR", "duration", "incident_label"]
+__all__ = ["INCIDENT_STATUS_LABEL", "UNIT_STATUS_COLOUR", "duration"]
 
 #: Unit status colours, chosen to read on dark and light backgrounds alike.
 UNIT_STATUS_COLOUR: dict[UnitStatus, QColor] = {
@@ -34,8 +36,3 @@ def duration(seconds: float) -> str:
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def incident_label(incident: Incident) -> str:
-    """The number a dispatcher reads out, or a marker while the server has not numbered it."""
-    return incident.number or "…pending"

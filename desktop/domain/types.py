@@ -1,4 +1,5 @@
-"""Domain entities of dispatch v1: incidents, units and their status codes.
+"""Domain entities of dispatch v1: incidents, units and their status codes, and the strict forms
+of the entity values commands carry (`LocationArgs`, `CallerArgs`).
 
 These Structs are the state both the server and the client hold; they travel in events and
 snapshots. Fields a later version adds must have defaults so older data still decodes.
@@ -15,10 +16,12 @@ __all__ = [
     "AVAILABLE_STATUSES",
     "Acknowledgement",
     "Caller",
+    "CallerArgs",
     "EntityKind",
     "Incident",
     "IncidentStatus",
     "Location",
+    "LocationArgs",
     "NarrativeEntry",
     "Position",
     "TimelineEntry",
@@ -79,6 +82,14 @@ class Caller(msgspec.Struct, kw_only=True, omit_defaults=True):
 
     name: str = ""
     callback: str = ""
+
+
+class LocationArgs(Location, forbid_unknown_fields=True):
+    """A `Location` given in a command: a misspelt field is rejected, never silently dropped."""
+
+
+class CallerArgs(Caller, forbid_unknown_fields=True):
+    """A `Caller` given in a command: a misspelt field is rejected, never silently dropped."""
 
 
 class NarrativeEntry(msgspec.Struct, kw_only=True):

@@ -30,8 +30,8 @@ from types import MappingProxyType
 
 import numpy as np
 
-from desktop.domain.timeline import ordinal
 from desktop.domain.types import AVAILABLE_STATUSES, Unit
+from desktop.domain.wording import ordinal
 from desktop.geo.roads import RoadGraph
 from desktop.resources import resource_path
 

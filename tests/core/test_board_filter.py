@@ -10,8 +10,8 @@ from desktop.board_filter import (
     age_since,
     area_labeller,
     board_order,
-    pending_since,
 )
+from desktop.domain.incidents import pending_since
 from desktop.domain.types import Incident, IncidentStatus, Location
 from desktop.geo.areas import AreaIndex
 

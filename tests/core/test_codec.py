@@ -23,8 +23,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from desktop.domain.commands import ALLOWED_ROLES, COMMAND_ARGS, CommandArgs
-from desktop.domain.events import EVENT_DATA, EventData
+from desktop.domain.catalog import COMMANDS, EVENTS, describe_command
+from desktop.domain.kinds import CommandArgs, EventData
+from desktop.domain.world import World
 from desktop.protocol import codec
 from desktop.protocol.codec import (
     DEFAULT_MAX_FRAME_BYTES,
@@ -473,23 +474,42 @@ def test_text_with_lone_surrogate_is_bad_frame(side: str) -> None:
 # --- command arguments and event data ---------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", COMMAND_ARGS)
+@pytest.mark.parametrize("kind", COMMANDS)
 @settings(max_examples=40, deadline=None)
 @given(data=st.data())
 def test_command_args_round_trip_by_kind(kind: str, data: st.DataObject) -> None:
-    cls = COMMAND_ARGS[kind]
+    cls = COMMANDS[kind].args
     args = data.draw(struct_strategy(cls))
     body = CommandBody(key="k", client_seq=1, kind=kind, args=encode_raw(args), issued_at=0.0)
     frame = decode_client_frame(encode(Command(body=body)))
     assert isinstance(frame, Command)
-    assert decode_args(frame.body.args, COMMAND_ARGS[frame.body.kind]) == args
+    assert decode_args(frame.body.args, COMMANDS[frame.body.kind].args) == args
 
 
-@pytest.mark.parametrize("kind", EVENT_DATA)
+@pytest.mark.parametrize("kind", COMMANDS)
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_every_command_kind_words_any_arguments(kind: str, data: st.DataObject) -> None:
+    """Needs attention and refusals word a command whatever it names (even nothing known)."""
+    args = data.draw(struct_strategy(COMMANDS[kind].args))
+    words = describe_command(World(), args)
+    assert isinstance(words, str) and words.strip()
+
+
+@pytest.mark.parametrize("kind", EVENTS)
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_every_event_kind_words_any_data_for_the_timeline(kind: str, data: st.DataObject) -> None:
+    event = EVENTS[kind]
+    lines = event.describe(World(), data.draw(struct_strategy(event.data)))
+    assert all(isinstance(incident_id, str) and text for incident_id, text in lines)
+
+
+@pytest.mark.parametrize("kind", EVENTS)
 @settings(max_examples=40, deadline=None)
 @given(data=st.data())
 def test_event_data_round_trip_by_kind(kind: str, data: st.DataObject) -> None:
-    cls = EVENT_DATA[kind]
+    cls = EVENTS[kind].data
     event = data.draw(struct_strategy(cls))
     raw = encode_raw(event)
     assert decode_args(raw, cls) == event
@@ -517,18 +537,18 @@ def _minimal_args(cls: type[msgspec.Struct]) -> dict[str, Any]:
     return {name: samples[name] for name in required}
 
 
-@pytest.mark.parametrize("kind", COMMAND_ARGS)
+@pytest.mark.parametrize("kind", COMMANDS)
 def test_command_args_reject_unknown_fields(kind: str) -> None:
-    cls = COMMAND_ARGS[kind]
+    cls = COMMANDS[kind].args
     good = _minimal_args(cls)
     assert isinstance(decode_args(json.dumps(good).encode(), cls), cls)
     bad = json.dumps({**good, "not_a_field": 1}).encode()
     assert _code(decode_args, bad, cls) is ErrorCode.INVALID_COMMAND
 
 
-@pytest.mark.parametrize("kind", COMMAND_ARGS)
+@pytest.mark.parametrize("kind", COMMANDS)
 def test_command_args_reject_missing_and_mistyped_fields(kind: str) -> None:
-    cls = COMMAND_ARGS[kind]
+    cls = COMMANDS[kind].args
     good = _minimal_args(cls)
     for name in good:
         missing = {k: v for k, v in good.items() if k != name}
@@ -556,16 +576,16 @@ def test_command_args_reject_missing_and_mistyped_fields(kind: str) -> None:
 )
 def test_command_args_reject_unknown_nested_fields(kind: str, args: dict[str, Any]) -> None:
     raw = json.dumps(args).encode()
-    assert _code(decode_args, raw, COMMAND_ARGS[kind]) is ErrorCode.INVALID_COMMAND
+    assert _code(decode_args, raw, COMMANDS[kind].args) is ErrorCode.INVALID_COMMAND
 
 
 def test_command_args_reject_unknown_status() -> None:
     raw = b'{"unit_id": "E12", "status": "LUNCH"}'
-    assert _code(decode_args, raw, COMMAND_ARGS["unit.set_status"]) is ErrorCode.INVALID_COMMAND
+    assert _code(decode_args, raw, COMMANDS["unit.set_status"].args) is ErrorCode.INVALID_COMMAND
 
 
 def test_decode_args_of_non_json_is_bad_frame() -> None:
-    assert _code(decode_args, b"{", COMMAND_ARGS["unit.add"]) is ErrorCode.BAD_FRAME
+    assert _code(decode_args, b"{", COMMANDS["unit.add"].args) is ErrorCode.BAD_FRAME
 
 
 #: Fields whose value is a free-form map: its keys are data, not field names.
@@ -585,11 +605,11 @@ def _add_unknown_fields(value: Any) -> Any:
     return value
 
 
-@pytest.mark.parametrize("kind", EVENT_DATA)
+@pytest.mark.parametrize("kind", EVENTS)
 @settings(max_examples=25, deadline=None)
 @given(data=st.data())
 def test_event_data_tolerates_fields_of_a_newer_server(kind: str, data: st.DataObject) -> None:
-    cls = EVENT_DATA[kind]
+    cls = EVENTS[kind].data
     event = data.draw(struct_strategy(cls))
     newer = _add_unknown_fields(msgspec.json.decode(encode_raw(event)))
     assert decode_args(json.dumps(newer).encode(), cls) == event
@@ -598,14 +618,13 @@ def test_event_data_tolerates_fields_of_a_newer_server(kind: str, data: st.DataO
 # --- the tables the protocol is built from ----------------------------------------------------
 
 
-def test_every_command_kind_has_roles_and_supervisor_has_none() -> None:
-    assert set(ALLOWED_ROLES) == set(COMMAND_ARGS)
+def test_every_kind_is_a_record_of_the_catalog() -> None:
     roles = set(typing.get_args(Role))
-    for kind, allowed in ALLOWED_ROLES.items():
-        assert allowed <= roles, kind
-        assert "supervisor" not in allowed, kind
-    assert all(issubclass(cls, CommandArgs) for cls in COMMAND_ARGS.values())
-    assert all(issubclass(cls, EventData) for cls in EVENT_DATA.values())
+    for name, kind in COMMANDS.items():
+        assert kind.name == name and kind.least_role in roles - {"supervisor"}, name
+        assert issubclass(kind.args, CommandArgs), name
+    for name, event in EVENTS.items():
+        assert event.name == name and issubclass(event.data, EventData), name
 
 
 def test_codec_exports() -> None:
@@ -622,7 +641,7 @@ def test_codec_exports() -> None:
 def test_protocol_doc_names_every_frame_kind_code_and_close_code() -> None:
     doc = DOC.read_text(encoding="utf-8")
     names = [cls.__struct_config__.tag for cls in ALL_FRAMES]
-    names += list(COMMAND_ARGS) + list(EVENT_DATA) + [code.value for code in ErrorCode]
+    names += list(COMMANDS) + list(EVENTS) + [code.value for code in ErrorCode]
     names += [str(code.value) for code in CloseCode]
     missing = [name for name in names if f"`{name}`" not in doc]
     assert missing == [], f"docs/protocol.md does not describe {missing}"

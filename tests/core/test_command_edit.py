@@ -7,22 +7,13 @@ import pytest
 
 from desktop.command_edit import command_text, edited_command
 from desktop.commandline import Ok, Problem, parse
-from desktop.domain.commands import (
-    COMMAND_ARGS,
-    AlertAcknowledge,
-    CommandArgs,
-    IncidentAddNote,
-    IncidentClose,
-    IncidentCreate,
-    IncidentUpdate,
-    LocationArgs,
-    UnitDispatch,
-    UnitSetStatus,
-)
-from desktop.domain.types import EntityKind, Incident, Location, Unit, UnitStatus
+from desktop.domain.alerts import AlertAcknowledge
+from desktop.domain.catalog import command_kind_of
+from desktop.domain.incidents import IncidentAddNote, IncidentClose, IncidentCreate, IncidentUpdate
+from desktop.domain.kinds import CommandArgs
+from desktop.domain.types import EntityKind, Incident, Location, LocationArgs, Unit, UnitStatus
+from desktop.domain.units import UnitDispatch, UnitSetStatus
 from desktop.domain.world import World
-
-KIND = {cls: kind for kind, cls in COMMAND_ARGS.items()}
 
 
 def world() -> World:
@@ -57,7 +48,7 @@ EDITABLE: list[tuple[CommandArgs, str]] = [
 
 
 def encoded(command: CommandArgs) -> tuple[str, bytes]:
-    return KIND[type(command)], msgspec.json.encode(command)
+    return command_kind_of(command).name, msgspec.json.encode(command)
 
 
 @pytest.mark.parametrize(("command", "line"), EDITABLE, ids=[line for _, line in EDITABLE])

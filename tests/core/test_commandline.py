@@ -23,23 +23,18 @@ from desktop.commandline import (
     complete,
     parse,
 )
-from desktop.domain.commands import (
+from desktop.domain.catalog import decide
+from desktop.domain.incidents import (
     IncidentAddNote,
     IncidentClose,
-    IncidentCreate,
-    IncidentUpdate,
-    UnitDispatch,
-    UnitSetStatus,
-)
-from desktop.domain.events import (
-    EventData,
     IncidentClosed,
+    IncidentCreate,
     IncidentCreated,
-    UnitAdded,
-    UnitDispatched,
+    IncidentUpdate,
 )
-from desktop.domain.rules import DecisionContext, decide
+from desktop.domain.kinds import DecisionContext, EventData
 from desktop.domain.types import Incident, IncidentStatus, Location, Unit, UnitStatus
+from desktop.domain.units import UnitAdded, UnitDispatch, UnitDispatched, UnitSetStatus
 from desktop.domain.world import World
 
 T0 = 1_700_000_000.0

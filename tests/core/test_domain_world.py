@@ -14,21 +14,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from desktop.domain.events import (
-    EVENT_DATA,
-    AlertAcknowledged,
-    EventData,
+from desktop.domain.alerts import AlertAcknowledged
+from desktop.domain.catalog import EVENTS
+from desktop.domain.incidents import (
     IncidentClosed,
     IncidentCreated,
     IncidentNoteAdded,
     IncidentStatusChanged,
     IncidentUpdated,
-    PlanOverridden,
-    UnitAdded,
-    UnitDispatched,
-    UnitStatusChanged,
-    UnitUpdated,
 )
+from desktop.domain.kinds import EventData
 from desktop.domain.types import (
     Caller,
     Incident,
@@ -38,6 +33,13 @@ from desktop.domain.types import (
     Position,
     Unit,
     UnitStatus,
+)
+from desktop.domain.units import (
+    PlanOverridden,
+    UnitAdded,
+    UnitDispatched,
+    UnitStatusChanged,
+    UnitUpdated,
 )
 from desktop.domain.world import World
 
@@ -348,7 +350,7 @@ def test_every_event_kind_is_covered_here() -> None:
         AlertAcknowledged,  # tests/core/test_timers.py
         PlanOverridden,  # tests/core/test_timeline.py
     }
-    assert set(EVENT_DATA.values()) == covered
+    assert {kind.data for kind in EVENTS.values()} == covered
 
 
 # --- fork and immutability --------------------------------------------------------------------

@@ -5,10 +5,11 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from desktop.domain.commands import IncidentAddNote, IncidentCreate, UnitAdd, UnitDispatch
-from desktop.domain.events import EVENT_KIND, IncidentCreated, UnitAdded
-from desktop.domain.rules import DecisionContext, DomainError, decide
+from desktop.domain.catalog import decide, event_kind_of
+from desktop.domain.incidents import IncidentAddNote, IncidentCreate, IncidentCreated
+from desktop.domain.kinds import DecisionContext, DomainError
 from desktop.domain.types import Incident, Location, Unit, UnitStatus
+from desktop.domain.units import UnitAdd, UnitAdded, UnitDispatch
 from desktop.domain.world import World
 from desktop.outbox import OutboxEntry
 from desktop.state import Change, ClientState, GapError
@@ -21,7 +22,7 @@ def _entry(seq: int, key: str, args: object, kind: str) -> OutboxEntry:
 
 
 def _feed(state: ClientState, seq: int, data: object, key: str | None = None) -> None:
-    state.apply_event(seq, EVENT_KIND[type(data)], enc(data), 50.0 + seq, key)  # type: ignore[index]
+    state.apply_event(seq, event_kind_of(data).name, enc(data), 50.0 + seq, key)
 
 
 def _incident(incident_id: str) -> Incident:
@@ -48,7 +49,7 @@ def test_unknown_event_kinds_advance_seq_only() -> None:
 def test_pending_command_is_visible_then_replaced_by_its_event() -> None:
     state = ClientState("ann")
     args = IncidentCreate(incident_id="i1", type="FIRE", priority=1, location=Location(address="x"))
-    state.add_pending(_entry(1, "k1", args, "incident.create"), args)
+    state.add_pending(_entry(1, "k1", args, "incident.create"))
     assert state.incident("i1") is not None
     assert "i1" not in state.confirmed.incidents
     # the server's event arrives (with the command's key), before the result
@@ -63,7 +64,7 @@ def test_note_forecast_is_not_shown_twice_while_result_is_in_flight() -> None:
     state = ClientState("ann")
     _feed(state, 1, IncidentCreated(incident=_incident("i1")))
     args = IncidentAddNote(incident_id="i1", text="smoke showing")
-    state.add_pending(_entry(1, "k1", args, "incident.add_note"), args)
+    state.add_pending(_entry(1, "k1", args, "incident.add_note"))
     assert len(state.incident("i1").narrative) == 1  # type: ignore[union-attr]
     world = state.confirmed.fork()
     [note] = decide(world, args, DecisionContext(actor="ann", now=1.0))
@@ -77,7 +78,7 @@ def test_forecast_that_no_longer_fits_is_reported_not_applied() -> None:
     _feed(state, 2, IncidentCreated(incident=_incident("a")))
     _feed(state, 3, IncidentCreated(incident=_incident("b")))
     args = UnitDispatch(incident_id="b", unit_ids=["E1"])
-    state.add_pending(_entry(1, "k1", args, "unit.dispatch"), args)
+    state.add_pending(_entry(1, "k1", args, "unit.dispatch"))
     assert state.unit("E1").incident_id == "b"  # type: ignore[union-attr]
     # another dispatcher's dispatch of E1 to "a" arrives first
     world = state.confirmed.fork()
@@ -92,10 +93,51 @@ def test_forecast_that_no_longer_fits_is_reported_not_applied() -> None:
     assert state.unit("E1").incident_id == "a"  # type: ignore[union-attr]
 
 
-def test_check_refuses_what_cannot_apply() -> None:
+def test_forecast_refuses_what_cannot_apply_and_changes_nothing() -> None:
     state = ClientState("ann")
+    _feed(state, 1, IncidentCreated(incident=_incident("i1")))
+    view = state.view
     with pytest.raises(DomainError):
-        state.check(UnitDispatch(incident_id="nope", unit_ids=["E1"]), 1.0)
+        state.forecast(
+            [IncidentAddNote(incident_id="i1", text="x"), UnitAdd(unit_id="", type="E")], 1.0
+        )
+    assert state.view is view and state.pending_count() == 0
+
+
+def test_a_forecast_is_overlaid_as_it_was_worked_out() -> None:
+    """Commands are checked once: the forecast's own world becomes the view, each later
+    command of a line seeing the earlier ones' effect."""
+    state = ClientState("ann")
+    _feed(state, 1, IncidentCreated(incident=_incident("i1")))
+    _feed(state, 2, UnitAdded(unit=Unit(id="E1", type="ENGINE", status=UnitStatus.AV)))
+    commands = [
+        UnitDispatch(incident_id="i1", unit_ids=["E1"]),
+        IncidentAddNote(incident_id="i1", text="E1 going"),
+    ]
+    forecast = state.forecast(commands, 200.0)
+    entries = [
+        _entry(n, f"k{n}", args, kind)
+        for n, (args, kind) in enumerate(
+            zip(commands, ["unit.dispatch", "incident.add_note"], strict=True), start=1
+        )
+    ]
+    state.add_forecast(forecast, entries)
+    assert state.view is forecast.world
+    assert state.unit("E1").incident_id == "i1"  # type: ignore[union-attr]
+    assert [p.touched for p in state.pending()] == list(forecast.touched)
+    assert state.flush().pending
+
+
+def test_a_forecast_checked_against_an_older_view_is_worked_out_again() -> None:
+    state = ClientState("ann")
+    _feed(state, 1, IncidentCreated(incident=_incident("i1")))
+    note = IncidentAddNote(incident_id="i1", text="first")
+    forecast = state.forecast([note], 200.0)
+    _feed(state, 2, IncidentCreated(incident=_incident("i2")))  # the view moved on meanwhile
+    state.add_forecast(forecast, [_entry(1, "k1", note, "incident.add_note")])
+    assert state.view is not forecast.world
+    assert set(state.view.incidents) == {"i1", "i2"}
+    assert [e.text for e in state.incident("i1").narrative] == ["first"]  # type: ignore[union-attr]
 
 
 def test_observers_get_one_change_per_flush() -> None:
@@ -105,7 +147,7 @@ def test_observers_get_one_change_per_flush() -> None:
     for seq in range(1, 4):
         _feed(state, seq, UnitAdded(unit=Unit(id=f"E{seq}", type="ENGINE")))
     args = UnitAdd(unit_id="E9", type="ENGINE")
-    state.add_pending(_entry(1, "k", args, "unit.add"), args)
+    state.add_pending(_entry(1, "k", args, "unit.add"))
     state.flush()
     state.flush()  # nothing new: no call
     assert len(changes) == 1

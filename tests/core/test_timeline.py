@@ -5,21 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from desktop.domain.commands import (
-    AlertAcknowledge,
-    CommandArgs,
-    IncidentAddNote,
-    IncidentClose,
-    IncidentCreate,
-    IncidentUpdate,
-    LocationArgs,
-    UnitAdd,
-    UnitDispatch,
-    UnitSetStatus,
-)
-from desktop.domain.rules import DecisionContext, decide
-from desktop.domain.timeline import ordinal
-from desktop.domain.types import EntityKind, IncidentStatus, UnitStatus
+from desktop.domain.alerts import AlertAcknowledge
+from desktop.domain.catalog import decide
+from desktop.domain.incidents import IncidentAddNote, IncidentClose, IncidentCreate, IncidentUpdate
+from desktop.domain.kinds import CommandArgs, DecisionContext
+from desktop.domain.types import EntityKind, IncidentStatus, LocationArgs, UnitStatus
+from desktop.domain.units import UnitAdd, UnitDispatch, UnitSetStatus
+from desktop.domain.wording import ordinal
 from desktop.domain.world import World
 from desktop.localdb import LocalDatabase
 from desktop.replica import Replica

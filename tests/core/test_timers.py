@@ -20,27 +20,21 @@ from typing import Any
 import msgspec
 import pytest
 
-from desktop.domain.commands import (
-    AlertAcknowledge,
-    CommandArgs,
-    IncidentClose,
-    IncidentCreate,
-    LocationArgs,
-    UnitAdd,
-    UnitDispatch,
-    UnitSetStatus,
-)
-from desktop.domain.events import EVENT_DATA, EVENT_KIND, AlertAcknowledged, EventData
-from desktop.domain.rules import DecisionContext, DomainError, decide
+from desktop.domain.alerts import AlertAcknowledge, AlertAcknowledged
+from desktop.domain.catalog import decide, event_kind_of
+from desktop.domain.incidents import IncidentClose, IncidentCreate
+from desktop.domain.kinds import CommandArgs, DecisionContext, DomainError, EventData
 from desktop.domain.types import (
     Acknowledgement,
     EntityKind,
     Incident,
     IncidentStatus,
     Location,
+    LocationArgs,
     Unit,
     UnitStatus,
 )
+from desktop.domain.units import UnitAdd, UnitDispatch, UnitSetStatus
 from desktop.domain.world import World
 from desktop.localdb import LocalDatabase
 from desktop.protocol.errors import ErrorCode
@@ -387,8 +381,8 @@ class Floor:
         """A new world rebuilt from the log, through the wire encoding (as after a restart)."""
         world = World()
         for data, at in self.log:
-            kind = EVENT_KIND[type(data)]
-            world.apply(msgspec.json.decode(msgspec.json.encode(data), type=EVENT_DATA[kind]), at)
+            kind = event_kind_of(data)
+            world.apply(msgspec.json.decode(msgspec.json.encode(data), type=kind.data), at)
         return world
 
 

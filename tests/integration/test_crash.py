@@ -8,7 +8,8 @@ import signal
 import sys
 from pathlib import Path
 
-from desktop.domain.commands import IncidentCreate, LocationArgs
+from desktop.domain.incidents import IncidentCreate
+from desktop.domain.types import LocationArgs
 from tests.integration.test_sync import live, settled
 from tests.support.faultproxy import FaultProxy
 from tests.support.fixtures import ClientFactory

@@ -16,15 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from desktop.domain.commands import (
-    IncidentAddNote,
-    IncidentCreate,
-    LocationArgs,
-    UnitAdd,
-    UnitDispatch,
-    UnitSetStatus,
-)
-from desktop.domain.types import UnitStatus
+from desktop.domain.incidents import IncidentAddNote, IncidentCreate
+from desktop.domain.types import LocationArgs, UnitStatus
+from desktop.domain.units import UnitAdd, UnitDispatch, UnitSetStatus
 from desktop.domain.world import World
 from desktop.ids import uuid7
 from desktop.link import LinkPhase
@@ -89,9 +83,7 @@ async def test_a_workstation_restarted_four_times_agrees_with_the_server(
             ann.submit(UnitAdd(unit_id="E12", type="ENGINE", status=UnitStatus.AV))
             ann.submit(UnitAdd(unit_id="M55", type="MEDIC", status=UnitStatus.AV))
             ann.submit(
-                IncidentCreate(
-                    incident_id=incident_id, type="FIRE", priority=1, location=location
-                )
+                IncidentCreate(incident_id=incident_id, type="FIRE", priority=1, location=location)
             )
             ann.submit(UnitDispatch(incident_id=incident_id, unit_ids=["E12", "M55"]))
         else:

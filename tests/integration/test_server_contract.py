@@ -12,14 +12,10 @@ from typing import Any
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from desktop.domain.commands import (
-    COMMAND_ARGS,
-    IncidentAddNote,
-    IncidentCreate,
-    LocationArgs,
-    UnitAdd,
-)
-from desktop.domain.types import UnitStatus
+from desktop.domain.catalog import COMMANDS
+from desktop.domain.incidents import IncidentAddNote, IncidentCreate
+from desktop.domain.types import LocationArgs, UnitStatus
+from desktop.domain.units import UnitAdd
 from desktop.ids import uuid7
 from desktop.protocol.messages import Error, Event, Pong, Result
 from desktop.service import CommandRefused
@@ -53,7 +49,7 @@ VALID_ARGS: dict[str, dict[str, Any]] = {
 
 
 def test_every_command_kind_has_valid_args_here() -> None:
-    assert set(VALID_ARGS) == set(COMMAND_ARGS)
+    assert set(VALID_ARGS) == set(COMMANDS)
 
 
 async def test_f_replayed_key_returns_first_result_and_no_new_event(server: ServerProcess) -> None:

@@ -8,14 +8,9 @@ from __future__ import annotations
 
 import time
 
-from desktop.domain.commands import (
-    IncidentAddNote,
-    IncidentCreate,
-    LocationArgs,
-    UnitAdd,
-    UnitDispatch,
-)
-from desktop.domain.types import UnitStatus
+from desktop.domain.incidents import IncidentAddNote, IncidentCreate
+from desktop.domain.types import LocationArgs, UnitStatus
+from desktop.domain.units import UnitAdd, UnitDispatch
 from desktop.link import LinkPhase
 from desktop.service import DispatchService
 from tests.support.faultproxy import FaultProxy

@@ -10,12 +10,10 @@ from srvkit import FAST_N, PASSWORD
 from desktop.protocol.errors import ErrorCode
 from desktop.protocol.messages import PasswordAuth, TokenAuth
 from server.auth import (
-    ROLES,
     AuthFailure,
     Identity,
     LoginThrottle,
     authenticate,
-    grant_role,
     hash_password,
     hash_token,
     issue_tokens,
@@ -101,45 +99,6 @@ def test_token_of_a_disabled_user_is_refused(store: SqliteStore) -> None:
     assert isinstance(failure, AuthFailure) and failure.code is ErrorCode.AUTH_FAILED
 
 
-GRANTS = {
-    # (account role, requested) -> granted (None: role_not_allowed)
-    ("calltaker", None): "calltaker",
-    ("calltaker", "calltaker"): "calltaker",
-    ("calltaker", "dispatcher"): None,
-    ("calltaker", "supervisor"): None,
-    ("calltaker", "admin"): None,
-    ("dispatcher", None): "dispatcher",
-    ("dispatcher", "calltaker"): "calltaker",
-    ("dispatcher", "dispatcher"): "dispatcher",
-    ("dispatcher", "supervisor"): None,
-    ("dispatcher", "admin"): None,
-    ("supervisor", None): "supervisor",
-    ("supervisor", "calltaker"): "supervisor",
-    ("supervisor", "dispatcher"): "supervisor",
-    ("supervisor", "supervisor"): "supervisor",
-    ("supervisor", "admin"): None,
-    ("admin", None): "admin",
-    ("admin", "calltaker"): "calltaker",
-    ("admin", "dispatcher"): "dispatcher",
-    ("admin", "supervisor"): "supervisor",
-    ("admin", "admin"): "admin",
-}
-
-
-def test_role_grant_table_is_complete() -> None:
-    assert {(a, r) for a in ROLES for r in (None, *ROLES)} == set(GRANTS)
-
-
-@pytest.mark.parametrize(("account", "requested"), sorted(GRANTS, key=str))
-def test_role_grants(account: str, requested: str | None) -> None:
-    assert grant_role(account, requested) == GRANTS[account, requested]
-
-
-def test_unknown_roles_are_refused() -> None:
-    assert grant_role("dispatcher", "janitor") is None
-    assert grant_role("janitor", None) is None
-
-
 def test_role_request_above_own_gives_role_not_allowed(store: SqliteStore) -> None:
     auth = PasswordAuth(username="carl", password=PASSWORD)
     failure = authenticate(store, auth, time.time(), role_requested="dispatcher")
@@ -147,7 +106,8 @@ def test_role_request_above_own_gives_role_not_allowed(store: SqliteStore) -> No
     sam = authenticate(
         store, PasswordAuth(username="sam", password=PASSWORD), 1.0, role_requested="dispatcher"
     )
-    assert isinstance(sam, Identity) and sam.role == "supervisor"
+    assert isinstance(sam, AuthFailure) and sam.code is ErrorCode.ROLE_NOT_ALLOWED
+    assert "may not sign in as dispatcher" in sam.message
 
 
 def test_login_throttle_blocks_after_five_failures_per_minute(store: SqliteStore) -> None:

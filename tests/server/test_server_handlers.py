@@ -10,9 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from desktop.domain.commands import ALLOWED_ROLES, COMMAND_ARGS
-from desktop.domain.events import EVENT_DATA
-from desktop.domain.rules import ALLOWED_TRANSITIONS
+from desktop.domain.catalog import COMMANDS, EVENTS
+from desktop.domain.roles import ROLES, roles_from
 from desktop.domain.types import (
     ASSIGNED_STATUSES,
     Incident,
@@ -21,9 +20,9 @@ from desktop.domain.types import (
     Unit,
     UnitStatus,
 )
+from desktop.domain.units import ALLOWED_TRANSITIONS
 from desktop.domain.world import World
 from desktop.protocol.messages import CommandBody
-from server.auth import ROLES
 from server.handlers import Accepted, Outcome, Rejected, handle, valid_key
 
 NOW = 1_790_000_000.0
@@ -174,8 +173,8 @@ REJECTED: list[tuple[str, dict[str, Any], str]] = [
 
 
 def test_tables_cover_every_kind() -> None:
-    assert set(ACCEPTED) == set(COMMAND_ARGS)
-    assert {kind for kind, _, _ in REJECTED} == set(COMMAND_ARGS)
+    assert set(ACCEPTED) == set(COMMANDS)
+    assert {kind for kind, _, _ in REJECTED} == set(COMMANDS)
 
 
 @pytest.mark.parametrize("kind", sorted(ACCEPTED))
@@ -188,7 +187,7 @@ def test_every_kind_accepted(kind: str) -> None:
     assert (before.incidents, before.units) == snapshot  # handle never mutates the world
     assert isinstance(outcome, Accepted)
     for event_kind, data in outcome.events:
-        assert isinstance(data, EVENT_DATA[event_kind])
+        assert isinstance(data, EVENTS[event_kind].data)
 
 
 def test_created_incident_gets_a_server_number() -> None:
@@ -216,17 +215,17 @@ def test_every_kind_refused(kind: str, args: dict[str, Any], expected: str) -> N
     assert code(run(kind, args, "admin")) == expected
 
 
-@pytest.mark.parametrize("kind", [*sorted(COMMAND_ARGS), "no.such.kind", ""])
+@pytest.mark.parametrize("kind", [*sorted(COMMANDS), "no.such.kind", ""])
 def test_supervisor_is_forbidden_every_kind(kind: str) -> None:
     args = ACCEPTED.get(kind, ({}, []))[0]
     assert code(run(kind, args, "supervisor")) == "forbidden"
 
 
-@pytest.mark.parametrize("kind", sorted(COMMAND_ARGS))
+@pytest.mark.parametrize("kind", sorted(COMMANDS))
 @pytest.mark.parametrize("role", ["calltaker", "dispatcher", "admin", "janitor"])
 def test_role_matrix(kind: str, role: str) -> None:
     outcome = run(kind, ACCEPTED[kind][0], role)
-    if role in ALLOWED_ROLES[kind]:
+    if role in roles_from(COMMANDS[kind].least_role):
         assert isinstance(outcome, Accepted)
     else:
         assert code(outcome) == "forbidden"
@@ -392,8 +391,8 @@ PLAUSIBLE: dict[str, st.SearchStrategy[Any]] = {
 
 @st.composite
 def commands(draw: st.DrawFn) -> CommandBody:
-    kind = draw(st.sampled_from(sorted(COMMAND_ARGS)) | st.text(max_size=20))
-    args_type = COMMAND_ARGS.get(kind)
+    kind = draw(st.sampled_from(sorted(COMMANDS)) | st.text(max_size=20))
+    args_type = COMMANDS[kind].args if kind in COMMANDS else None
     if args_type is not None and draw(st.booleans()):
         names = list(args_type.__struct_fields__)
         args: Any = {

@@ -19,7 +19,7 @@ import signal
 import sys
 from pathlib import Path
 
-from desktop.domain.commands import IncidentAddNote
+from desktop.domain.incidents import IncidentAddNote
 from desktop.link import Backoff, LinkPhase
 from desktop.service import DispatchService, ServiceConfig
 from desktop.signin import SignIn

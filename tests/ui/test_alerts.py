@@ -13,14 +13,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from desktop.domain.commands import (
-    IncidentCreate,
-    LocationArgs,
-    UnitAdd,
-    UnitDispatch,
-    UnitSetStatus,
-)
-from desktop.domain.types import EntityKind, UnitStatus
+from desktop.domain.incidents import IncidentCreate
+from desktop.domain.types import EntityKind, LocationArgs, UnitStatus
+from desktop.domain.units import UnitAdd, UnitDispatch, UnitSetStatus
 from desktop.link import LinkPhase
 from desktop.service import DispatchService, ServiceConfig
 from desktop.signin import SignIn
@@ -153,7 +148,7 @@ async def test_alert_sounds_once_is_acknowledged_recorded_and_alerts_again(
 def test_pending_incident_alert_offline_and_the_oldest_first(qtbot: QtBot, tmp_path: Path) -> None:
     """Without a server: two pending incidents alert in one tick (one sound), listed oldest
     first; with none selected the button asks for a selection and Ctrl+K takes the oldest."""
-    from desktop.domain.events import IncidentCreated
+    from desktop.domain.incidents import IncidentCreated
     from desktop.domain.types import Incident, Location
     from desktop.protocol.codec import encode_raw
 

@@ -13,9 +13,19 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from desktop.domain.commands import IncidentCreate, LocationArgs, UnitAdd
-from desktop.domain.events import EVENT_KIND, EventData, IncidentCreated, UnitAdded
-from desktop.domain.types import Incident, IncidentStatus, Location, Position, Unit, UnitStatus
+from desktop.domain.catalog import event_kind_of
+from desktop.domain.incidents import IncidentCreate, IncidentCreated
+from desktop.domain.kinds import EventData
+from desktop.domain.types import (
+    Incident,
+    IncidentStatus,
+    Location,
+    LocationArgs,
+    Position,
+    Unit,
+    UnitStatus,
+)
+from desktop.domain.units import UnitAdd, UnitAdded
 from desktop.link import LinkPhase
 from desktop.protocol.codec import encode_raw
 from desktop.service import DispatchService, ServiceConfig
@@ -189,7 +199,7 @@ async def test_an_override_is_recorded_and_actions_explain_refusals_in_place(
     panel.disposition_input.setCurrentText("Patient transported")
     assert not panel.close_incident()
     assert "still has E41, M53 assigned" in panel.message.text()
-    assert panel.message.property("state") == "error"
+    assert panel.message.property("state") == "refused"
     assert not service.outbox
 
     # release both, then close
@@ -343,7 +353,7 @@ def test_a_stale_avl_fix_is_flagged_next_to_the_unit_it_recommends(
         ),
     ]
     for seq, data in enumerate(events, 1):
-        service.state.apply_event(seq, EVENT_KIND[type(data)], bytes(encode_raw(data)), now)
+        service.state.apply_event(seq, event_kind_of(data).name, bytes(encode_raw(data)), now)
     window = MainWindow(service, Bridge(), tmp_path / "config", sound=lambda: None)
     qtbot.addWidget(window)
     window.selection.select_incident("i-1")

@@ -17,15 +17,9 @@ from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 from desktop.board_filter import EN_DASH, IncidentFilter
-from desktop.domain.commands import (
-    IncidentClose,
-    IncidentCreate,
-    LocationArgs,
-    UnitAdd,
-    UnitDispatch,
-    UnitSetStatus,
-)
-from desktop.domain.types import Incident, IncidentStatus, UnitStatus
+from desktop.domain.incidents import IncidentClose, IncidentCreate
+from desktop.domain.types import Incident, IncidentStatus, LocationArgs, UnitStatus
+from desktop.domain.units import UnitAdd, UnitDispatch, UnitSetStatus
 from desktop.link import LinkPhase
 from desktop.runcards import RunCards
 from desktop.service import DispatchService, ServiceConfig

@@ -9,14 +9,9 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from desktop.domain.commands import (
-    IncidentCreate,
-    LocationArgs,
-    UnitAdd,
-    UnitDispatch,
-    UnitSetStatus,
-)
-from desktop.domain.types import UnitStatus
+from desktop.domain.incidents import IncidentCreate
+from desktop.domain.types import LocationArgs, UnitStatus
+from desktop.domain.units import UnitAdd, UnitDispatch, UnitSetStatus
 from desktop.link import LinkPhase
 from desktop.service import CommandRefused, DispatchService
 from tests.support.faultproxy import FaultProxy
@@ -69,6 +64,8 @@ async def test_a_refused_dispatch_is_edited_on_the_command_line_and_sent_again(
     i1, i2 = number(service, "i-1"), number(service, "i-2")
 
     panel, line = window.alerts_panel, window.command_line
+    attention = window.models.attention
+    assert attention.data(attention.index(0, 1)) == f"dispatch E1 to {i2}"  # the kind's words
     assert not panel.edit_button.isEnabled()  # nothing selected
     panel.view.selectRow(0)
     assert panel.edit_button.isEnabled()

@@ -14,8 +14,9 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QDockWidget
 from pytestqt.qtbot import QtBot
 
-from desktop.domain.commands import IncidentAddNote, IncidentCreate, LocationArgs, UnitAdd
-from desktop.domain.types import UnitStatus
+from desktop.domain.incidents import IncidentAddNote, IncidentCreate
+from desktop.domain.types import LocationArgs, UnitStatus
+from desktop.domain.units import UnitAdd
 from desktop.link import LinkPhase, LinkStatus
 from desktop.service import DispatchService, ServiceConfig
 from desktop.signin import SignIn
@@ -144,12 +145,12 @@ async def test_command_line_verbs_autocomplete_and_history(
     run("ER E12")
     assert line.feedback.property("state") == "ok", line.feedback.text()
     message = run("TR M55")  # M55 is dispatched, not on scene: refused in place
-    assert line.feedback.property("state") == "error"
+    assert line.feedback.property("state") == "refused"
     assert "M55" in message
     assert line.input.text() == "TR M55"  # kept for correction
     assert "unknown verb" in run("DSIP E12 1").lower()
     run("ER M55 E12")  # all or nothing: M55 could go ER, E12 already is, so nothing is queued
-    assert line.feedback.property("state") == "error"
+    assert line.feedback.property("state") == "refused"
     assert service.unit("M55").status is UnitStatus.DP  # type: ignore[union-attr]
     run(f"NOTE {number} caller is conscious and breathing")
     await wait_until(lambda: not service.outbox, what="all applied")
@@ -346,8 +347,9 @@ async def test_monitoring_position_has_a_read_only_command_line(
 
 
 def test_pending_and_status_timers_turn_amber_then_red(qtbot: QtBot, tmp_path: Path) -> None:
-    from desktop.domain.events import IncidentCreated, UnitAdded, UnitDispatched
+    from desktop.domain.incidents import IncidentCreated
     from desktop.domain.types import Incident, Location, Unit
+    from desktop.domain.units import UnitAdded, UnitDispatched
     from desktop.protocol.codec import encode_raw
     from desktop.timers import TimerEngine, load_timer_config
 

@@ -15,14 +15,10 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from desktop.domain.commands import (
-    CommandArgs,
-    IncidentCreate,
-    LocationArgs,
-    UnitAdd,
-    UnitDispatch,
-)
-from desktop.domain.types import UnitStatus
+from desktop.domain.incidents import IncidentCreate
+from desktop.domain.kinds import CommandArgs
+from desktop.domain.types import LocationArgs, UnitStatus
+from desktop.domain.units import UnitAdd, UnitDispatch
 from desktop.link import LinkPhase
 from desktop.service import DispatchService, ServiceConfig
 from desktop.signin import SignIn
@@ -165,7 +161,7 @@ async def test_menu_follows_the_rules_keys_change_status_refusal_in_place(
     one.key(Qt.Key.Key_O, "E1")
     assert panel.message.isVisible()
     assert panel.message.text() == "E1 cannot go AQ -> OS: on scene needs DP or ER first"
-    assert panel.message.property("state") == "local"
+    assert panel.message.property("state") == "refused"
     assert not service.outbox
     assert one.cell("E1", STATUS) == "AQ"
 
@@ -302,14 +298,13 @@ async def test_server_rejection_is_explained_in_place_until_discarded(
     [rejection] = service.needs_attention()
     i1, i2 = number(service, "i-1"), number(service, "i-2")
     assert rejection.message == f"E1 is DP on {i1}"
-    assert panel.message.text() == (
-        f"Server refused dispatch to {i2} for E1: E1 is DP on {i1} (see Needs attention)"
-    )
+    told = f"Server refused dispatch E1 to {i2}: E1 is DP on {i1} (see Needs attention)"
+    assert panel.message.text() == told  # the same words on the row and in the panel
     assert panel.message.property("state") == "server"
     assert one.cell("E1", UNIT) == "✖ E1"
     assert one.cell("E1", STATUS) == "DP"
     tooltip = one.cell("E1", INCIDENT, Qt.ItemDataRole.ToolTipRole)
-    assert tooltip == f"Server refused dispatch to {i2}: E1 is DP on {i1} (see Needs attention)"
+    assert tooltip == told
     foreground = one.cell("E1", UNIT, Qt.ItemDataRole.ForegroundRole)
     assert foreground.color().name() == "#ff7b72"  # type: ignore[attr-defined]
 

@@ -18,7 +18,9 @@ from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QApplication
 
 from desktop.board_filter import BoardCounts, IncidentFilter, age_since, board_order
+from desktop.domain.catalog import describe_command, read_command
 from desktop.domain.types import EntityKind, Incident, IncidentStatus, Unit, UnitStatus
+from desktop.domain.wording import incident_label
 from desktop.outbox import Rejection
 from desktop.service import DispatchService
 from desktop.sound import AlertSound
@@ -34,7 +36,7 @@ from desktop.timers import (
     load_timer_config,
 )
 from ui.models.entity_table import Column, EntityTableModel
-from ui.presentation import INCIDENT_STATUS_LABEL, UNIT_STATUS_COLOUR, duration, incident_label
+from ui.presentation import INCIDENT_STATUS_LABEL, UNIT_STATUS_COLOUR, duration
 
 __all__ = ["BoardModels", "alert_id", "default_alert_sound", "refused_unit_ids"]
 
@@ -124,7 +126,7 @@ class BoardModels:
                 Column(
                     "Refused", lambda r: time.strftime("%H:%M:%S", time.localtime(r.rejected_at))
                 ),
-                Column("Command", lambda r: r.entry.kind),
+                Column("Command", self.refused_words),
                 Column("Reason", lambda r: r.code),
                 Column("Detail", lambda r: r.message),
             ],
@@ -305,16 +307,20 @@ class BoardModels:
         still in Needs attention. Current once `apply` or `reload` has seen the change."""
         return dict(self._refused_units)
 
-    def refused_action(self, rejection: Rejection) -> str:
-        """What a refused command asked for, in words ("status OS", "dispatch to F2612-000123");
-        the command kind for kinds without a wording."""
-        args = _rejected_args(rejection)
-        if rejection.entry.kind == "unit.set_status":
-            return f"status {args.get('status')}"
-        if rejection.entry.kind == "unit.dispatch":
-            incident = self.service.incident(str(args.get("incident_id")))
-            return f"dispatch to {incident_label(incident)}" if incident else "dispatch"
-        return rejection.entry.kind
+    def refused_words(self, rejection: Rejection) -> str:
+        """What a refused command asked for, in its kind's words ("dispatch E12 to
+        F2612-000123", "E12 on scene (OS)"); its kind when its arguments cannot be read."""
+        args = read_command(rejection.entry.kind, rejection.entry.args)
+        if args is None:
+            return rejection.entry.kind
+        return describe_command(self.service.state.view, args)
+
+    def server_refusal(self, rejection: Rejection) -> str:
+        """How a command the server refused is told where it shows (a unit's row, a panel)."""
+        return (
+            f"Server refused {self.refused_words(rejection)}: {rejection.message} "
+            "(see Needs attention)"
+        )
 
     # --- looks -------------------------------------------------------------------------------
 
@@ -397,8 +403,7 @@ class BoardModels:
         if role == _TOOLTIP:
             if refusal is None:
                 return None
-            what = self.refused_action(refusal)
-            return f"Server refused {what}: {refusal.message} (see Needs attention)"
+            return self.server_refusal(refusal)
         if role == _FOREGROUND and column == 2:
             return QBrush(UNIT_STATUS_COLOUR[unit.status])
         if role == _FOREGROUND and column == 0 and refusal is not None:

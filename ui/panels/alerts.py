@@ -8,11 +8,11 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 
 from desktop.command_edit import command_text
 from desktop.domain.types import EntityKind
-from desktop.localdb import LocalStorageError
-from desktop.service import CommandRefused, DispatchService
+from desktop.service import DispatchService
 from ui.models.board import BoardModels
 from ui.panels import make_table_view
 from ui.selection import Selection
+from ui.widgets.message_line import MessageLine, MessageState, attempt, submit_and_say
 
 __all__ = ["ACKNOWLEDGE_KEYS", "AlertsPanel"]
 
@@ -48,7 +48,8 @@ class AlertsPanel(QWidget):
         self.acknowledge_button.setToolTip(
             f"Acknowledge the selected alert ({ACKNOWLEDGE_KEYS}: the selected or the oldest)"
         )
-        self.alerts_feedback = QLabel()
+        self.alerts_feedback = MessageLine("alerts_feedback")
+        self.alerts_feedback.setWordWrap(False)
         self.acknowledge_button.clicked.connect(self.acknowledge_selected)
         alert_buttons = QHBoxLayout()
         alert_buttons.addWidget(self.acknowledge_button)
@@ -61,7 +62,8 @@ class AlertsPanel(QWidget):
         self.edit_button = QPushButton("Edit…")
         self.edit_button.setToolTip("Edit the refused command on the command line, then send it")
         self.discard_button = QPushButton("Discard")
-        self.feedback = QLabel()
+        self.feedback = MessageLine("attention_feedback")
+        self.feedback.setWordWrap(False)
         self.retry_button.clicked.connect(self.retry_selected)
         self.edit_button.clicked.connect(self.edit_selected)
         self.discard_button.clicked.connect(self.discard_selected)
@@ -104,7 +106,7 @@ class AlertsPanel(QWidget):
         """Acknowledge the selected alert (the button). True if a command was queued."""
         row_id = self._selected_alert()
         if row_id is None:
-            self.alerts_feedback.setText("Select an alert first")
+            self.alerts_feedback.say("Select an alert first", MessageState.REFUSED)
             return False
         return self._acknowledge(row_id)
 
@@ -112,7 +114,7 @@ class AlertsPanel(QWidget):
         """Acknowledge the selected alert, or the oldest with none selected (the keyboard)."""
         row_id = self._selected_alert() or self.models.alerts.id_at(0)
         if row_id is None:
-            self.alerts_feedback.setText("No alert to acknowledge")
+            self.alerts_feedback.say("No alert to acknowledge", MessageState.REFUSED)
             return False
         return self._acknowledge(row_id)
 
@@ -120,12 +122,10 @@ class AlertsPanel(QWidget):
         alert = self.models.alert(row_id)
         if alert is None:
             return False
-        try:
-            self.service.submit(self.models.alert_book.acknowledge(alert))
-        except (CommandRefused, LocalStorageError) as exc:
-            self.alerts_feedback.setText(str(exc))
+        command = self.models.alert_book.acknowledge(alert)
+        done = f"Acknowledged: {alert.reason}"
+        if not submit_and_say(self.service, self.alerts_feedback, command, done):
             return False
-        self.alerts_feedback.setText(f"Acknowledged: {alert.reason}")
         self.models.update_alerts()  # the view holds it now: the row leaves at once
         return True
 
@@ -162,35 +162,29 @@ class AlertsPanel(QWidget):
     def retry_selected(self) -> None:
         key = self._selected_key()
         if key is None:
-            self.feedback.setText("Select a refused command first")
+            self.feedback.say("Select a refused command first", MessageState.REFUSED)
             return
-        try:
-            self.service.retry(key)
-        except (KeyError, LocalStorageError) as exc:
-            self.feedback.setText(str(exc))
-        else:
-            self.feedback.setText("Sent again")
+        attempt(self.feedback, lambda: self.service.retry(key), "Sent again")
 
     def edit_selected(self) -> None:
         """Ask for the selected refused command to be edited on the command line."""
         key = self._selected_key()
         rejection = None if key is None else self.models.attention.entity(key)
         if rejection is None:
-            self.feedback.setText("Select a refused command first")
+            self.feedback.say("Select a refused command first", MessageState.REFUSED)
             return
         self.edit_requested.emit(rejection)
 
     def discard_selected(self) -> None:
         key = self._selected_key()
         if key is None:
-            self.feedback.setText("Select a refused command first")
+            self.feedback.say("Select a refused command first", MessageState.REFUSED)
             return
-        try:
-            self.service.discard(key, "discarded by the dispatcher")
-        except (KeyError, LocalStorageError) as exc:
-            self.feedback.setText(str(exc))
-        else:
-            self.feedback.setText("Discarded (kept in the journal)")
+        attempt(
+            self.feedback,
+            lambda: self.service.discard(key, "discarded by the dispatcher"),
+            "Discarded (kept in the journal)",
+        )
 
     def _update_buttons(self) -> None:
         key = self._selected_key()

@@ -36,24 +36,25 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.domain.commands import (
-    CommandArgs,
-    IncidentAddNote,
-    IncidentClose,
-    IncidentUpdate,
+from desktop.domain.incidents import IncidentAddNote, IncidentClose, IncidentUpdate, pending_since
+from desktop.domain.kinds import CommandArgs
+from desktop.domain.roles import READ_ONLY_HINT, is_read_only
+from desktop.domain.types import (
+    ASSIGNED_STATUSES,
+    Incident,
+    IncidentStatus,
     LocationArgs,
-    UnitDispatch,
-    UnitSetStatus,
+    UnitStatus,
 )
-from desktop.domain.timeline import ordinal
-from desktop.domain.types import ASSIGNED_STATUSES, Incident, IncidentStatus, UnitStatus
+from desktop.domain.units import UnitDispatch, UnitSetStatus, is_override
+from desktop.domain.wording import incident_label, ordinal
 from desktop.geo.advice import Advisor
-from desktop.localdb import LocalStorageError
-from desktop.service import CommandRefused, DispatchService
+from desktop.service import DispatchService
 from desktop.state import Change
 from ui.panels.recommendation import RecommendationBox
-from ui.presentation import INCIDENT_STATUS_LABEL, UNIT_STATUS_COLOUR, duration, incident_label
+from ui.presentation import INCIDENT_STATUS_LABEL, UNIT_STATUS_COLOUR, duration
 from ui.selection import Selection
+from ui.widgets.message_line import MessageLine, MessageState, submit_and_say
 
 __all__ = ["DISPOSITIONS", "IncidentDetailPanel", "parse_coordinates"]
 
@@ -124,9 +125,7 @@ class IncidentDetailPanel(QWidget):
         self.stack = QStackedWidget()
         self.stack.addWidget(self.empty)
         self.stack.addWidget(self._build_content())
-        self.message = QLabel()
-        self.message.setObjectName("detail_message")
-        self.message.setWordWrap(True)
+        self.message = MessageLine("detail_message")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.stack, 1)
@@ -335,8 +334,7 @@ class IncidentDetailPanel(QWidget):
         now = self.clock()
         line = f"Created {_clock_time(times['created'])}" if "created" in times else ""
         if incident.status is IncidentStatus.PENDING:
-            since = times.get("pending", times.get("created", now))
-            line += f" · pending {duration(now - since)}"
+            line += f" · pending {duration(now - pending_since(incident))}"
         if incident.disposition:
             line += f" · closed: {incident.disposition}"
         facts.append(line.strip(" ·"))
@@ -405,46 +403,31 @@ class IncidentDetailPanel(QWidget):
 
     def set_read_only_role(self, role: str | None) -> None:
         """Monitoring positions see everything and change nothing."""
-        self._read_only = role == "supervisor"
+        self._read_only = is_read_only(role)
         self._update_actions()
         if self._read_only:
-            self.note.setPlaceholderText("Monitoring mode: read-only")
+            self.note.setPlaceholderText(READ_ONLY_HINT)
 
-    def say(self, text: str, *, error: bool = False) -> None:
+    def say(self, text: str, state: MessageState = MessageState.OK) -> None:
         """The panel's message line: the outcome of the last action, in place."""
-        self.message.setText(text)
-        self.message.setProperty("state", "error" if error else "ok")
-        self.message.style().unpolish(self.message)
-        self.message.style().polish(self.message)
+        self.message.say(text, state)
 
     def submit(self, args: CommandArgs, done: str) -> bool:
         """Queue ``args``; say ``done`` or why it was refused. True if queued."""
-        try:
-            self.service.submit(args)
-        except CommandRefused as exc:
-            self.say(exc.message, error=True)
-            return False
-        except LocalStorageError as exc:
-            self.say(f"Not saved on this workstation: {exc}", error=True)
-            return False
-        self.say(done)
-        return True
+        return submit_and_say(self.service, self.message, args, done)
 
     def dispatch_recommended(self) -> bool:
         """Send every recommended unit (the one-key accept). True if queued."""
         if self._read_only or self.incident() is None:
             return False
         if not self.recommendation.recommended():
-            self.say("Nothing to recommend for this incident", error=True)
+            self.say("Nothing to recommend for this incident", MessageState.REFUSED)
             return False
         return self.recommendation.dispatch_recommended()
 
     def _dispatch(self, args: UnitDispatch) -> None:
-        override = args.recommended is not None and sorted(args.unit_ids) != sorted(
-            args.recommended
-        )
         done = f"Dispatched {' '.join(args.unit_ids)}"
-        if override:
+        if is_override(args.recommended, args.unit_ids):
             done += " (override recorded)"
         if self.submit(args, done):
             self.recommendation.dispatched()
@@ -464,7 +447,7 @@ class IncidentDetailPanel(QWidget):
         """Release the selected unit on the incident (it becomes available, AV)."""
         unit_id = self._selected_unit()
         if unit_id is None:
-            self.say("Select a unit on the incident to release", error=True)
+            self.say("Select a unit on the incident to release", MessageState.REFUSED)
             return False
         args = UnitSetStatus(unit_id=unit_id, status=UnitStatus.AV)
         return self.submit(args, f"{unit_id} released")
@@ -477,7 +460,7 @@ class IncidentDetailPanel(QWidget):
         try:
             point = parse_coordinates(self.coordinates_input.text())
         except ValueError as exc:
-            self.say(str(exc), error=True)
+            self.say(str(exc), MessageState.REFUSED)
             return False
         kind = self.type_input.currentText().strip().upper()
         priority = int(self.priority_input.currentText())
@@ -489,7 +472,7 @@ class IncidentDetailPanel(QWidget):
             self.say(
                 "The address changed but the coordinates did not: correct them, or clear them "
                 "if they are not known (recommendations need them)",
-                error=True,
+                MessageState.REFUSED,
             )
             return False
         changes = IncidentUpdate(
@@ -514,7 +497,7 @@ class IncidentDetailPanel(QWidget):
         if incident is None:
             return False
         if not disposition:
-            self.say("Choose or type a disposition first", error=True)
+            self.say("Choose or type a disposition first", MessageState.REFUSED)
             return False
         args = IncidentClose(incident_id=incident.id, disposition=disposition)
         return self.submit(args, f"Closed: {disposition}")

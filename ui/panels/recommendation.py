@@ -25,7 +25,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.domain.commands import UnitDispatch
+from desktop.domain.incidents import ALARMS
+from desktop.domain.units import UnitDispatch, is_override
+from desktop.domain.wording import ordinal
 from desktop.geo.advice import Advice
 from desktop.geo.recommend import Pick, format_distance, format_duration
 
@@ -36,7 +38,7 @@ DISPATCH_RECOMMENDED_KEYS = "F9"
 
 _STALE = QBrush(QColor("#e3b341"))
 _MANUAL = "added by the dispatcher"
-_ALARMS = ("1st alarm", "2nd alarm", "3rd alarm", "4th alarm", "5th alarm")
+_ALARMS = tuple(f"{ordinal(level)} alarm" for level in ALARMS)
 
 
 class RecommendationBox(QWidget):
@@ -226,12 +228,15 @@ class RecommendationBox(QWidget):
         self.add_unit.clear()
 
     def is_override(self) -> bool:
-        """True when the ticked units differ from the recommendation."""
-        return sorted(self.ticked()) != sorted(self.recommended())
+        """True when the ticked units depart from a recommendation (the rule is
+        `desktop.domain.units.is_override`; with no recommendation there is none to depart
+        from)."""
+        advice = self._advice
+        has_one = advice is not None and advice.recommendation is not None
+        return is_override(self.recommended() if has_one else None, self.ticked())
 
     def _update_override(self) -> None:
-        advice = self._advice
-        override = advice is not None and advice.recommendation is not None and self.is_override()
+        override = self.is_override()
         self.override_reason.setVisible(override)
         self.accept_button.setEnabled(bool(self.recommended()))
         self.ticked_button.setEnabled(bool(self.ticked()))

@@ -15,29 +15,18 @@ from PySide6.QtCore import QEvent, QItemSelection, QModelIndex, QObject, QPoint,
 from PySide6.QtGui import QAction, QKeyEvent
 from PySide6.QtWidgets import QHeaderView, QLabel, QMenu, QVBoxLayout, QWidget
 
-from desktop.domain.commands import CommandArgs, UnitDispatch, UnitSetStatus
+from desktop.domain.kinds import CommandArgs
 from desktop.domain.types import Incident, Unit, UnitStatus
-from desktop.localdb import LocalStorageError
+from desktop.domain.units import UnitDispatch, UnitSetStatus
+from desktop.domain.wording import STATUS_WORDS, incident_label
 from desktop.outbox import Rejection
 from desktop.service import CommandRefused, DispatchService
-from ui.models.board import BoardModels, refused_unit_ids
+from ui.models.board import BoardModels
 from ui.panels import make_table_view
-from ui.presentation import incident_label
 from ui.selection import Selection
+from ui.widgets.message_line import MessageLine, MessageState, submit_and_say
 
-__all__ = ["DISPATCH_KEY", "STATUS_KEYS", "STATUS_WORDS", "UnitsPanel"]
-
-#: A word for each status code, as the menu shows it ("ER · En route").
-STATUS_WORDS: dict[UnitStatus, str] = {
-    UnitStatus.AV: "Available",
-    UnitStatus.AQ: "In quarters",
-    UnitStatus.DP: "Dispatched",
-    UnitStatus.ER: "En route",
-    UnitStatus.OS: "On scene",
-    UnitStatus.TR: "Transporting",
-    UnitStatus.AH: "At hospital",
-    UnitStatus.OOS: "Out of service",
-}
+__all__ = ["DISPATCH_KEY", "STATUS_KEYS", "UnitsPanel"]
 
 #: The key that moves the selected unit to each status (DP comes only by a dispatch: D).
 STATUS_KEYS: dict[UnitStatus, str] = {
@@ -100,10 +89,7 @@ class UnitsPanel(QWidget):
         self.hint.setObjectName("units_hint")
         self.hint.setProperty("class", "muted")
         self.hint.setWordWrap(True)
-        self.message = QLabel()
-        self.message.setObjectName("units_message")
-        self.message.setWordWrap(True)
-        self.message.hide()
+        self.message = MessageLine("units_message", hide_when_empty=True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
@@ -156,7 +142,7 @@ class UnitsPanel(QWidget):
             menu.addAction(f"No unit {unit_id}").setEnabled(False)
             return menu
         for status, key in STATUS_KEYS.items():
-            action = menu.addAction(f"{status} · {STATUS_WORDS[status]}\t{key}")
+            action = menu.addAction(f"{status} · {STATUS_WORDS[status].capitalize()}\t{key}")
             action.setObjectName(f"unit_status_{status}")
             self._allow(action, UnitSetStatus(unit_id=unit_id, status=status))
             action.triggered.connect(lambda _=False, s=status: self.set_status(unit_id, s))
@@ -214,29 +200,17 @@ class UnitsPanel(QWidget):
         return self.service.incident(incident_id) if incident_id is not None else None
 
     def _submit(self, args: CommandArgs) -> bool:
-        try:
-            self.service.submit(args)
-        except CommandRefused as exc:
-            self._say(exc.message)
-            return False
-        except LocalStorageError as exc:
-            self._say(f"NOT SAVED: {exc}")
-            return False
-        self._say("")
-        return True
+        """Queue ``args``; the row shows it, the message line says why not."""
+        self._message_key = None
+        return submit_and_say(self.service, self.message, args, "")
 
     # --- the message line --------------------------------------------------------------------
 
     def _say(self, text: str, rejection: Rejection | None = None) -> None:
-        """Show ``text`` (amber: refused here; red: ``rejection``, by the server); "" clears."""
+        """Show ``text`` (refused here; or ``rejection``, by the server); "" clears."""
         self._message_key = rejection.entry.key if rejection is not None else None
-        state = "server" if rejection is not None else "local"
-        self.message.setText(text)
-        self.message.setToolTip(text)
-        self.message.setProperty("state", state if text else "")
-        self.message.style().unpolish(self.message)  # the theme colours it by state
-        self.message.style().polish(self.message)
-        self.message.setVisible(bool(text))
+        state = MessageState.SERVER if rejection is not None else MessageState.REFUSED
+        self.message.say(text, state)
 
     def _on_attention_changed(self) -> None:
         """Explain the newest rejection naming a unit; clear the line once the rejection it
@@ -246,12 +220,7 @@ class UnitsPanel(QWidget):
         self._known_rejections.update(current)  # keys are never reused
         if new:
             rejection = max(new, key=lambda r: r.rejected_at)
-            what = self.models.refused_action(rejection)
-            units = ", ".join(refused_unit_ids(rejection))
-            self._say(
-                f"Server refused {what} for {units}: {rejection.message} (see Needs attention)",
-                rejection,
-            )
+            self._say(self.models.server_refusal(rejection), rejection)
         elif self._message_key is not None and self._message_key not in current:
             self._say("")
 

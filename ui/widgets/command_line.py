@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, QStringListModel, Qt
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QCompleter, QHBoxLayout, QLabel, QLineEdit, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QCompleter, QHBoxLayout, QLineEdit, QWidget
 
 from desktop.command_edit import command_text, edited_command
 from desktop.commandline import History, Ok, Problem, complete, parse
-from desktop.localdb import LocalStorageError
+from desktop.domain.roles import READ_ONLY_HINT, is_read_only
 from desktop.outbox import Rejection
-from desktop.service import CommandRefused, DispatchService
+from desktop.service import DispatchService
+from ui.widgets.message_line import MessageLine, MessageState, attempt, submit_and_say
 
 __all__ = ["CommandLine"]
 
@@ -39,8 +40,8 @@ class CommandLine(QWidget):
         )
         self.input.setToolTip(self.input.placeholderText())
         self.input.setClearButtonEnabled(True)
-        self.feedback = QLabel()
-        self.feedback.setObjectName("command_feedback")
+        self.feedback = MessageLine("command_feedback")
+        self.feedback.setWordWrap(False)
         self.feedback.setMinimumWidth(240)
         self._completions = QStringListModel(self)
         self.completer = QCompleter(self._completions, self)
@@ -65,10 +66,10 @@ class CommandLine(QWidget):
 
     def set_read_only_role(self, role: str | None) -> None:
         """Monitoring positions cannot issue commands: say so instead of failing later."""
-        monitoring = role == "supervisor"
+        monitoring = is_read_only(role)
         self.input.setReadOnly(monitoring)
         if monitoring:
-            self.input.setPlaceholderText("Monitoring mode: read-only")
+            self.input.setPlaceholderText(READ_ONLY_HINT)
 
     def edit_refused(self, rejection: Rejection) -> bool:
         """Put a refused command on the line to edit; False (and why, beside the line) if the
@@ -77,14 +78,15 @@ class CommandLine(QWidget):
         text = command_text(entry.kind, entry.args, self.service.state.view)
         if text is None:
             self.say(
-                f"a refused {entry.kind} cannot be edited here: retry or discard it", error=True
+                f"a refused {entry.kind} cannot be edited here: retry or discard it",
+                MessageState.REFUSED,
             )
             return False
         self._editing = rejection
         self.input.setText(text)
         self.focus_input()
         self.input.deselect()
-        self.say("Editing a refused command: Enter sends it again, Esc cancels", error=False)
+        self.say("Editing a refused command: Enter sends it again, Esc cancels")
         return True
 
     @property
@@ -96,7 +98,7 @@ class CommandLine(QWidget):
         if self._editing is not None:
             self._editing = None
             self.input.clear()
-            self.say("Edit cancelled: the command is still under Needs attention", error=False)
+            self.say("Edit cancelled: the command is still under Needs attention")
 
     def submit(self) -> None:
         """Parse the line and submit its commands; the outcome is shown beside the line."""
@@ -108,23 +110,14 @@ class CommandLine(QWidget):
             return
         parsed = parse(text, self.service.state.view, self.service.now())
         if not isinstance(parsed, Ok):
-            self.say(parsed.message, error=True)
+            self.say(parsed.message, MessageState.REFUSED)
             return
-        try:
-            for args in parsed.commands:  # all or nothing: check the whole line first
-                self.service.check(args)
-            for args in parsed.commands:
-                self.service.submit(args)
-        except CommandRefused as exc:
-            self.say(exc.message, error=True)
-            return
-        except LocalStorageError as exc:
-            self.say(f"NOT SAVED: {exc}", error=True)
+        # all or nothing: the line's commands are checked and queued together
+        if not submit_and_say(self.service, self.feedback, parsed.commands, parsed.summary):
             return
         self.history.push(text)
-        self.completer.popup().hide()
+        self._popup().hide()
         self.input.clear()
-        self.say(parsed.summary, error=False)
 
     def _submit_edit(self, text: str) -> None:
         """Send the edited line in place of the refused command (under a new key)."""
@@ -133,26 +126,24 @@ class CommandLine(QWidget):
         parsed = parse(text, self.service.state.view, self.service.now())
         command = edited_command(entry.kind, entry.args, parsed)
         if isinstance(command, Problem):
-            self.say(command.message, error=True)
+            self.say(command.message, MessageState.REFUSED)
             return
-        try:
-            self.service.retry(entry.key, command)
-        except (CommandRefused, KeyError, LocalStorageError) as exc:
-            message = exc.message if isinstance(exc, CommandRefused) else str(exc)
-            self.say(message, error=True)
+        summary = parsed.summary if isinstance(parsed, Ok) else text
+        done = f"Sent again, edited: {summary}"
+        if not attempt(self.feedback, lambda: self.service.retry(entry.key, command), done):
             return
         self._editing = None
         self.history.push(text)
         self.input.clear()
-        summary = parsed.summary if isinstance(parsed, Ok) else text
-        self.say(f"Sent again, edited: {summary}", error=False)
 
-    def say(self, message: str, *, error: bool) -> None:
-        self.feedback.setText(message)
-        self.feedback.setToolTip(message)
-        self.feedback.setProperty("state", "error" if error else "ok")
-        self.feedback.style().unpolish(self.feedback)
-        self.feedback.style().polish(self.feedback)
+    def say(self, message: str, state: MessageState = MessageState.OK) -> None:
+        """Say ``message`` beside the line."""
+        self.feedback.say(message, state)
+
+    def _popup(self) -> QAbstractItemView:
+        popup = self.completer.popup()
+        assert popup is not None  # the completer was given a widget
+        return popup
 
     # --- completion and history ----------------------------------------------------------------
 
@@ -164,7 +155,7 @@ class CommandLine(QWidget):
         if candidates and text:
             self.completer.complete()
         else:
-            self.completer.popup().hide()
+            self._popup().hide()
 
     def _insert_completion(self, token: str) -> None:
         text = self.input.text()
@@ -178,7 +169,7 @@ class CommandLine(QWidget):
             and isinstance(event, QKeyEvent)
         ):
             key = event.key()
-            popup_open = self.completer.popup().isVisible()
+            popup_open = self._popup().isVisible()
             if key == Qt.Key.Key_Up and not popup_open:
                 line = self.history.previous(self.input.text())
                 if line is not None:

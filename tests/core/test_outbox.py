@@ -101,3 +101,34 @@ def test_corrupt_file_is_kept_aside_not_deleted(tmp_path: Path) -> None:
     assert db.recovered_from.read_bytes().startswith(b"this is not a database")
     Outbox(db).enqueue("k", b"{}", 1.0)  # the fresh database works
     assert sqlite3.connect(path).execute("SELECT COUNT(*) FROM outbox").fetchone()[0] == 1
+
+
+def test_a_rolled_back_transaction_leaves_the_outbox_in_memory_as_on_disk(
+    db: LocalDatabase,
+) -> None:
+    """The in-memory mirror changes only when the disk did (after the commit)."""
+    outbox = Outbox(db)
+    kept = outbox.enqueue("unit.add", b"{}", 1.0)
+    with pytest.raises(RuntimeError), db.transaction():
+        outbox.enqueue_many([("unit.add", b"{}"), ("unit.add", b"{}")], 2.0)
+        outbox.ack(kept.key)
+        raise RuntimeError("the flush failed half-way")
+    assert [e.key for e in outbox.entries()] == [kept.key]
+    assert [e.key for e in Outbox(db).entries()] == [kept.key]
+    with db.transaction():
+        outbox.ack(kept.key)
+        assert kept.key in outbox  # until the commit
+    assert len(outbox) == 0
+
+
+def test_enqueue_many_is_all_or_none_in_order(db: LocalDatabase) -> None:
+    outbox = Outbox(db)
+    entries = outbox.enqueue_many([("a.b", b"1"), ("c.d", b"2")], 5.0)
+    assert [e.kind for e in outbox.entries()] == ["a.b", "c.d"] == [e.kind for e in entries]
+    assert entries[0].client_seq < entries[1].client_seq
+    db.conn.execute(
+        "CREATE TRIGGER full BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+    )
+    with pytest.raises(LocalStorageError):
+        outbox.enqueue_many([("e.f", b"3"), ("g.h", b"4")], 6.0)
+    assert len(outbox) == 2 and len(Outbox(db)) == 2

@@ -3,9 +3,12 @@ incidents, target <= 2 s).
 
 - ``cold_start_s``: seconds from launching the workstation process, with no local data, to a
   usable window: shown, LIVE, every open incident of the floor in the Incidents table, the table
-  painted, and the top incident open in Incident detail with its recommendation;
+  painted, and the top incident open in Incident detail;
 - ``warm_restart_s``: the same for the next launch, which shows the board from its local replica
-  and then resyncs.
+  and then resyncs;
+- ``cold_start_recommended_s``: from the same launch as ``cold_start_s`` until the top incident's
+  recommended units are shown (the road graph loads in a worker thread behind the board, so a
+  dispatcher works the board meanwhile).
 
 Method. A real server process (``python -m server serve``) is given a floor through the public
 protocol by a headless `DispatchService`: 500 units of the demo roster, 1,000 incidents from the
@@ -151,7 +154,14 @@ def child(url: str, data_dir: Path, config_dir: Path, started: float) -> None:
         window.selection.select_incident(models.incidents.id_at(0))
         window.incident_detail.repaint()
         phases["usable"] = time.time() - started
-        phases["picks"] = float(len(window.incident_detail.recommendation.recommended()))
+        detail = window.incident_detail
+        while not detail.recommendation.recommended():  # the road graph loads behind the board
+            if time.monotonic() > deadline:
+                raise SystemExit(f"no recommendation: {detail.recommendation.advice}")
+            await asyncio.sleep(0.005)
+        detail.repaint()
+        phases["recommended"] = time.time() - started
+        phases["picks"] = float(len(detail.recommendation.recommended()))
         window.close()
         await service.stop()
 
@@ -182,6 +192,7 @@ def main() -> None:
         server.stop()
     emit("cold_start_s", results["cold start"]["usable"], "s", "<= 2")
     emit("warm_restart_s", results["warm restart"]["usable"], "s", "<= 2")
+    emit("cold_start_recommended_s", results["cold start"]["recommended"], "s", "<= 2")
 
 
 if __name__ == "__main__":

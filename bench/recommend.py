@@ -24,7 +24,9 @@ import numpy as np
 
 from bench._support import ROOT, emit
 from desktop.domain.types import Position, Unit, UnitStatus
-from desktop.geo import ResponsePlan, RoadGraph, recommend
+from desktop.geo.plan import ResponsePlan
+from desktop.geo.recommend import recommend
+from desktop.geo.roads import RoadGraph
 
 UNITS = 500
 INCIDENTS = 200

@@ -10,7 +10,7 @@ Which card applies to (type, priority), types compared case-insensitively:
 2. else the card of that type listing no priorities (it covers every priority);
 3. else the default card (an unknown type gets a safe minimum response).
 
-Plans are `desktop.geo.recommend.ResponsePlan`, the input of unit recommendation. A plan line
+Plans are `desktop.geo.plan.ResponsePlan`, the input of unit recommendation. A plan line
 may accept any of several unit types, written ``"MEDIC|AMBULANCE": 1``; `ResponsePlan` keeps it as
 one line with that key (`ResponsePlan.alternatives` splits it) and `recommend` fills it with the
 nearest unit of either type.
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import msgspec
 
-from desktop.geo.recommend import ANY_OF, ResponsePlan
+from desktop.geo.plan import ANY_OF, ResponsePlan
 from desktop.resources import resource_path
 
 __all__ = ["RecommendationSettings", "RunCard", "RunCardError", "RunCards", "combine_plans"]

@@ -139,7 +139,7 @@ def build_graph(lines: list[RoadLine]) -> tuple[dict[str, Any], ImportReport]:
     from scipy.sparse import coo_matrix  # type: ignore[import-untyped]
     from scipy.sparse.csgraph import connected_components  # type: ignore[import-untyped]
 
-    from desktop.geo.roads import equirectangular_m
+    from desktop.geo.projection import equirectangular_m
 
     report = ImportReport(lines_read=len(lines))
     driveable: list[RoadLine] = []

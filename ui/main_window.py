@@ -32,6 +32,7 @@ from desktop.geo.areas import AreaIndex
 from desktop.link import LinkPhase, LinkStatus
 from desktop.service import DispatchService
 from desktop.state import Change
+from ui.background import run_behind
 from ui.bridge import Bridge
 from ui.layouts import LayoutManager, LayoutStore
 from ui.models.board import BoardModels
@@ -59,6 +60,12 @@ GO_TO_KEYS = {
     "alerts": "Ctrl+4",
 }
 Area = Qt.DockWidgetArea
+#: Link phases in which the board shows what there is to show: the road graph may load now.
+_BOARD_SETTLED = frozenset(
+    {LinkPhase.LIVE, LinkPhase.REPLAYING, LinkPhase.OFFLINE, LinkPhase.SIGNED_OUT}
+)
+#: The road graph starts loading this long after the window is shown, settled or not (ms).
+ROADS_AT_THE_LATEST_MS = 3000
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +211,11 @@ class MainWindow(QMainWindow):
         self._second.timeout.connect(self._tick)
         self._second.start()
         self._restored = False
+        self._roads_started = False
+        self._roads_timer = QTimer(self)
+        self._roads_timer.setSingleShot(True)
+        self._roads_timer.setInterval(ROADS_AT_THE_LATEST_MS)
+        self._roads_timer.timeout.connect(self._load_roads_behind_the_board)
         self.resize(1600, 950)
 
     # --- building ------------------------------------------------------------------------------
@@ -334,7 +346,22 @@ class MainWindow(QMainWindow):
         if not self._restored:
             self._restored = True
             self.layouts.restore()
+            self._roads_timer.start()  # in case the link never settles (no server at all)
         super().showEvent(event)
+
+    def _load_roads_behind_the_board(self) -> None:
+        """The board first: once it is up to date (or offline), the road graph (scipy, the graph
+        file) loads in a worker thread, and Incident detail works out its recommendation when
+        it is there. Loading it during the resync would compete with it for the interpreter."""
+        self._roads_timer.stop()
+        if not self._roads_started and not self.advisor.ready:
+            self._roads_started = True
+            run_behind(
+                self,
+                "road graph",
+                self.advisor.load,
+                lambda _error: self.incident_detail.refresh_advice(),
+            )
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.layouts.save()
@@ -411,6 +438,8 @@ class MainWindow(QMainWindow):
         self.incident_detail.on_change(change)
 
     def _on_status(self, status: LinkStatus) -> None:
+        if status.phase in _BOARD_SETTLED:
+            self._load_roads_behind_the_board()
         self.banner.show_status(status)
         self.sign_in_again_action.setEnabled(status.phase is LinkPhase.SIGNED_OUT)
         self.command_line.set_read_only_role(self.service.link.role)

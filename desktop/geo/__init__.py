@@ -1,29 +1,11 @@
-"""Geography for dispatch: the road graph, travel times over it and unit recommendation.
+"""Geography for dispatch, Qt-free. Import the module you need; the package imports nothing, so
+what is cheap stays cheap:
 
-Qt-free. ``roads`` loads the derived road graph (``resources/geo``), snaps points to it and runs
-one reversed-graph Dijkstra per target; ``recommend`` ranks available units by road ETA to fill
-a response plan.
+- ``projection``: metric positions over one city (numpy);
+- ``plan``: response plans, the input of recommendation (pure Python);
+- ``areas``: dispatch areas of a point (numpy);
+- ``roads``: the road graph, snapping and travel times (scipy: about 0.3-0.9 s to import and
+  load, so a workstation loads it behind its board, see ``advice``);
+- ``recommend``: ranking available units by road ETA to fill a plan;
+- ``advice``: what to send to one incident (run card, plan, recommendation).
 """
-
-from desktop.geo.recommend import (
-    Pick,
-    Recommendation,
-    ResponsePlan,
-    Shortfall,
-    home_positions,
-    recommend,
-)
-from desktop.geo.roads import LocalProjection, RoadGraph, RoadPoints, TravelField
-
-__all__ = [
-    "LocalProjection",
-    "Pick",
-    "Recommendation",
-    "ResponsePlan",
-    "RoadGraph",
-    "RoadPoints",
-    "Shortfall",
-    "TravelField",
-    "home_positions",
-    "recommend",
-]

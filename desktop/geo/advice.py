@@ -1,21 +1,33 @@
 """What to send to an incident: its run card, the plan of the alarm level asked for, what the
 units already on the incident cover, and the recommended units for the rest. Qt-free.
 
-`Advisor.advise` is what the Incident detail panel shows; it loads the road graph on first use
-(about 50 ms) so a workstation that never recommends never pays for it.
+`Advisor.advise` is what the Incident detail panel shows. Recommending needs the road graph,
+whose loading (scipy and the graph file: 0.3-0.9 s on a workstation) is kept off the start-up
+path: a workstation shows its board first and calls `Advisor.load` in a worker thread behind
+it; `Advisor.ready` says when it is done (until then the panel says the recommendation is on
+its way). Anything not needing the graph (`remaining_plan`, the run card) works at once.
 """
 
 from __future__ import annotations
 
+import functools
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from desktop.domain.types import ASSIGNED_STATUSES, Incident, Unit
-from desktop.geo.recommend import Recommendation, ResponsePlan, recommend
-from desktop.geo.roads import RoadGraph
+from desktop.geo.plan import ResponsePlan
+from desktop.geo.recommend import Recommendation, recommend
 from desktop.runcards import RunCard, RunCards
 
-__all__ = ["Advice", "Advisor", "remaining_plan"]
+if TYPE_CHECKING:
+    from desktop.geo.roads import RoadGraph
+
+__all__ = ["ROADS_LOADING", "Advice", "Advisor", "remaining_plan", "shipped_graph"]
+
+#: Why an advice has no recommendation yet while the road graph loads behind the board.
+ROADS_LOADING = "working out the recommendation: the road graph is still loading"
 
 
 @dataclass(frozen=True)
@@ -35,6 +47,7 @@ class Advice:
     remaining: ResponsePlan
     recommendation: Recommendation | None
     problem: str = ""
+    loading: bool = False  # no recommendation yet: the road graph is still loading
 
     def recommended_ids(self) -> list[str]:
         """The recommended units, in pick order (empty without a recommendation)."""
@@ -59,13 +72,25 @@ def remaining_plan(plan: ResponsePlan, unit_types: Iterable[str]) -> ResponsePla
     return ResponsePlan(needs)
 
 
+@functools.cache
+def shipped_graph() -> RoadGraph:
+    """The shipped road graph with its snapping index built, loaded once per process (it is
+    read-only once built, so every advisor of the process shares it)."""
+    from desktop.geo.roads import RoadGraph
+
+    graph = RoadGraph.load()
+    graph.warm()
+    return graph
+
+
 class Advisor:
-    """Advice from ``runcards`` over the road graph ``graph()`` returns (called once, lazily)."""
+    """Advice from ``runcards`` over the road graph ``graph()`` returns (called once: by `load`,
+    or by the first `advise` that needs it)."""
 
     def __init__(
         self,
         runcards: RunCards,
-        graph: Callable[[], RoadGraph] = RoadGraph.load,
+        graph: Callable[[], RoadGraph] = shipped_graph,
         positions_fallback: Mapping[str, tuple[float, float]] | None = None,
     ) -> None:
         """``positions_fallback``: unit id -> (lat, lon) for units without an AVL fix (None:
@@ -74,18 +99,45 @@ class Advisor:
         self._load_graph = graph
         self._graph: RoadGraph | None = None
         self._fallback = positions_fallback
+        self._loading = threading.Lock()
+        self.failure: str | None = None  # why the road graph could not be loaded, if it failed
+
+    @property
+    def ready(self) -> bool:
+        """True once the road graph is loaded: `advise` then answers at once."""
+        return self._graph is not None
+
+    def load(self) -> None:
+        """Load the road graph and what recommending imports, if not done yet. Safe to call from
+        a worker thread (and from several: the graph is loaded once)."""
+        with self._loading:
+            if self._graph is None:
+                try:
+                    self._graph = self._load_graph()
+                except Exception as exc:
+                    self.failure = f"the road graph could not be loaded ({exc})"
+                    raise
 
     @property
     def graph(self) -> RoadGraph:
-        if self._graph is None:
-            self._graph = self._load_graph()
+        """The road graph (loaded now if `load` has not run)."""
+        self.load()
+        assert self._graph is not None
         return self._graph
 
     def advise(
-        self, incident: Incident, units: Iterable[Unit], now: float, alarm: int | None = None
+        self,
+        incident: Incident,
+        units: Iterable[Unit],
+        now: float,
+        alarm: int | None = None,
+        *,
+        wait_for_roads: bool = True,
     ) -> Advice:
         """Advice for ``incident`` given the roster ``units`` at time ``now``, at alarm level
-        ``alarm`` (default: the incident's own, `Incident.alarm`).
+        ``alarm`` (default: the incident's own, `Incident.alarm`). With ``wait_for_roads``
+        False and the road graph not loaded yet, the advice has the card and the plan but no
+        recommendation (``loading``), at once.
 
         Raises ``ValueError`` for ``alarm < 1``."""
         alarm = incident.alarm if alarm is None else alarm
@@ -109,6 +161,12 @@ class Advisor:
                 remaining,
                 None,
                 "no coordinates for this location: give lat, lon to get a recommendation",
+            )
+        if not wait_for_roads and not self.ready:
+            problem = f"no recommendation: {self.failure}" if self.failure else ROADS_LOADING
+            loading = self.failure is None
+            return Advice(
+                incident.id, card, alarm, plan, on_scene, remaining, None, problem, loading
             )
         settings = self.runcards.recommendation
         recommendation = recommend(

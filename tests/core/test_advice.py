@@ -7,7 +7,7 @@ import pytest
 
 from desktop.domain.types import Incident, IncidentStatus, Location, Unit, UnitStatus
 from desktop.geo.advice import Advisor, remaining_plan
-from desktop.geo.recommend import ResponsePlan
+from desktop.geo.plan import ResponsePlan
 from desktop.geo.roads import RoadGraph
 from desktop.runcards import RunCardError, RunCards
 from tests.core.test_geo import NODES, NOW, TWO_WAY, make_graph, unit

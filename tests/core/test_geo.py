@@ -15,9 +15,16 @@ import numpy as np
 import pytest
 
 from desktop.domain.types import Position, Unit, UnitStatus
-from desktop.geo import Recommendation, ResponsePlan, RoadGraph, home_positions, recommend
-from desktop.geo.recommend import format_distance, format_duration
-from desktop.geo.roads import LocalProjection, equirectangular_m
+from desktop.geo.plan import ResponsePlan
+from desktop.geo.projection import LocalProjection, equirectangular_m
+from desktop.geo.recommend import (
+    Recommendation,
+    format_distance,
+    format_duration,
+    home_positions,
+    recommend,
+)
+from desktop.geo.roads import RoadGraph
 from server.cli import main as cli_main
 from server.gis_import import RoadLine, build_graph, read_roads
 

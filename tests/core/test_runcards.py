@@ -20,7 +20,9 @@ import numpy as np
 import pytest
 
 from desktop.domain.types import Position, Unit, UnitStatus
-from desktop.geo import ResponsePlan, RoadGraph, recommend
+from desktop.geo.plan import ResponsePlan
+from desktop.geo.recommend import recommend
+from desktop.geo.roads import RoadGraph
 from desktop.resources import resource_path
 from desktop.runcards import RunCard, RunCardError, RunCards, combine_plans
 

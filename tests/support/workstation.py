@@ -73,6 +73,7 @@ class WorkstationFactory:
             self.tmp_path / f"{name}-config",
             sound=lambda: sounds.append(len(sounds)),
         )
+        window.advisor.load()  # the road graph now, not behind the board: tests recommend at once
         clock = Clock()
         window.models.clock = clock
         window.models.timers = TimerEngine(load_timer_config(), clock)

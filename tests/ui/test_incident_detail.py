@@ -5,10 +5,12 @@ panel)."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -26,15 +28,18 @@ from desktop.domain.types import (
     UnitStatus,
 )
 from desktop.domain.units import UnitAdd, UnitAdded
-from desktop.link import LinkPhase
+from desktop.geo.advice import Advisor, shipped_graph
+from desktop.geo.roads import RoadGraph
+from desktop.link import LinkPhase, LinkStatus
 from desktop.protocol.codec import encode_raw
+from desktop.runcards import RunCards
 from desktop.service import DispatchService, ServiceConfig
 from desktop.signin import SignIn
 from tests.support.serverproc import ServerProcess
 from tests.support.waiting import wait_until
 from tests.support.workstation import Workstation
 from ui.bridge import Bridge
-from ui.main_window import MainWindow
+from ui.main_window import ROADS_AT_THE_LATEST_MS, MainWindow
 from ui.panels.incident_detail import IncidentDetailPanel, parse_coordinates
 
 MARINA = (37.80516, -122.43296)  # 0 Block of MARINA BLVD: station 16's first-due area
@@ -356,6 +361,7 @@ def test_a_stale_avl_fix_is_flagged_next_to_the_unit_it_recommends(
         service.state.apply_event(seq, event_kind_of(data).name, bytes(encode_raw(data)), now)
     window = MainWindow(service, Bridge(), tmp_path / "config", sound=lambda: None)
     qtbot.addWidget(window)
+    window.advisor.load()
     window.selection.select_incident("i-1")
     box = window.incident_detail.recommendation
     assert picks(window.incident_detail) == ["E51"]  # 1 engine: the near one, old fix or not
@@ -365,3 +371,75 @@ def test_a_stale_avl_fix_is_flagged_next_to_the_unit_it_recommends(
     assert why.foreground().color().name() == "#e3b341"
     window.close()
     service.db.close()
+
+
+async def test_the_board_comes_first_and_the_recommendation_follows_the_road_graph(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    """The road graph (scipy, the graph file) loads in a worker thread behind a shown board:
+    meanwhile Incident detail shows the run card and says the recommendation is on its way (F9
+    says so too, and sends nothing); once loaded, the recommendation appears by itself."""
+    service = DispatchService(
+        ServiceConfig(data_dir=tmp_path / "ws", url="ws://127.0.0.1:9"), SignIn("ann", "x")
+    )
+    now = time.time()
+    events: list[EventData] = [
+        UnitAdded(unit=Unit(id=unit_id, type=kind, status=UnitStatus.AQ))
+        for unit_id, kind in ROSTER
+    ]
+    events.append(
+        IncidentCreated(
+            incident=Incident(
+                id="i-1",
+                type="MEDICAL",
+                priority=1,
+                number="F-1",
+                location=Location(address="Marina Blvd", lat=MARINA[0], lon=MARINA[1]),
+                times={"created": now},
+            )
+        )
+    )
+    for seq, data in enumerate(events, 1):
+        service.state.apply_event(seq, event_kind_of(data).name, bytes(encode_raw(data)), now)
+    window = MainWindow(service, Bridge(), tmp_path / "config", sound=lambda: None)
+    qtbot.addWidget(window)
+    gate = threading.Event()
+
+    def slow_graph() -> RoadGraph:
+        assert gate.wait(10), "the test never let the road graph load"
+        return shipped_graph()
+
+    window.advisor = window.incident_detail.advisor = Advisor(window.advisor.runcards, slow_graph)
+    window.show()
+    window.bridge.status.emit(LinkStatus(LinkPhase.OFFLINE))  # the board shows what it has
+    window.selection.select_incident("i-1")
+    panel = window.incident_detail
+    assert panel.incident_id == "i-1" and window.models.incidents.rowCount() == 1
+    assert "still loading" in panel.recommendation.shortfalls.text()
+    assert panel.recommendation.card_label.text().startswith("Run card:")
+    assert picks(panel) == []
+    assert not window.dispatch_recommended()
+    assert "still loading" in panel.message.text() and not service.outbox
+    gate.set()
+    waited = await wait_until(lambda: bool(picks(panel)), what="the recommendation once loaded")
+    assert waited < ROADS_AT_THE_LATEST_MS / 1000  # started by the settled board, not the timer
+    assert window.advisor.ready and "still loading" not in panel.recommendation.shortfalls.text()
+    window.close()
+    service.db.close()
+
+
+def test_a_road_graph_that_cannot_load_is_said_where_the_recommendation_would_be(
+    tmp_path: Path,
+) -> None:
+    def broken() -> RoadGraph:
+        raise OSError("sf_roads.npz: no such file")
+
+    advisor = Advisor(RunCards.load(), broken)
+    with pytest.raises(OSError):
+        advisor.load()
+    incident = Incident(
+        id="i-1", type="FIRE", priority=1, location=Location(lat=MARINA[0], lon=MARINA[1])
+    )
+    advice = advisor.advise(incident, [], time.time(), wait_for_roads=False)
+    assert advice.recommendation is None and not advice.loading
+    assert "could not be loaded" in advice.problem and "no such file" in advice.problem

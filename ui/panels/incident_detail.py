@@ -294,7 +294,8 @@ class IncidentDetailPanel(QWidget):
         if incident is None or incident.status is IncidentStatus.CLOSED:
             self.recommendation.show_advice(None)
             return
-        advice = self.advisor.advise(incident, self.service.units(), self.clock())
+        units = self.service.units()
+        advice = self.advisor.advise(incident, units, self.clock(), wait_for_roads=False)
         self.recommendation.show_advice(advice)
 
     def set_alarm(self, alarm: int) -> bool:
@@ -421,7 +422,9 @@ class IncidentDetailPanel(QWidget):
         if self._read_only or self.incident() is None:
             return False
         if not self.recommendation.recommended():
-            self.say("Nothing to recommend for this incident", MessageState.REFUSED)
+            advice = self.recommendation.advice
+            why = advice.problem if advice is not None and advice.problem else ""
+            self.say(why or "Nothing to recommend for this incident", MessageState.REFUSED)
             return False
         return self.recommendation.dispatch_recommended()
 

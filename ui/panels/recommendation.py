@@ -192,6 +192,11 @@ class RecommendationBox(QWidget):
             parts.append(f"no position for {', '.join(advice.recommendation.unlocated)}")
         return " · ".join(parts)
 
+    @property
+    def advice(self) -> Advice | None:
+        """The advice shown (None: no incident, or a closed one)."""
+        return self._advice
+
     # --- choosing --------------------------------------------------------------------------
 
     def recommended(self) -> list[str]:

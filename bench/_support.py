@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -22,6 +25,27 @@ def emit(figure: str, value: float, unit: str, target: str) -> None:
         json.dumps({"figure": figure, "value": round(value, 4), "unit": unit, "target": target}),
         flush=True,
     )
+
+
+def slow_disk_env(delay_ms: float) -> dict[str, str]:
+    """The environment of a process whose every fsync/fdatasync takes ``delay_ms`` longer
+    (``bench/slow_disk.c``, compiled here with gcc and preloaded). Raises SystemExit, saying
+    why, where it cannot be had (no gcc, not Linux)."""
+    compiler = shutil.which("gcc")
+    if compiler is None or not sys.platform.startswith("linux"):
+        raise SystemExit("--slow-disk-ms needs Linux and gcc (it preloads bench/slow_disk.c)")
+    library = Path(tempfile.gettempdir()) / "dispatch-bench-slow-disk.so"
+    source = Path(__file__).with_name("slow_disk.c")
+    if not library.exists() or library.stat().st_mtime < source.stat().st_mtime:
+        subprocess.run(
+            [compiler, "-shared", "-fPIC", "-O2", "-o", str(library), str(source), "-ldl"],
+            check=True,
+        )
+    return {
+        **os.environ,
+        "LD_PRELOAD": str(library),
+        "FSYNC_DELAY_US": str(round(delay_ms * 1000)),
+    }
 
 
 class BenchServer(ServerProcess):

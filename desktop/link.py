@@ -9,19 +9,23 @@ backoff resets. Going offline never blocks the dispatcher: commands keep going t
 Every received frame is applied in memory at once; outbox acks and rejections are written in
 one transaction per burst of frames (scheduled with ``call_soon``, so it runs when the reader has
 drained what the socket had). The replica, a cache of the server's log, is written with them at
-most every ``REPLICA_SAVE_INTERVAL`` seconds and whenever a connection ends.
+most every ``REPLICA_SAVE_INTERVAL`` seconds and whenever a connection ends. These are
+recoverable writes (`desktop.localdb`): the server can give all of it again, so they do not
+wait for the disk, and a slow disk never stalls the event loop (the screen) while events
+stream in.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import ssl as ssl_module
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 import msgspec
@@ -156,8 +160,8 @@ class Link:
         self._limits: Limits | None = None
         self._reached_live = False
         self._last_frame_at: float | None = None
-        self.rejected: list[Rejection] = []  # rejections recorded since the last take
-        self.on_rejected: Callable[[Rejection], None] | None = None
+        self._write_waiting = False  # a flush found a write still committing
+        self._loop: asyncio.AbstractEventLoop | None = None  # run()'s, for the writer thread
         self.storage_error: str | None = None
         self.role: str | None = None  # the role the server granted (from the newest welcome)
 
@@ -192,6 +196,7 @@ class Link:
 
     async def run(self) -> None:
         """Connect, and reconnect whenever the connection ends, until `stop`."""
+        self._loop = asyncio.get_running_loop()
         attempt = 0
         while not self._stopping.is_set():
             self._publish(phase=LinkPhase.CONNECTING, next_retry_at=None, detail="")
@@ -218,7 +223,7 @@ class Link:
                 detail = f"internal error: {exc!r}"
             else:
                 detail = "connection closed"
-            self._flush(save_replica=True)
+            self._flush(save_replica=True, wait=True)
             if self._stopping.is_set():
                 break
             attempt = 0 if self._reached_live else attempt + 1
@@ -228,7 +233,7 @@ class Link:
             )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), delay)
-        self._flush(save_replica=True)
+        self._flush(save_replica=True, wait=True)
         self._publish(phase=LinkPhase.STOPPED, next_retry_at=None)
 
     # --- one connection --------------------------------------------------------------------
@@ -412,55 +417,116 @@ class Link:
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self._flush)
 
-    def _flush(self, *, save_replica: bool = False) -> None:
-        """Record what arrived since the last flush in one transaction, then notify observers."""
+    def _flush(self, *, save_replica: bool = False, wait: bool = False) -> None:
+        """Show what arrived since the last flush (observers first), then record it on disk in
+        one recoverable transaction: behind (`LocalDatabase.write_behind`: the commit waits for
+        the disk on a writer thread) or, with ``wait``, here and now (a connection ends)."""
         self._flush_scheduled = False
-        rejected: list[Rejection] = []
-        now = time.monotonic()
-        save_replica = save_replica or now - self._replica_saved_at >= REPLICA_SAVE_INTERVAL
-        try:
-            with self._db.transaction():
-                if self._replace_replica:
-                    self._replica.replace(self._state.confirmed, self._state.last_seq)
-                elif self._touched and save_replica:
-                    self._replica.save(self._state.confirmed, self._touched, self._state.last_seq)
-                for key in self._acks:
-                    self._outbox.ack(key)
-                for key, code, message in self._rejections:
-                    rejection = self._outbox.reject(key, code, message, self._clock())
-                    if rejection is not None:
-                        rejected.append(rejection)
-                if self._sent:
-                    self._outbox.mark_sent(self._sent)
-        except LocalStorageError as exc:
-            # Nothing is lost: outbox rows stay and are replayed; the server dedups their keys.
-            self._replica.forget_saved()  # what it thinks is on disk was rolled back
-            self.storage_error = str(exc)
-            log.error("could not record received frames: %s", exc)
-            return
-        self.storage_error = None
-        if save_replica or self._replace_replica:
-            self._touched.clear()
-            self._replica_saved_at = now
-        for key in self._acks:
-            self._state.resolve_pending(key)
-        for rejection in rejected:
-            self._state.resolve_pending(rejection.entry.key)
-            self._state.note_attention_changed()
-            self.rejected.append(rejection)
-            if self.on_rejected is not None:
-                self.on_rejected(rejection)
-        self._acks.clear()
-        self._rejections.clear()
-        self._sent.clear()
-        self._replace_replica = False
         self._state.flush()
         self._publish()
+        if wait:
+            self._db.wait_for_writes()
+        now = time.monotonic()
+        save_replica = save_replica or now - self._replica_saved_at >= REPLICA_SAVE_INTERVAL
+        batch = self._take_batch(save_replica, now)
+        if batch.empty:
+            return
+        work = functools.partial(self._write, batch)
+        try:
+            if wait:
+                with self._db.transaction(durable=False) as conn:
+                    work(conn)
+                self._recorded(batch, None)
+            elif not self._db.write_behind(work, lambda e: self._recorded(batch, e), self._post):
+                self._give_back(batch)  # a write is still committing: this one follows it
+                self._write_waiting = True
+        except LocalStorageError as exc:
+            self._recorded(batch, exc)
+
+    def _take_batch(self, save_replica: bool, now: float) -> _Batch:
+        """What to record now; the lists start afresh for what arrives meanwhile."""
+        replace_replica, self._replace_replica = self._replace_replica, False
+        touched: set[tuple[str, str]] = set()
+        if save_replica or replace_replica:
+            touched, self._touched = self._touched, set()
+            self._replica_saved_at = now
+        batch = _Batch(self._acks, self._rejections, self._sent, touched, replace_replica)
+        self._acks, self._rejections, self._sent = [], [], []
+        return batch
+
+    def _write(self, batch: _Batch, conn: object) -> None:
+        """The statements of ``batch`` (inside the flush's transaction)."""
+        state = self._state
+        if batch.replace_replica:
+            self._replica.replace(state.confirmed, state.last_seq)
+        elif batch.touched:
+            self._replica.save(state.confirmed, batch.touched, state.last_seq)
+        for key in batch.acks:
+            self._outbox.ack(key)
+        for key, code, message in batch.rejections:
+            rejection = self._outbox.reject(key, code, message, self._clock())
+            if rejection is not None:
+                batch.rejected.append(rejection)
+        if batch.sent:
+            self._outbox.mark_sent(batch.sent)
+
+    def _recorded(self, batch: _Batch, error: LocalStorageError | None) -> None:
+        """``batch`` is on disk (``error`` None): stop overlaying what was answered; or it was
+        rolled back: nothing is lost (the outbox rows stay, the server dedups their keys when
+        they are replayed), it is tried again with the next flush."""
+        if error is not None:
+            self._replica.forget_saved()  # what it believed on disk was rolled back
+            self._give_back(batch)
+            self.storage_error = str(error)
+            log.error("could not record received frames: %s", error)
+        else:
+            self.storage_error = None
+            for key in batch.acks:
+                self._state.resolve_pending(key)
+            for rejection in batch.rejected:
+                self._state.resolve_pending(rejection.entry.key)
+                self._state.note_attention_changed()
+        self._state.flush()
+        self._publish()
+        if self._write_waiting:
+            self._write_waiting = False
+            self._schedule_flush()
+
+    def _give_back(self, batch: _Batch) -> None:
+        """Put a batch not recorded back in front of what arrived since."""
+        self._acks[:0] = batch.acks
+        self._rejections[:0] = batch.rejections
+        self._sent[:0] = batch.sent
+        self._touched |= batch.touched
+        self._replace_replica = self._replace_replica or batch.replace_replica
+
+    def _post(self, call: Callable[[], None]) -> None:
+        """Run ``call`` on the event loop's thread (from the writer thread)."""
+        assert self._loop is not None  # flushes happen inside run()
+        self._loop.call_soon_threadsafe(call)
 
     def _publish(self, **changes: object) -> None:
         self._status = replace(self._status, **changes)  # type: ignore[arg-type]
         if self._on_status is not None:
             self._on_status(self.status)
+
+
+@dataclass(slots=True)
+class _Batch:
+    """What one flush records: answers, sends, and the replica's touched entities."""
+
+    acks: list[str]
+    rejections: list[tuple[str, str, str]]
+    sent: list[str]
+    touched: set[tuple[str, str]]
+    replace_replica: bool
+    rejected: list[Rejection] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (
+            self.acks or self.rejections or self.sent or self.touched or self.replace_replica
+        )
 
 
 def _command_body(entry: OutboxEntry) -> CommandBody:

@@ -1,22 +1,42 @@
 """The workstation's local SQLite database: outbox, Needs attention, and the confirmed replica.
 
-One file per profile, opened in WAL mode with ``synchronous=FULL`` so a committed transaction
-survives power loss and ``kill -9``. A file that is not a readable database is never deleted:
-it is renamed aside (``<name>.corrupt-<time>``), a fresh database is created, and
-`LocalDatabase.recovered_from` names the kept file so the application can tell the dispatcher.
+One file per profile, in WAL mode. Two kinds of transaction:
+
+- **durable** (the default): what the dispatcher did — a queued command, a retry, a discard —
+  committed with ``synchronous=FULL``, so it survives power loss and ``kill -9`` before
+  anything is sent;
+- **recoverable**: what the link received — acks, refusals, the replica — which the server can
+  give again (an unacked command is replayed and answered from its idempotency key; the replica
+  resyncs from its ``last_seq``). These use a second connection with ``synchronous=NORMAL``,
+  and `write_behind` runs their statements at once but their COMMIT, with whatever waiting for
+  the disk it involves, on a writer thread: a slow disk never stalls the event loop (the screen)
+  while events stream in. (``transaction(durable=False)`` is the same, committed in place.)
+
+Every transaction first waits for a write-behind commit in flight, so the disk sees writes in
+the order they were made. With `start_background_checkpoints`, the WAL is copied into the
+database file (and synced) by a thread of its own, never inside one of these commits.
+
+A file that is not a readable database is never deleted: it is renamed aside
+(``<name>.corrupt-<time>``), a fresh database is created, and `LocalDatabase.recovered_from`
+names the kept file so the application can tell the dispatcher.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 __all__ = ["SCHEMA_VERSION", "LocalDatabase", "LocalStorageError"]
 
 SCHEMA_VERSION = 3
+
+log = logging.getLogger("dispatch.localdb")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -81,7 +101,9 @@ class LocalStorageError(Exception):
 
 
 class LocalDatabase:
-    """A connection to the workstation database, with explicit transactions."""
+    """The workstation database, with explicit transactions (see the module docstring).
+
+    ``conn`` is for reads and durable writes; use it from one thread (the event loop's)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -92,8 +114,21 @@ class LocalDatabase:
         except sqlite3.DatabaseError:
             self.recovered_from = self._move_aside(path)
             self.conn = self._open(path)
+        self._relaxed = self._connect(path, "NORMAL")
+        self._active: sqlite3.Connection | None = None  # the connection of the open transaction
         self._depth = 0
         self._after_commit: list[Callable[[], None]] = []
+        self._checkpoints: _Checkpointer | None = None
+        self._writer: ThreadPoolExecutor | None = None
+        self._behind: Future[None] | None = None  # the write-behind commit in flight
+
+    @staticmethod
+    def _connect(path: Path, synchronous: str) -> sqlite3.Connection:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={synchronous}")
+        conn.execute("PRAGMA busy_timeout=5000")
+        return conn
 
     @staticmethod
     def _open(path: Path) -> sqlite3.Connection:
@@ -129,47 +164,136 @@ class LocalDatabase:
         return kept
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One atomic, durable unit of work; nested uses join the outer transaction.
+    def transaction(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """One atomic unit of work, durable (the default) or recoverable (see the module
+        docstring); nested uses join the outer transaction, whatever they ask for.
 
         Raises `LocalStorageError` (after rolling back) when SQLite cannot write.
         """
-        if self._depth:
+        if self._active is not None:
             self._depth += 1
             try:
-                yield self.conn
+                yield self._active
             finally:
                 self._depth -= 1
             return
-        self._depth = 1
+        self.wait_for_writes()
+        conn = self.conn if durable else self._relaxed
+        self._active, self._depth = conn, 1
         try:
-            self.conn.execute("BEGIN IMMEDIATE")
-            yield self.conn
-            self.conn.execute("COMMIT")
+            conn.execute("BEGIN IMMEDIATE")
+            yield conn
+            conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            self._rollback()
+            self._rollback(conn)
             raise LocalStorageError(f"local database {self.path}: {exc}") from exc
         except BaseException:
-            self._rollback()
+            self._rollback(conn)
             raise
         finally:
-            self._depth = 0
+            self._active, self._depth = None, 0
             callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:  # only reached when the transaction committed
             callback()
+
+    def write_behind(
+        self,
+        work: Callable[[sqlite3.Connection], None],
+        done: Callable[[LocalStorageError | None], None],
+        post: Callable[[Callable[[], None]], object],
+    ) -> bool:
+        """Record recoverable writes without waiting for the disk.
+
+        ``work`` runs now, in a transaction of the recoverable connection (nested transactions
+        join it); its COMMIT runs on the writer thread. Then ``post`` (e.g. the event loop's
+        ``call_soon_threadsafe``) is handed a function that runs, on the caller's thread, the
+        after-commit callbacks of ``work`` (if it committed) and ``done(error)`` (None, or the
+        error that rolled it back). Returns False, having done nothing, while the previous
+        write-behind is still committing: call again after its ``done``. An error raised by
+        ``work`` rolls back and is raised here (`LocalStorageError` for SQLite's).
+        """
+        if self._behind is not None and not self._behind.done():
+            return False
+        if self._active is not None:
+            raise RuntimeError("write_behind inside an open transaction")
+        conn = self._relaxed
+        self._active, self._depth = conn, 1
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            work(conn)
+        except sqlite3.Error as exc:
+            self._rollback(conn)
+            raise LocalStorageError(f"local database {self.path}: {exc}") from exc
+        except BaseException:
+            self._rollback(conn)
+            raise
+        finally:
+            self._active, self._depth = None, 0
+            callbacks, self._after_commit = self._after_commit, []
+
+        def commit() -> None:
+            error: LocalStorageError | None = None
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._rollback(conn)
+                error = LocalStorageError(f"local database {self.path}: {exc}")
+
+            def finish() -> None:
+                if error is None:
+                    for callback in callbacks:
+                        callback()
+                done(error)
+
+            post(finish)
+
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="local writes")
+        self._behind = self._writer.submit(commit)
+        return True
+
+    def wait_for_writes(self) -> None:
+        """Block until a write-behind commit in flight is on disk (or failed)."""
+        behind, self._behind = self._behind, None
+        if behind is not None:
+            try:
+                behind.result()
+            except RuntimeError as exc:  # its outcome could not be posted: the loop is gone
+                log.info("a write to %s finished after its event loop closed: %s", self.path, exc)
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` once the current transaction has committed (at once outside one);
         never if it rolls back. In-memory mirrors of rows change here, so they never hold
         what the disk does not."""
-        if self._depth:
+        if self._active is not None:
             self._after_commit.append(callback)
         else:
             callback()
 
-    def _rollback(self) -> None:
-        if self.conn.in_transaction:
-            self.conn.execute("ROLLBACK")
+    @staticmethod
+    def _rollback(conn: sqlite3.Connection) -> None:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+
+    def start_background_checkpoints(self, interval: float = 1.0) -> None:
+        """From now on the WAL is checkpointed every ``interval`` seconds by a thread of its
+        own, never inside a commit of this process's connections."""
+        if self._checkpoints is None:
+            for conn in (self.conn, self._relaxed):
+                conn.execute("PRAGMA wal_autocheckpoint=0")
+            self._checkpoints = _Checkpointer(self.path, interval)
+
+    def page_count(self) -> int:
+        """The database's size in pages."""
+        return int(self.conn.execute("PRAGMA page_count").fetchone()[0])
+
+    def set_max_page_count(self, pages: int | None) -> None:
+        """Cap the database's size in pages on both connections (None: lift the cap).
+
+        Fault injection, as the server store's: capping at `page_count` is a full disk."""
+        limit = 1073741823 if pages is None else int(pages)
+        for conn in (self.conn, self._relaxed):
+            conn.execute(f"PRAGMA max_page_count={limit}").fetchone()
 
     def get_meta(self, key: str) -> str | None:
         row = self.conn.execute("SELECT v FROM meta WHERE k = ?", (key,)).fetchone()
@@ -184,10 +308,48 @@ class LocalDatabase:
             )
 
     def close(self) -> None:
-        """Checkpoint the WAL into the main file and close."""
+        """Finish writes in flight, stop background checkpoints, checkpoint the WAL into the
+        main file and close."""
+        self.wait_for_writes()
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+            self._writer = None
+        if self._checkpoints is not None:
+            self._checkpoints.stop()
+            self._checkpoints = None
+        self._relaxed.close()
         with contextlib.suppress(sqlite3.Error):
             self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self.conn.close()
+
+
+class _Checkpointer:
+    """Copies the WAL into the database file every ``interval`` seconds, on its own thread and
+    connection (``PASSIVE``: it never blocks a writer; the sqlite3 module releases the GIL
+    while SQLite works, so the event loop runs on)."""
+
+    def __init__(self, path: Path, interval: float) -> None:
+        self._path = path
+        self._interval = interval
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="wal checkpoints", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute("PRAGMA busy_timeout=5000")
+            while not self._stopping.wait(self._interval):
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error as exc:  # retried at the next interval
+                    log.warning("checkpoint of %s failed: %s", self._path, exc)
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=10)
 
 
 def _upgrade(conn: sqlite3.Connection) -> None:

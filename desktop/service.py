@@ -83,6 +83,7 @@ class DispatchService:
         self.config = config
         self._clock = clock
         self.db = LocalDatabase(config.database_path)
+        self.db.start_background_checkpoints()
         client_id = self.db.get_meta("client_id")
         if client_id is None:
             client_id = str(uuid.uuid4())

@@ -83,8 +83,7 @@ def test_retry_uses_a_new_key_and_discard_is_journaled(db: LocalDatabase) -> Non
 def test_disk_full_raises_and_queues_nothing(db: LocalDatabase) -> None:
     outbox = Outbox(db)
     outbox.enqueue("k", b"{}", 1.0)
-    pages = db.conn.execute("PRAGMA page_count").fetchone()[0]
-    db.conn.execute(f"PRAGMA max_page_count = {pages}")
+    db.set_max_page_count(db.page_count())
     with pytest.raises(LocalStorageError, match="full"):
         for i in range(10_000):
             outbox.enqueue("k", b"x" * 2000, float(i))

@@ -190,15 +190,14 @@ async def test_a_full_local_disk_is_reported_and_nothing_is_lost(
     await wait_until(lambda: live(watcher, writer))
     writer.submit(new_incident("inc-1"))
     await wait_until(lambda: watcher.incident("inc-1") is not None)
-    pages = watcher.db.conn.execute("PRAGMA page_count").fetchone()[0]
-    watcher.db.conn.execute(f"PRAGMA max_page_count = {pages}")  # the disk is now full
+    watcher.db.set_max_page_count(watcher.db.page_count())  # the disk is now full
     for i in range(300):
         writer.submit(IncidentAddNote(incident_id="inc-1", text=f"note {i} " + "x" * 200))
     await wait_until(lambda: bool(watcher.status.local_error), what="local error reported")
     assert "full" in watcher.status.local_error
     assert len(watcher.incident("inc-1").narrative) == 300  # type: ignore[union-attr]  # in memory
 
-    watcher.db.conn.execute("PRAGMA max_page_count = 1073741823")  # space again
+    watcher.db.set_max_page_count(None)  # space again
     writer.submit(IncidentAddNote(incident_id="inc-1", text="after"))
     await wait_until(lambda: not watcher.status.local_error, what="error cleared")
     await wait_until(lambda: settled(writer))

@@ -302,6 +302,10 @@ class BoardModels:
         if changed:
             self.units.refresh(changed)
 
+    def attention_keys(self) -> set[str]:
+        """The keys of every command in Needs attention (current once `reload` saw it)."""
+        return set(self._attention)
+
     def refused_units(self) -> dict[str, Rejection]:
         """Units named by a command the server refused: unit id -> the newest such rejection
         still in Needs attention. Current once `apply` or `reload` has seen the change."""

@@ -71,7 +71,7 @@ class UnitsPanel(QWidget):
         self.menu: QMenu | None = None
         self._message_key: str | None = None  # the rejection the message line explains
         # rejections already explained (or there before the panel): not announced again
-        self._known_rejections = {r.entry.key for r in models.refused_units().values()}
+        self._known_rejections = models.attention_keys()
         self._syncing = False  # selecting a row because ``selection`` said so: no echo
         self.view = view = make_table_view("units_table")
         view.setModel(models.units)
@@ -217,7 +217,9 @@ class UnitsPanel(QWidget):
         explains has been retried or discarded."""
         current = {r.entry.key: r for r in self.models.refused_units().values()}
         new = [r for key, r in current.items() if key not in self._known_rejections]
-        self._known_rejections.update(current)  # keys are never reused
+        # Remember what Needs attention holds now, no more: a key that left it never comes back
+        # (keys are never reused), so the set stays as small as Needs attention all shift.
+        self._known_rejections = self.models.attention_keys()
         if new:
             rejection = max(new, key=lambda r: r.rejected_at)
             self._say(self.models.server_refusal(rejection), rejection)

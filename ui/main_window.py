@@ -8,6 +8,7 @@ once per frame.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -316,7 +317,8 @@ class MainWindow(QMainWindow):
         view.addSeparator()
         themes = view.addMenu("&Theme")
         for name in THEMES:
-            themes.addAction(name.replace("-", " ").title(), lambda n=name: self.set_theme(n))
+            label = name.replace("-", " ").title()
+            themes.addAction(label, functools.partial(self.set_theme, name))
         view.addAction("&Bigger text", QKeySequence("Ctrl++"), lambda: self.zoom(0.1))
         view.addAction("&Smaller text", QKeySequence("Ctrl+-"), lambda: self.zoom(-0.1))
         view.addAction("&Normal text", QKeySequence("Ctrl+0"), lambda: self.zoom(None))
@@ -331,8 +333,8 @@ class MainWindow(QMainWindow):
         load = QMenu("&Load", menu)
         delete = QMenu("&Delete", menu)
         for name in self.layouts.names():
-            load.addAction(name, lambda n=name: self.layouts.load(n))
-            delete.addAction(name, lambda n=name: self.layouts.delete(n))
+            load.addAction(name, functools.partial(self.layouts.load, name))
+            delete.addAction(name, functools.partial(self.layouts.delete, name))
         load.setEnabled(bool(self.layouts.names()))
         delete.setEnabled(bool(self.layouts.names()))
         menu.addMenu(load)

@@ -82,7 +82,8 @@ class Workstation:
         """Sign in, open the window, run until it closes. Returns the exit code: 2 when the
         centre's rules files cannot be used (the user is told which and why)."""
         apply_theme(self.app, self.args.theme or str(self.settings.value("theme", DEFAULT_THEME)))
-        scale_font(self.app, float(self.settings.value("font_scale", 1.0)))
+        scale = self.settings.value("font_scale", 1.0, type=float)
+        scale_font(self.app, scale if isinstance(scale, float) else 1.0)
         try:
             rules = load_centre_rules()
         except CentreRulesError as exc:

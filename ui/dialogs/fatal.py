@@ -19,6 +19,11 @@ async def show_fatal(title: str, text: str, detail: str = "") -> None:
     if detail:
         box.setInformativeText(detail)
     done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    box.finished.connect(lambda _result: done.done() or done.set_result(None))
+
+    def closed(_result: int) -> None:
+        if not done.done():
+            done.set_result(None)
+
+    box.finished.connect(closed)
     box.open()
     await done

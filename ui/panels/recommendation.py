@@ -118,8 +118,11 @@ class RecommendationBox(QWidget):
         """Show ``advice`` (None: nothing to recommend for). Ticks the dispatcher changed stay
         as they were for picks still offered; units they added stay listed."""
         previous = self._advice
-        same_incident = previous is not None and advice is not None
-        same_incident = same_incident and previous.incident_id == advice.incident_id  # type: ignore[union-attr]
+        same_incident = (
+            previous is not None
+            and advice is not None
+            and previous.incident_id == advice.incident_id
+        )
         unticked = self._unticked() if same_incident else set()
         if not same_incident:
             self._manual = []

@@ -99,7 +99,7 @@ class Hello(Frame, tag="hello"):
 class CommandBody(msgspec.Struct, forbid_unknown_fields=True):
     """One dispatcher action. ``key`` is a UUID idempotency key, ``client_seq`` the outbox order.
 
-    ``args`` are decoded by ``kind`` against `desktop.domain.commands.COMMAND_ARGS`.
+    ``args`` are decoded by ``kind`` into its Struct (`desktop.domain.catalog.COMMANDS`).
     """
 
     key: str
@@ -162,7 +162,7 @@ class Welcome(Frame, tag="welcome"):
 
 
 class EventBody(msgspec.Struct, forbid_unknown_fields=True):
-    """A change of state. ``data`` is decoded by ``kind`` (`desktop.domain.events.EVENT_DATA`).
+    """A change of state. ``data`` is decoded by ``kind`` (`desktop.domain.catalog.EVENTS`).
 
     ``key`` is the idempotency key of the command that caused it, ``actor`` the user.
     """

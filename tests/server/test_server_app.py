@@ -375,8 +375,16 @@ async def test_restart_rebuilds_the_world_from_the_log(
 
 
 async def test_events_frames_decode_as_events(server: DispatchServer) -> None:
+    """Every frame a command brings decodes as its type: the welcome, the event (unit.added,
+    with its data) and the result that names it."""
     client = await RawClient.login(server.url, "ann")
-    await client.command("unit.add", UNIT)
+    result = await client.command("unit.add", UNIT)
+    assert result.ok and len(result.events) == 1
+    [event] = await client.events_until(result.events[0])
+    assert event.seq == result.events[0] and event.body.kind == "unit.added"
+    assert msgspec.json.decode(event.body.data)["unit"]["id"] == "E1"
+    kinds = [type(f) for f in client.frames]
+    assert kinds.count(Welcome) == 1 and kinds.count(Result) == 1
     assert all(isinstance(f, Welcome | Event | Result) for f in client.frames)
     await client.close()
 

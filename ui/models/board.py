@@ -58,7 +58,8 @@ TIMER_BRUSHES = {
 
 
 class BoardModels:
-    """Owns the three models and refreshes them from coalesced `Change`s."""
+    """Owns the four table models (``incidents``, ``units``, ``attention``, ``alerts``) and
+    refreshes them from coalesced `Change`s."""
 
     def __init__(
         self,

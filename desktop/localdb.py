@@ -179,22 +179,35 @@ class LocalDatabase:
             return
         self.wait_for_writes()
         conn = self.conn if durable else self._relaxed
+        try:
+            with self._statements(conn):
+                yield conn
+                conn.execute("COMMIT")
+        finally:
+            callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:  # only reached when the transaction committed
+            callback()
+
+    @contextlib.contextmanager
+    def _statements(self, conn: sqlite3.Connection) -> Iterator[None]:
+        """BEGIN IMMEDIATE on ``conn`` and the body's statements (nested transactions join it);
+        an error rolls back (an SQLite one becomes `LocalStorageError`). COMMIT is the
+        caller's, inside the body or after it."""
         self._active, self._depth = conn, 1
         try:
             conn.execute("BEGIN IMMEDIATE")
-            yield conn
-            conn.execute("COMMIT")
+            yield
         except sqlite3.Error as exc:
             self._rollback(conn)
-            raise LocalStorageError(f"local database {self.path}: {exc}") from exc
+            raise self._failure(exc) from exc
         except BaseException:
             self._rollback(conn)
             raise
         finally:
             self._active, self._depth = None, 0
-            callbacks, self._after_commit = self._after_commit, []
-        for callback in callbacks:  # only reached when the transaction committed
-            callback()
+
+    def _failure(self, error: sqlite3.Error) -> LocalStorageError:
+        return LocalStorageError(f"local database {self.path}: {error}")
 
     def write_behind(
         self,
@@ -217,18 +230,10 @@ class LocalDatabase:
         if self._active is not None:
             raise RuntimeError("write_behind inside an open transaction")
         conn = self._relaxed
-        self._active, self._depth = conn, 1
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            work(conn)
-        except sqlite3.Error as exc:
-            self._rollback(conn)
-            raise LocalStorageError(f"local database {self.path}: {exc}") from exc
-        except BaseException:
-            self._rollback(conn)
-            raise
+            with self._statements(conn):
+                work(conn)
         finally:
-            self._active, self._depth = None, 0
             callbacks, self._after_commit = self._after_commit, []
 
         def commit() -> None:
@@ -237,7 +242,7 @@ class LocalDatabase:
                 conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 self._rollback(conn)
-                error = LocalStorageError(f"local database {self.path}: {exc}")
+                error = self._failure(exc)
 
             def finish() -> None:
                 if error is None:

@@ -325,42 +325,44 @@ async def test_a_location_change_keeps_coordinates_honest_and_no_coordinates_no_
     assert not any("overridden" in text for text in timeline(station))
 
 
+def offline_window(
+    qtbot: QtBot, tmp_path: Path, units: list[Unit], incident_type: str, priority: int
+) -> tuple[DispatchService, MainWindow]:
+    """A window on a workstation that has never reached its server, whose replica holds
+    ``units`` and incident i-1 (F-1) at the Marina."""
+    service = DispatchService(
+        ServiceConfig(data_dir=tmp_path / "ws", url="ws://127.0.0.1:9"), SignIn("ann", "x")
+    )
+    now = time.time()
+    incident = Incident(
+        id="i-1",
+        type=incident_type,
+        priority=priority,
+        number="F-1",
+        location=Location(address="Marina Blvd", lat=MARINA[0], lon=MARINA[1]),
+        times={"created": now},
+    )
+    events: list[EventData] = [UnitAdded(unit=unit) for unit in units]
+    events.append(IncidentCreated(incident=incident))
+    for seq, data in enumerate(events, 1):
+        service.state.apply_event(seq, event_kind_of(data).name, bytes(encode_raw(data)), now)
+    window = MainWindow(service, Bridge(), tmp_path / "config", sound=lambda: None)
+    qtbot.addWidget(window)
+    return service, window
+
+
 def test_a_stale_avl_fix_is_flagged_next_to_the_unit_it_recommends(
     qtbot: QtBot, tmp_path: Path
 ) -> None:
     """Offline, from the replica's point of view: E51 has a 5-minute-old fix next door, E41 a
     fresh one farther away; both are ranked by road, and the old fix is flagged in amber."""
-    service = DispatchService(
-        ServiceConfig(data_dir=tmp_path / "ws", url="ws://127.0.0.1:9"), SignIn("ann", "x")
-    )
     now = time.time()
     near, far = (MARINA[0] + 0.001, MARINA[1]), (37.7907, -122.4201)
-    events: list[EventData] = [
-        UnitAdded(
-            unit=Unit(
-                id="E51", type="ENGINE", position=Position(lat=near[0], lon=near[1], at=now - 300)
-            )
-        ),
-        UnitAdded(
-            unit=Unit(
-                id="E41", type="ENGINE", position=Position(lat=far[0], lon=far[1], at=now - 5)
-            )
-        ),
-        IncidentCreated(
-            incident=Incident(
-                id="i-1",
-                type="FIRE-OUTSIDE",
-                priority=3,
-                number="F-1",
-                location=Location(address="Marina Blvd", lat=MARINA[0], lon=MARINA[1]),
-                times={"created": now},
-            )
-        ),
+    units = [
+        Unit(id="E51", type="ENGINE", position=Position(lat=near[0], lon=near[1], at=now - 300)),
+        Unit(id="E41", type="ENGINE", position=Position(lat=far[0], lon=far[1], at=now - 5)),
     ]
-    for seq, data in enumerate(events, 1):
-        service.state.apply_event(seq, event_kind_of(data).name, bytes(encode_raw(data)), now)
-    window = MainWindow(service, Bridge(), tmp_path / "config", sound=lambda: None)
-    qtbot.addWidget(window)
+    service, window = offline_window(qtbot, tmp_path, units, "FIRE-OUTSIDE", 3)
     window.advisor.load()
     window.selection.select_incident("i-1")
     box = window.incident_detail.recommendation
@@ -379,30 +381,8 @@ async def test_the_board_comes_first_and_the_recommendation_follows_the_road_gra
     """The road graph (scipy, the graph file) loads in a worker thread behind a shown board:
     meanwhile Incident detail shows the run card and says the recommendation is on its way (F9
     says so too, and sends nothing); once loaded, the recommendation appears by itself."""
-    service = DispatchService(
-        ServiceConfig(data_dir=tmp_path / "ws", url="ws://127.0.0.1:9"), SignIn("ann", "x")
-    )
-    now = time.time()
-    events: list[EventData] = [
-        UnitAdded(unit=Unit(id=unit_id, type=kind, status=UnitStatus.AQ))
-        for unit_id, kind in ROSTER
-    ]
-    events.append(
-        IncidentCreated(
-            incident=Incident(
-                id="i-1",
-                type="MEDICAL",
-                priority=1,
-                number="F-1",
-                location=Location(address="Marina Blvd", lat=MARINA[0], lon=MARINA[1]),
-                times={"created": now},
-            )
-        )
-    )
-    for seq, data in enumerate(events, 1):
-        service.state.apply_event(seq, event_kind_of(data).name, bytes(encode_raw(data)), now)
-    window = MainWindow(service, Bridge(), tmp_path / "config", sound=lambda: None)
-    qtbot.addWidget(window)
+    units = [Unit(id=unit_id, type=kind, status=UnitStatus.AQ) for unit_id, kind in ROSTER]
+    service, window = offline_window(qtbot, tmp_path, units, "MEDICAL", 1)
     gate = threading.Event()
 
     def slow_graph() -> RoadGraph:

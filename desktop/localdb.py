@@ -297,6 +297,7 @@ class LocalDatabase:
 
         Fault injection, as the server store's: capping at `page_count` is a full disk."""
         limit = 1073741823 if pages is None else int(pages)
+        self.wait_for_writes()
         for conn in (self.conn, self._relaxed):
             conn.execute(f"PRAGMA max_page_count={limit}").fetchone()
 

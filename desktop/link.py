@@ -477,9 +477,12 @@ class Link:
         if error is not None:
             self._replica.forget_saved()  # what it believed on disk was rolled back
             self._give_back(batch)
+            if self.storage_error != str(error):  # once, not at every burst of a full disk
+                log.error("could not record received frames: %s", error)
             self.storage_error = str(error)
-            log.error("could not record received frames: %s", error)
         else:
+            if self.storage_error is not None:
+                log.info("received frames are recorded again")
             self.storage_error = None
             for key in batch.acks:
                 self._state.resolve_pending(key)

@@ -13,8 +13,9 @@ One file per profile, in WAL mode. Two kinds of transaction:
   while events stream in. (``transaction(durable=False)`` is the same, committed in place.)
 
 Every transaction first waits for a write-behind commit in flight, so the disk sees writes in
-the order they were made. With `start_background_checkpoints`, the WAL is copied into the
-database file (and synced) by a thread of its own, never inside one of these commits.
+the order they were made. WAL checkpoints stay automatic (every 1,000 pages, inside a commit:
+a WAL that grows without them makes every durable commit slower): the link's steady stream of
+recoverable writes crosses the threshold first, so its checkpoints run on the writer thread.
 
 A file that is not a readable database is never deleted: it is renamed aside
 (``<name>.corrupt-<time>``), a fresh database is created, and `LocalDatabase.recovered_from`
@@ -26,7 +27,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -118,7 +118,6 @@ class LocalDatabase:
         self._active: sqlite3.Connection | None = None  # the connection of the open transaction
         self._depth = 0
         self._after_commit: list[Callable[[], None]] = []
-        self._checkpoints: _Checkpointer | None = None
         self._writer: ThreadPoolExecutor | None = None
         self._behind: Future[None] | None = None  # the write-behind commit in flight
 
@@ -280,14 +279,6 @@ class LocalDatabase:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
 
-    def start_background_checkpoints(self, interval: float = 1.0) -> None:
-        """From now on the WAL is checkpointed every ``interval`` seconds by a thread of its
-        own, never inside a commit of this process's connections."""
-        if self._checkpoints is None:
-            for conn in (self.conn, self._relaxed):
-                conn.execute("PRAGMA wal_autocheckpoint=0")
-            self._checkpoints = _Checkpointer(self.path, interval)
-
     def page_count(self) -> int:
         """The database's size in pages."""
         return int(self.conn.execute("PRAGMA page_count").fetchone()[0])
@@ -314,48 +305,15 @@ class LocalDatabase:
             )
 
     def close(self) -> None:
-        """Finish writes in flight, stop background checkpoints, checkpoint the WAL into the
-        main file and close."""
+        """Finish writes in flight, checkpoint the WAL into the main file and close."""
         self.wait_for_writes()
         if self._writer is not None:
             self._writer.shutdown(wait=True)
             self._writer = None
-        if self._checkpoints is not None:
-            self._checkpoints.stop()
-            self._checkpoints = None
         self._relaxed.close()
         with contextlib.suppress(sqlite3.Error):
             self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self.conn.close()
-
-
-class _Checkpointer:
-    """Copies the WAL into the database file every ``interval`` seconds, on its own thread and
-    connection (``PASSIVE``: it never blocks a writer; the sqlite3 module releases the GIL
-    while SQLite works, so the event loop runs on)."""
-
-    def __init__(self, path: Path, interval: float) -> None:
-        self._path = path
-        self._interval = interval
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="wal checkpoints", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-        try:
-            conn.execute("PRAGMA busy_timeout=5000")
-            while not self._stopping.wait(self._interval):
-                try:
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                except sqlite3.Error as exc:  # retried at the next interval
-                    log.warning("checkpoint of %s failed: %s", self._path, exc)
-        finally:
-            conn.close()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        self._thread.join(timeout=10)
 
 
 def _upgrade(conn: sqlite3.Connection) -> None:

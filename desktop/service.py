@@ -83,7 +83,6 @@ class DispatchService:
         self.config = config
         self._clock = clock
         self.db = LocalDatabase(config.database_path)
-        self.db.start_background_checkpoints()
         client_id = self.db.get_meta("client_id")
         if client_id is None:
             client_id = str(uuid.uuid4())
@@ -144,7 +143,11 @@ class DispatchService:
     def check(self, args: CommandArgs) -> None:
         """Raise `CommandRefused` if ``args`` cannot apply to the current view, or this
         position's role may not issue it (nothing queued). The server enforces both again."""
-        self._forecast([args])
+        self._refuse_role([args])
+        try:
+            self.state.check(args, self._clock())
+        except DomainError as exc:
+            raise CommandRefused(exc.code, exc.message) from None
 
     def submit(self, args: CommandArgs) -> OutboxEntry:
         """Queue one command durably and show its effect now (see `submit_all`)."""
@@ -160,19 +163,27 @@ class DispatchService:
         """
         forecast = self._forecast(commands)
         rows = [(command_kind_of(args).name, _encode(args)) for args in commands]
-        entries = self.outbox.enqueue_many(rows, forecast.at)
+        try:
+            entries = self.outbox.enqueue_many(rows, forecast.at)
+        except BaseException:
+            self.state.drop_forecast(forecast)
+            raise
         self.state.add_forecast(forecast, entries)
         self.state.flush()
         self.link.wake()
         return entries
 
-    def _forecast(self, commands: Sequence[CommandArgs]) -> Forecast:
-        """The role check and the rules, once, for commands issued now."""
+    def _refuse_role(self, commands: Sequence[CommandArgs]) -> None:
         role = self.role
         for args in commands:
             kind = command_kind_of(args)
             if role is not None and not may_issue(role, kind.least_role):
                 raise CommandRefused(ErrorCode.FORBIDDEN, refusal(role, kind.name))
+
+    def _forecast(self, commands: Sequence[CommandArgs]) -> Forecast:
+        """The role check and the rules, once, for commands issued now (their effect applied
+        to the view: the caller queues them, or drops the forecast)."""
+        self._refuse_role(commands)
         try:
             return self.state.forecast(commands, self._clock())
         except DomainError as exc:
@@ -198,7 +209,11 @@ class DispatchService:
             if command_kind_of(args).name != kind:
                 raise CommandRefused("invalid_command", f"an edit of {kind} must stay {kind}")
             forecast = self._forecast([args])
-            entry = self.outbox.retry(key, forecast.at, _encode(args))
+            try:
+                entry = self.outbox.retry(key, forecast.at, _encode(args))
+            except BaseException:
+                self.state.drop_forecast(forecast)
+                raise
             self.state.add_forecast(forecast, [entry])
         self.state.note_attention_changed()
         self.state.flush()

@@ -6,7 +6,7 @@
   ``client_seq`` order (the same pure rules the server runs). It is recomputed lazily, only when
   read after a change, so a burst of events costs one recomputation.
 - A command is checked once: `forecast` decides it against the view (refusing with
-  `DomainError`) and works out its effect, and `add_forecast` overlays that same effect when the
+  `DomainError`) and applies its effect there, and `add_forecast` keeps that effect once the
   command has been queued; the rules run again for it only when the confirmed world under it
   changes.
 - A pending command whose events have already arrived (its key was seen on an event) is no longer
@@ -75,12 +75,11 @@ class PendingCommand:
 @dataclass(frozen=True, slots=True)
 class Forecast:
     """Commands issued ``at`` a time, checked in order against the view of a ``generation`` of
-    the state (each seeing the effect of those before it): ``world`` is that view with their
-    effects, ``touched`` what each one touched."""
+    the state (each seeing the effect of those before it), their effect applied to it;
+    ``touched`` is what each one touched."""
 
     at: float
     generation: int
-    world: World
     commands: tuple[CommandArgs, ...]
     touched: tuple[Touched, ...]
 
@@ -157,30 +156,47 @@ class ClientState:
 
     # --- pending commands ------------------------------------------------------------------
 
+    def check(self, args: CommandArgs, now: float) -> None:
+        """Raise `DomainError` if ``args`` cannot apply to the current view (nothing changes)."""
+        decide(self.view, args, DecisionContext(actor=self.actor, now=now))
+
     def forecast(self, commands: Sequence[CommandArgs], now: float) -> Forecast:
-        """Check ``commands``, issued at ``now``, in order against the current view and work out
-        their effect; raises the first refusal (`DomainError`). The view is not changed."""
-        world = self.view.fork()
+        """Check ``commands``, issued at ``now``, in order against the current view (each seeing
+        the effect of those before it) and apply their effect to it; raises the first refusal
+        (`DomainError`), the view then as it was. The effect stays until `add_forecast` makes
+        the commands pending or `drop_forecast` takes it back (their rows could not be
+        queued): call one of them before anything else reads or changes the state."""
+        view = self.view
+        if view is self.confirmed:  # the view must never be the confirmed world changed
+            view = self._view = self.confirmed.fork()
         ctx = DecisionContext(actor=self.actor, now=now)
         touched: list[Touched] = []
-        for args in commands:
-            effect: Touched = []
-            for data in decide(world, args, ctx):
-                effect.extend(world.apply(data, now, self.actor))
-            touched.append(effect)
-        return Forecast(now, self._generation, world, tuple(commands), tuple(touched))
+        try:
+            for args in commands:
+                effect: Touched = []
+                for data in decide(view, args, ctx):
+                    effect.extend(view.apply(data, now, self.actor))
+                touched.append(effect)
+        except DomainError:
+            if touched:  # earlier commands of the line changed the view: work it out again
+                self._view = None
+            raise
+        return Forecast(now, self._generation, tuple(commands), tuple(touched))
 
     def add_forecast(self, forecast: Forecast, entries: Sequence[OutboxEntry]) -> None:
-        """Overlay the queued ``entries`` of ``forecast``'s commands (issued at the forecast's
-        time) with the effect it worked out: no second check while the view is the one it was
-        checked against."""
+        """The commands of ``forecast`` were queued as ``entries``: they are pending, with the
+        effect the forecast applied (no second check)."""
         for entry, args, touched in zip(entries, forecast.commands, forecast.touched, strict=True):
             self._pending[entry.key] = PendingCommand(entry, args, list(touched))
             self._change.touch(touched)
         self._change.pending = True
-        unchanged = self._generation == forecast.generation
-        self._view = forecast.world if unchanged else None
+        if self._generation != forecast.generation:  # not expected: the state moved meanwhile
+            self._view = None
         self._generation += 1
+
+    def drop_forecast(self, forecast: Forecast) -> None:
+        """The commands of ``forecast`` were not queued: take their effect back."""
+        self._view = None if self._pending else self.confirmed
 
     def add_pending(self, entry: OutboxEntry) -> PendingCommand:
         """Overlay a queued command decoded from its outbox row (a recovered or retried one)."""

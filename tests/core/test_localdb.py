@@ -101,18 +101,3 @@ async def test_a_failed_commit_rolls_back_and_says_so(db: LocalDatabase) -> None
 def test_durable_writes_sync_and_recoverable_ones_do_not(db: LocalDatabase) -> None:
     assert db.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert db._relaxed.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
-
-
-def test_background_checkpoints_copy_the_wal_into_the_database(db: LocalDatabase) -> None:
-    """No commit checkpoints (auto-checkpoint is off), yet what is written reaches the
-    database file: the checkpoint thread copies it there, so the WAL can start over."""
-    db.start_background_checkpoints(interval=0.02)
-    assert db.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
-    before = db.path.stat().st_size
-    for n in range(100):
-        with db.transaction(durable=False) as conn:
-            conn.execute("INSERT INTO meta (k, v) VALUES (?, ?)", (f"k{n}", "x" * 3000))
-    deadline = time.monotonic() + 5
-    while db.path.stat().st_size < before + 100 * 3000 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert db.path.stat().st_size >= before + 100 * 3000

@@ -94,19 +94,33 @@ def test_forecast_that_no_longer_fits_is_reported_not_applied() -> None:
 
 
 def test_forecast_refuses_what_cannot_apply_and_changes_nothing() -> None:
+    """The line's first command changed the view before the second was refused: the view is
+    worked out again, without it."""
     state = ClientState("ann")
     _feed(state, 1, IncidentCreated(incident=_incident("i1")))
-    view = state.view
     with pytest.raises(DomainError):
         state.forecast(
             [IncidentAddNote(incident_id="i1", text="x"), UnitAdd(unit_id="", type="E")], 1.0
         )
-    assert state.view is view and state.pending_count() == 0
+    assert state.incident("i1").narrative == [] and state.pending_count() == 0  # type: ignore[union-attr]
+    with pytest.raises(DomainError):
+        state.check(UnitAdd(unit_id="", type="E"), 1.0)
+    state.check(IncidentAddNote(incident_id="i1", text="x"), 1.0)  # a check changes nothing
+    assert state.incident("i1").narrative == []  # type: ignore[union-attr]
+
+
+def test_a_forecast_not_queued_is_taken_back() -> None:
+    state = ClientState("ann")
+    _feed(state, 1, IncidentCreated(incident=_incident("i1")))
+    forecast = state.forecast([IncidentAddNote(incident_id="i1", text="x")], 1.0)
+    assert len(state.incident("i1").narrative) == 1  # type: ignore[union-attr]
+    state.drop_forecast(forecast)  # e.g. the disk was full
+    assert state.incident("i1").narrative == [] and state.view is state.confirmed  # type: ignore[union-attr]
 
 
 def test_a_forecast_is_overlaid_as_it_was_worked_out() -> None:
-    """Commands are checked once: the forecast's own world becomes the view, each later
-    command of a line seeing the earlier ones' effect."""
+    """Commands are checked once: the forecast applied their effect to the view, each later
+    command of a line seeing the earlier ones' effect, and queued they keep it."""
     state = ClientState("ann")
     _feed(state, 1, IncidentCreated(incident=_incident("i1")))
     _feed(state, 2, UnitAdded(unit=Unit(id="E1", type="ENGINE", status=UnitStatus.AV)))
@@ -121,8 +135,9 @@ def test_a_forecast_is_overlaid_as_it_was_worked_out() -> None:
             zip(commands, ["unit.dispatch", "incident.add_note"], strict=True), start=1
         )
     ]
+    view = state.view
     state.add_forecast(forecast, entries)
-    assert state.view is forecast.world
+    assert state.view is view  # not worked out again
     assert state.unit("E1").incident_id == "i1"  # type: ignore[union-attr]
     assert [p.touched for p in state.pending()] == list(forecast.touched)
     assert state.flush().pending
@@ -135,7 +150,6 @@ def test_a_forecast_checked_against_an_older_view_is_worked_out_again() -> None:
     forecast = state.forecast([note], 200.0)
     _feed(state, 2, IncidentCreated(incident=_incident("i2")))  # the view moved on meanwhile
     state.add_forecast(forecast, [_entry(1, "k1", note, "incident.add_note")])
-    assert state.view is not forecast.world
     assert set(state.view.incidents) == {"i1", "i2"}
     assert [e.text for e in state.incident("i1").narrative] == ["first"]  # type: ignore[union-attr]
 

@@ -8,9 +8,10 @@ One file per profile, in WAL mode. Two kinds of transaction:
 - **recoverable**: what the link received — acks, refusals, the replica — which the server can
   give again (an unacked command is replayed and answered from its idempotency key; the replica
   resyncs from its ``last_seq``). These use a second connection with ``synchronous=NORMAL``,
-  and `write_behind` runs their statements at once but their COMMIT, with whatever waiting for
-  the disk it involves, on a writer thread: a slow disk never stalls the event loop (the screen)
-  while events stream in. (``transaction(durable=False)`` is the same, committed in place.)
+  and `write_behind` gathers their statements at once but runs them and their COMMIT, with
+  whatever waiting for the disk it involves, on a writer thread: neither SQLite's work nor a
+  slow disk stalls the event loop (the screen) while events stream in.
+  (``transaction(durable=False)`` is the same, run and committed in place.)
 
 Every transaction first waits for a write-behind commit in flight, so the disk sees writes in
 the order they were made. WAL checkpoints stay automatic (every 1,000 pages, inside a commit:
@@ -28,9 +29,10 @@ import contextlib
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, cast
 
 __all__ = ["SCHEMA_VERSION", "LocalDatabase", "LocalStorageError"]
 
@@ -214,30 +216,35 @@ class LocalDatabase:
         done: Callable[[LocalStorageError | None], None],
         post: Callable[[Callable[[], None]], object],
     ) -> bool:
-        """Record recoverable writes without waiting for the disk.
+        """Record recoverable writes without the event loop waiting for the database.
 
-        ``work`` runs now, in a transaction of the recoverable connection (nested transactions
-        join it); its COMMIT runs on the writer thread. Then ``post`` (e.g. the event loop's
-        ``call_soon_threadsafe``) is handed a function that runs, on the caller's thread, the
-        after-commit callbacks of ``work`` (if it committed) and ``done(error)`` (None, or the
-        error that rolled it back). Returns False, having done nothing, while the previous
-        write-behind is still committing: call again after its ``done``. An error raised by
-        ``work`` rolls back and is raised here (`LocalStorageError` for SQLite's).
+        ``work`` runs now, on the caller's thread, and gathers its statements: it is given a
+        recorder (``execute``, ``executemany``; nested transactions get it too) standing for the
+        connection. The writer thread then runs them in one transaction of the recoverable
+        connection and commits. Then ``post`` (e.g. the event loop's ``call_soon_threadsafe``)
+        is handed a function that runs, on the caller's thread, the after-commit callbacks of
+        ``work`` (if it committed) and ``done(error)`` (None, or the error that rolled it back).
+        Returns False, having done nothing, while the previous write-behind is still being
+        written: call again after its ``done``. An exception of ``work`` is raised here.
         """
         if self._behind is not None and not self._behind.done():
             return False
         if self._active is not None:
             raise RuntimeError("write_behind inside an open transaction")
-        conn = self._relaxed
+        recorder = _Recorder()
+        self._active, self._depth = cast(sqlite3.Connection, recorder), 1
         try:
-            with self._statements(conn):
-                work(conn)
+            work(self._active)
         finally:
+            self._active, self._depth = None, 0
             callbacks, self._after_commit = self._after_commit, []
+        conn = self._relaxed
 
         def commit() -> None:
             error: LocalStorageError | None = None
             try:
+                conn.execute("BEGIN IMMEDIATE")
+                recorder.run(conn)
                 conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 self._rollback(conn)
@@ -314,6 +321,28 @@ class LocalDatabase:
         with contextlib.suppress(sqlite3.Error):
             self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self.conn.close()
+
+
+class _Recorder:
+    """What a write-behind's statements are given for a connection: it keeps them, in order,
+    for the writer thread to run (`LocalDatabase.write_behind`). Writes only: nothing it
+    returns is a result."""
+
+    def __init__(self) -> None:
+        self._statements: list[tuple[bool, str, Any]] = []
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ()) -> None:
+        self._statements.append((False, sql, tuple(parameters)))
+
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> None:
+        self._statements.append((True, sql, [tuple(row) for row in parameters]))
+
+    def run(self, conn: sqlite3.Connection) -> None:
+        for many, sql, parameters in self._statements:
+            if many:
+                conn.executemany(sql, parameters)
+            else:
+                conn.execute(sql, parameters)
 
 
 def _upgrade(conn: sqlite3.Connection) -> None:

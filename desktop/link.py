@@ -57,6 +57,8 @@ log = logging.getLogger("dispatch.link")
 
 #: Longest time the on-disk replica lags the in-memory confirmed world while connected (s).
 REPLICA_SAVE_INTERVAL = 0.25
+#: How often the loop looks for the end of a write in flight on the writer thread (s).
+WRITE_POLL_INTERVAL = 0.005
 
 
 class LinkPhase(StrEnum):
@@ -161,7 +163,6 @@ class Link:
         self._reached_live = False
         self._last_frame_at: float | None = None
         self._write_waiting = False  # a flush found a write still committing
-        self._loop: asyncio.AbstractEventLoop | None = None  # run()'s, for the writer thread
         self.storage_error: str | None = None
         self.role: str | None = None  # the role the server granted (from the newest welcome)
 
@@ -196,7 +197,6 @@ class Link:
 
     async def run(self) -> None:
         """Connect, and reconnect whenever the connection ends, until `stop`."""
-        self._loop = asyncio.get_running_loop()
         attempt = 0
         while not self._stopping.is_set():
             self._publish(phase=LinkPhase.CONNECTING, next_retry_at=None, detail="")
@@ -413,7 +413,7 @@ class Link:
     # --- durable side ----------------------------------------------------------------------
 
     def _schedule_flush(self) -> None:
-        if not self._flush_scheduled:
+        if not self._flush_scheduled and not self._stopping.is_set():
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self._flush)
 
@@ -426,6 +426,8 @@ class Link:
         self._publish()
         if wait:
             self._db.wait_for_writes()
+        else:
+            self._db.poll_writes()
         now = time.monotonic()
         save_replica = save_replica or now - self._replica_saved_at >= REPLICA_SAVE_INTERVAL
         batch = self._take_batch(save_replica, now)
@@ -437,7 +439,9 @@ class Link:
                 with self._db.transaction(durable=False) as conn:
                     work(conn)
                 self._recorded(batch, None)
-            elif not self._db.write_behind(work, lambda e: self._recorded(batch, e), self._post):
+            elif self._db.write_behind(work, lambda e: self._recorded(batch, e)):
+                self._poll_write_later()
+            else:
                 self._give_back(batch)  # a write is still committing: this one follows it
                 self._write_waiting = True
         except LocalStorageError as exc:
@@ -503,10 +507,14 @@ class Link:
         self._touched |= batch.touched
         self._replace_replica = self._replace_replica or batch.replace_replica
 
-    def _post(self, call: Callable[[], None]) -> None:
-        """Run ``call`` on the event loop's thread (from the writer thread)."""
-        assert self._loop is not None  # flushes happen inside run()
-        self._loop.call_soon_threadsafe(call)
+    def _poll_write_later(self) -> None:
+        """Look for the end of the write in flight soon (the writer thread calls nothing back:
+        the loop looks, here or at the next flush)."""
+        asyncio.get_running_loop().call_later(WRITE_POLL_INTERVAL, self._poll_write)
+
+    def _poll_write(self) -> None:
+        if not self._db.poll_writes() and not self._stopping.is_set():
+            self._poll_write_later()
 
     def _publish(self, **changes: object) -> None:
         self._status = replace(self._status, **changes)  # type: ignore[arg-type]

@@ -31,6 +31,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -121,7 +122,7 @@ class LocalDatabase:
         self._depth = 0
         self._after_commit: list[Callable[[], None]] = []
         self._writer: ThreadPoolExecutor | None = None
-        self._behind: Future[None] | None = None  # the write-behind commit in flight
+        self._behind: _Behind | None = None  # the write-behind in flight (or not finished)
 
     @staticmethod
     def _connect(path: Path, synchronous: str) -> sqlite3.Connection:
@@ -214,20 +215,19 @@ class LocalDatabase:
         self,
         work: Callable[[sqlite3.Connection], None],
         done: Callable[[LocalStorageError | None], None],
-        post: Callable[[Callable[[], None]], object],
     ) -> bool:
-        """Record recoverable writes without the event loop waiting for the database.
+        """Record recoverable writes without the caller waiting for the database.
 
         ``work`` runs now, on the caller's thread, and gathers its statements: it is given a
         recorder (``execute``, ``executemany``; nested transactions get it too) standing for the
-        connection. The writer thread then runs them in one transaction of the recoverable
-        connection and commits. Then ``post`` (e.g. the event loop's ``call_soon_threadsafe``)
-        is handed a function that runs, on the caller's thread, the after-commit callbacks of
-        ``work`` (if it committed) and ``done(error)`` (None, or the error that rolled it back).
-        Returns False, having done nothing, while the previous write-behind is still being
-        written: call again after its ``done``. An exception of ``work`` is raised here.
+        connection. The writer thread runs them in one transaction of the recoverable connection
+        and commits; it touches nothing else. The caller then finishes the write on its own
+        thread with `poll_writes` (or `wait_for_writes`): the after-commit callbacks of ``work``
+        run (if it committed), then ``done(error)`` (None, or the error that rolled it back).
+        Returns False, having done nothing, while the previous write-behind is not finished:
+        call again after its ``done``. An exception of ``work`` is raised here.
         """
-        if self._behind is not None and not self._behind.done():
+        if self._behind is not None:
             return False
         if self._active is not None:
             raise RuntimeError("write_behind inside an open transaction")
@@ -238,39 +238,39 @@ class LocalDatabase:
         finally:
             self._active, self._depth = None, 0
             callbacks, self._after_commit = self._after_commit, []
-        conn = self._relaxed
-
-        def commit() -> None:
-            error: LocalStorageError | None = None
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                recorder.run(conn)
-                conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                self._rollback(conn)
-                error = self._failure(exc)
-
-            def finish() -> None:
-                if error is None:
-                    for callback in callbacks:
-                        callback()
-                done(error)
-
-            post(finish)
-
         if self._writer is None:
             self._writer = ThreadPoolExecutor(1, thread_name_prefix="local writes")
-        self._behind = self._writer.submit(commit)
+        future = self._writer.submit(self._run_behind, recorder)
+        self._behind = _Behind(future, callbacks, done)
         return True
 
+    def _run_behind(self, recorder: _Recorder) -> LocalStorageError | None:
+        """On the writer thread: the statements in one transaction, committed."""
+        conn = self._relaxed
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            recorder.run(conn)
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._rollback(conn)
+            return self._failure(exc)
+        return None
+
+    def poll_writes(self) -> bool:
+        """Finish a write-behind whose commit is over, here (see `write_behind`); True when
+        none is in flight any more."""
+        behind = self._behind
+        if behind is not None and behind.future.done():
+            self._behind = None
+            behind.finish()
+        return self._behind is None
+
     def wait_for_writes(self) -> None:
-        """Block until a write-behind commit in flight is on disk (or failed)."""
+        """Wait for a write-behind in flight, then finish it here."""
         behind, self._behind = self._behind, None
         if behind is not None:
-            try:
-                behind.result()
-            except RuntimeError as exc:  # its outcome could not be posted: the loop is gone
-                log.info("a write to %s finished after its event loop closed: %s", self.path, exc)
+            behind.future.result()
+            behind.finish()
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` once the current transaction has committed (at once outside one);
@@ -321,6 +321,22 @@ class LocalDatabase:
         with contextlib.suppress(sqlite3.Error):
             self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self.conn.close()
+
+
+@dataclass(slots=True)
+class _Behind:
+    """A write-behind: its commit on the writer thread, and what to do once it is over."""
+
+    future: Future[LocalStorageError | None]
+    callbacks: list[Callable[[], None]]
+    done: Callable[[LocalStorageError | None], None]
+
+    def finish(self) -> None:
+        error = self.future.result()
+        if error is None:
+            for callback in self.callbacks:
+                callback()
+        self.done(error)
 
 
 class _Recorder:

@@ -3,7 +3,6 @@ ones are written behind (their COMMIT on a writer thread), in order, never lost 
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 import threading
 import time
@@ -42,46 +41,44 @@ def db(tmp_path: Path) -> Iterator[LocalDatabase]:
     database.close()
 
 
-async def test_a_write_behind_returns_before_its_commit_and_reports_after(
+def test_a_write_behind_returns_before_its_commit_and_is_finished_by_its_caller(
     db: LocalDatabase,
 ) -> None:
     slow = SlowDisk(db._relaxed, 0.3)
     db._relaxed = slow  # type: ignore[assignment]
     outbox = Outbox(db)
     entry = outbox.enqueue("unit.add", b"{}", 1.0)  # durable: on disk before it returns
-    loop = asyncio.get_running_loop()
-    outcome: asyncio.Future[LocalStorageError | None] = loop.create_future()
+    outcomes: list[LocalStorageError | None] = []
     started = time.monotonic()
-    assert db.write_behind(
-        lambda conn: outbox.ack(entry.key), outcome.set_result, loop.call_soon_threadsafe
-    )
-    assert time.monotonic() - started < 0.15  # the loop did not wait for the disk
+    assert db.write_behind(lambda conn: outbox.ack(entry.key), outcomes.append)
+    assert time.monotonic() - started < 0.15  # the caller did not wait for the disk
+    assert not db.write_behind(lambda conn: None, outcomes.append)  # one at a time
+    assert not db.poll_writes() and outcomes == []  # still committing
     assert entry.key in outbox  # memory changes only once the disk has it
-    assert not db.write_behind(lambda conn: None, outcome.set_result, loop.call_soon_threadsafe)
-    assert await asyncio.wait_for(outcome, 5) is None
+    deadline = time.monotonic() + 5
+    while not db.poll_writes():  # the caller looks; the writer thread calls nothing back
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert outcomes == [None]
     assert entry.key not in outbox and len(Outbox(db)) == 0
-    assert slow.commit_threads and slow.commit_threads[0].startswith("local writes")
+    assert slow.commit_threads == ["local writes_0"]
 
 
 def test_a_durable_write_waits_for_the_write_behind_before_it(db: LocalDatabase) -> None:
     """Writes reach the disk in the order they were made."""
     db._relaxed = SlowDisk(db._relaxed, 0.2)  # type: ignore[assignment]
-    posted: list[Any] = []
+    outcomes: list[LocalStorageError | None] = []
     db.write_behind(
-        lambda conn: conn.execute("INSERT INTO meta (k, v) VALUES ('a', '1')"),
-        lambda error: None,
-        posted.append,
+        lambda conn: conn.execute("INSERT INTO meta (k, v) VALUES ('a', '1')"), outcomes.append
     )
     db.set_meta("a", "2")  # a durable write after it
     assert db.get_meta("a") == "2"
-    assert len(posted) == 1  # the earlier commit had finished first
+    assert outcomes == [None]  # the earlier write was finished first
 
 
-async def test_a_failed_commit_rolls_back_and_says_so(db: LocalDatabase) -> None:
+def test_a_failed_commit_rolls_back_and_says_so(db: LocalDatabase) -> None:
     outbox = Outbox(db)
     entry = outbox.enqueue("unit.add", b"{}", 1.0)
-    loop = asyncio.get_running_loop()
-    outcome: asyncio.Future[LocalStorageError | None] = loop.create_future()
 
     class FailingCommit(SlowDisk):
         def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
@@ -90,10 +87,10 @@ async def test_a_failed_commit_rolls_back_and_says_so(db: LocalDatabase) -> None
             return super().execute(sql, *args)
 
     db._relaxed = FailingCommit(db._relaxed, 0)  # type: ignore[assignment]
-    db.write_behind(
-        lambda conn: outbox.ack(entry.key), outcome.set_result, loop.call_soon_threadsafe
-    )
-    error = await asyncio.wait_for(outcome, 5)
+    outcomes: list[LocalStorageError | None] = []
+    db.write_behind(lambda conn: outbox.ack(entry.key), outcomes.append)
+    db.wait_for_writes()
+    [error] = outcomes
     assert isinstance(error, LocalStorageError) and "full" in str(error)
     assert entry.key in outbox and len(Outbox(db)) == 1  # nothing lost
 

@@ -10,6 +10,8 @@ Contract:
   they are replayed with their original keys and the server answers each key only once.
 - Needs attention entries leave only by `retry` (re-queued under a new key) or `discard`;
   both are written to the journal.
+- Both lists are mirrored in memory, and the mirror changes only once the disk has (after the
+  commit), so `entries` and `needs_attention` always agree with each other.
 """
 
 from __future__ import annotations
@@ -58,6 +60,14 @@ class Outbox:
         ).fetchall()
         self._entries: dict[str, OutboxEntry] = {
             row[1]: OutboxEntry(row[0], row[1], row[2], bytes(row[3]), row[4]) for row in rows
+        }
+        refused = db.conn.execute(
+            "SELECT client_seq, key, kind, args, issued_at, code, message, rejected_at "
+            "FROM needs_attention ORDER BY client_seq"
+        ).fetchall()
+        self._attention: dict[str, Rejection] = {
+            r[1]: Rejection(OutboxEntry(r[0], r[1], r[2], bytes(r[3]), r[4]), r[5], r[6], r[7])
+            for r in refused
         }
 
     def __len__(self) -> int:
@@ -131,22 +141,24 @@ class Outbox:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (key, entry.client_seq, entry.kind, entry.args, entry.issued_at, code, message, at),
             )
-            self._db.after_commit(lambda: self._forget(key))
-        return Rejection(entry, code, message, at)
+            rejection = Rejection(entry, code, message, at)
+            self._db.after_commit(lambda: self._refused(rejection))
+        return rejection
 
     def _forget(self, key: str) -> None:
         self._entries.pop(key, None)
 
+    def _resolved(self, key: str) -> None:
+        self._attention.pop(key, None)
+
+    def _refused(self, rejection: Rejection) -> None:
+        self._entries.pop(rejection.entry.key, None)
+        self._attention[rejection.entry.key] = rejection
+
     def needs_attention(self) -> list[Rejection]:
-        """Rejected commands waiting for the dispatcher, oldest first."""
-        rows = self._db.conn.execute(
-            "SELECT client_seq, key, kind, args, issued_at, code, message, rejected_at "
-            "FROM needs_attention ORDER BY client_seq"
-        ).fetchall()
-        return [
-            Rejection(OutboxEntry(r[0], r[1], r[2], bytes(r[3]), r[4]), r[5], r[6], r[7])
-            for r in rows
-        ]
+        """Rejected commands waiting for the dispatcher, oldest first (as on disk: this and
+        `entries` change together, once the disk has a refusal)."""
+        return sorted(self._attention.values(), key=lambda r: r.entry.client_seq)
 
     def retry(self, key: str, at: float, args: bytes | None = None) -> OutboxEntry:
         """Queue a rejected command again under a new key, optionally with edited ``args``."""
@@ -155,6 +167,7 @@ class Outbox:
             conn.execute("DELETE FROM needs_attention WHERE key = ?", (key,))
             entry = self.enqueue(rejection.entry.kind, args or rejection.entry.args, at)
             self._journal(conn, at, key, "retry", f"requeued as {entry.key}")
+            self._db.after_commit(lambda: self._resolved(key))
         return entry
 
     def discard(self, key: str, at: float, reason: str = "") -> Rejection:
@@ -164,6 +177,7 @@ class Outbox:
             conn.execute("DELETE FROM needs_attention WHERE key = ?", (key,))
             detail = f"{rejection.entry.kind} {rejection.entry.args.decode()} ({reason})"
             self._journal(conn, at, key, "discard", detail)
+            self._db.after_commit(lambda: self._resolved(key))
         return rejection
 
     def journal(self) -> list[tuple[float, str, str, str]]:
@@ -174,10 +188,10 @@ class Outbox:
         return [(r[0], r[1], r[2], r[3]) for r in rows]
 
     def _rejection(self, key: str) -> Rejection:
-        for rejection in self.needs_attention():
-            if rejection.entry.key == key:
-                return rejection
-        raise KeyError(f"no command {key} in Needs attention")
+        rejection = self._attention.get(key)
+        if rejection is None:
+            raise KeyError(f"no command {key} in Needs attention")
+        return rejection
 
     @staticmethod
     def _journal(conn: object, at: float, key: str, action: str, detail: str) -> None:

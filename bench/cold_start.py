@@ -125,6 +125,9 @@ def child(url: str, data_dir: Path, config_dir: Path, started: float) -> None:
     phases["imports"] = time.time() - started
     app = QApplication(sys.argv[:1])
     app.setQuitOnLastWindowClosed(False)
+    from ui.collector import install_gui_thread_collector
+
+    install_gui_thread_collector(app)  # as ui/app.py does
     apply_theme(app, DEFAULT_THEME)
     scale_font(app, 1.0)
 

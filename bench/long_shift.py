@@ -239,6 +239,9 @@ def main() -> None:
             app = QApplication.instance() or QApplication(sys.argv[:1])
             assert isinstance(app, QApplication)
             app.setQuitOnLastWindowClosed(False)
+            from ui.collector import install_gui_thread_collector
+
+            install_gui_thread_collector(app)  # as ui/app.py does
             apply_theme(app, DEFAULT_THEME)
             tracemalloc.start()
             started = time.monotonic()

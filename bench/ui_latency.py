@@ -798,6 +798,9 @@ def run(args: argparse.Namespace, seconds: float, work_dir: Path) -> dict[str, A
         app = QApplication.instance() or QApplication(sys.argv[:1])
         assert isinstance(app, QApplication)
         app.setQuitOnLastWindowClosed(False)
+        from ui.collector import install_gui_thread_collector
+
+        install_gui_thread_collector(app)  # as ui/app.py does
         apply_theme(app, DEFAULT_THEME)
         scale_font(app, 1.0)
         print(f"platform {app.platformName()}, screen {app.primaryScreen().size().toTuple()}")

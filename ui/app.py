@@ -90,6 +90,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setApplicationName("dispatch-desktop")
     app.setApplicationVersion(__version__)
     app.setQuitOnLastWindowClosed(False)  # the shutdown sequence decides when to quit
+    from ui.collector import install_gui_thread_collector
+
+    install_gui_thread_collector(app)  # garbage holding Qt objects dies on the GUI thread
     # asyncio.run(..., loop_factory=QEventLoop) is Python 3.12+; Runner takes it on 3.11.
     with asyncio.Runner(loop_factory=qasync.QEventLoop) as runner:
         from ui.session import Workstation

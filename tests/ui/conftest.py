@@ -11,12 +11,18 @@ Python code again, which an idle loop never does (measured: a test awaiting a fu
 outlives its 2 s timeout indefinitely). These tests therefore use the ``thread`` method: at the
 timeout it prints every thread's stack and ends the pytest process, so a hang fails the run
 instead of stalling it.
+
+Garbage is collected on the main thread only (as `ui.collector` does in the application):
+automatic collection is off for these tests and each test's garbage is collected when it ends.
+Otherwise a worker thread (the road graph's loader, the local database's writer) can trigger a
+collection that destroys an earlier test's widgets from that thread, which crashes Qt.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Mapping
+import gc
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +63,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             if "func_only" in marker.kwargs:
                 settings["func_only"] = marker.kwargs["func_only"]
         item.add_marker(pytest.mark.timeout(**settings), append=False)
+
+
+@pytest.fixture(autouse=True)
+def collect_garbage_on_the_main_thread() -> Iterator[None]:
+    was_enabled = gc.isenabled()
+    gc.disable()
+    yield
+    gc.collect()
+    if was_enabled:
+        gc.enable()
 
 
 @pytest.fixture

@@ -1,0 +1,55 @@
+"""Garbage collection on the GUI thread only.
+
+Python's cyclic collector runs in whichever thread happens to allocate when a threshold is
+crossed. A garbage cycle holding a Qt object made from Python (a closed dialog or menu, a
+window of an earlier sign-in) is then destroyed, C++ object and children with it, in that
+thread: the worker loading the road graph, the local database's writer, the embedded demo
+server. Qt objects must be deleted in the thread they live in; deleting widgets from another
+one is undefined behaviour and was seen to crash the process. So `install_gui_thread_collector`
+turns automatic collection off and a timer on the GUI thread collects instead, generation by
+generation, by the interpreter's own thresholds.
+"""
+
+from __future__ import annotations
+
+import gc
+
+from PySide6.QtCore import QObject, QTimer
+
+__all__ = ["INTERVAL_MS", "GuiThreadCollector", "install_gui_thread_collector"]
+
+#: How often the GUI thread looks at the collector's counts (ms).
+INTERVAL_MS = 250
+
+
+class GuiThreadCollector(QObject):
+    """Collects garbage on the thread it lives in (the GUI thread) every `INTERVAL_MS`, the
+    youngest generations often and the oldest rarely, as the interpreter would."""
+
+    def __init__(self, parent: QObject | None = None, interval_ms: int = INTERVAL_MS) -> None:
+        super().__init__(parent)
+        gc.disable()
+        self.collections = [0, 0, 0]  # per generation, for tests and benchmarks
+        self._timer = QTimer(self)
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self.collect)
+        self._timer.start()
+
+    def collect(self) -> int | None:
+        """Collect the oldest generation whose count passed its threshold; None if none did.
+        Returns the generation collected."""
+        counts, thresholds = gc.get_count(), gc.get_threshold()
+        generation = None
+        for level in range(3):
+            if counts[level] > thresholds[level]:
+                generation = level
+        if generation is not None:
+            gc.collect(generation)
+            self.collections[generation] += 1
+        return generation
+
+
+def install_gui_thread_collector(parent: QObject) -> GuiThreadCollector:
+    """Turn automatic collection off and collect on the GUI thread from now on (call it from
+    the GUI thread, with the application object as ``parent``)."""
+    return GuiThreadCollector(parent)

@@ -16,7 +16,7 @@ import gc
 
 from PySide6.QtCore import QObject, QTimer
 
-__all__ = ["INTERVAL_MS", "GuiThreadCollector", "install_gui_thread_collector"]
+__all__ = ["INTERVAL_MS", "GuiThreadCollector", "collect_due", "install_gui_thread_collector"]
 
 #: How often the GUI thread looks at the collector's counts (ms).
 INTERVAL_MS = 250
@@ -36,17 +36,24 @@ class GuiThreadCollector(QObject):
         self._timer.start()
 
     def collect(self) -> int | None:
-        """Collect the oldest generation whose count passed its threshold; None if none did.
-        Returns the generation collected."""
-        counts, thresholds = gc.get_count(), gc.get_threshold()
-        generation = None
-        for level in range(3):
-            if counts[level] > thresholds[level]:
-                generation = level
+        """`collect_due`, counted per generation."""
+        generation = collect_due()
         if generation is not None:
-            gc.collect(generation)
             self.collections[generation] += 1
         return generation
+
+
+def collect_due() -> int | None:
+    """Collect, here, the oldest generation whose count passed its threshold (what automatic
+    collection would have done); returns it, or None when none was due."""
+    counts, thresholds = gc.get_count(), gc.get_threshold()
+    generation = None
+    for level in range(3):
+        if counts[level] > thresholds[level]:
+            generation = level
+    if generation is not None:
+        gc.collect(generation)
+    return generation
 
 
 def install_gui_thread_collector(parent: QObject) -> GuiThreadCollector:

@@ -13,7 +13,8 @@ timeout it prints every thread's stack and ends the pytest process, so a hang fa
 instead of stalling it.
 
 Garbage is collected on the main thread only (as `ui.collector` does in the application):
-automatic collection is off for these tests and each test's garbage is collected when it ends.
+automatic collection is off for these tests, and when each one ends what automatic collection
+would have done by then is done, on the main thread (`ui.collector.collect_due`).
 Otherwise a worker thread (the road graph's loader, the local database's writer) can trigger a
 collection that destroys an earlier test's widgets from that thread, which crashes Qt.
 """
@@ -31,6 +32,7 @@ from pytest_asyncio import is_async_test
 from pytestqt.qtbot import QtBot
 
 from tests.support.workstation import Workstation, WorkstationFactory
+from ui.collector import collect_due
 
 HERE = Path(__file__).parent
 
@@ -70,7 +72,7 @@ def collect_garbage_on_the_main_thread() -> Iterator[None]:
     was_enabled = gc.isenabled()
     gc.disable()
     yield
-    gc.collect()
+    collect_due()
     if was_enabled:
         gc.enable()
 

@@ -94,7 +94,7 @@ class Advisor:
         positions_fallback: Mapping[str, tuple[float, float]] | None = None,
     ) -> None:
         """``positions_fallback``: unit id -> (lat, lon) for units without an AVL fix (None:
-        the demo roster's home stations, as `recommend`)."""
+        each unit's home station, `desktop.geo.stations.home_position`, as `recommend`)."""
         self.runcards = runcards
         self._load_graph = graph
         self._graph: RoadGraph | None = None

@@ -10,8 +10,8 @@ Where a unit is taken to be:
 
 - its AVL fix (``Unit.position``), flagged *stale* when older than ``stale_after`` seconds (it is
   still used: a recent-ish fix usually beats a home station);
-- without a fix, its fallback position (by default the home position of the demo roster,
-  ``resources/demo/roster.json``), flagged "no AVL: home station";
+- without a fix, its home: its station's position (`desktop.geo.stations.home_position`, the
+  shipped ``resources/geo/stations.json``), flagged "no AVL: home station";
 - with neither, the unit is listed in :attr:`Recommendation.unlocated` and not ranked.
 
 ETAs include the off-network allowance at both ends (:func:`desktop.geo.roads.offroad_seconds`):
@@ -20,13 +20,9 @@ beyond 15 m from the road centre line, the gap costs 2.5 m/s.
 
 from __future__ import annotations
 
-import functools
-import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -34,7 +30,7 @@ import numpy as np
 from desktop.domain.types import AVAILABLE_STATUSES, Unit
 from desktop.domain.wording import ordinal
 from desktop.geo.plan import ResponsePlan
-from desktop.resources import resource_path
+from desktop.geo.stations import Stations, home_position
 
 if TYPE_CHECKING:  # the graph is handed in: this module loads without scipy
     from desktop.geo.roads import RoadGraph
@@ -45,7 +41,6 @@ __all__ = [
     "Shortfall",
     "format_distance",
     "format_duration",
-    "home_positions",
     "recommend",
 ]
 
@@ -134,25 +129,6 @@ def _ordinal(n: int) -> str:
     return "closest" if n == 1 else f"{ordinal(n)} closest"
 
 
-@functools.cache
-def _roster_homes(path: Path) -> Mapping[str, tuple[float, float]]:
-    rows = json.loads(path.read_text(encoding="utf-8"))
-    return MappingProxyType(
-        {
-            str(r["id"]): (float(r["lat"]), float(r["lon"]))
-            for r in rows
-            if r.get("lat") is not None and r.get("lon") is not None
-        }
-    )
-
-
-def home_positions(path: str | Path | None = None) -> Mapping[str, tuple[float, float]]:
-    """Unit id -> home (lat, lon) from a roster file (default ``resources/demo/roster.json``),
-    read once per path and cached (read-only)."""
-    source = Path(path) if path is not None else resource_path("demo", "roster.json")
-    return _roster_homes(source.resolve())
-
-
 def recommend(
     graph: RoadGraph,
     incident_lat: float,
@@ -164,6 +140,7 @@ def recommend(
     stale_after: float = 120.0,
     horizon: float = 600.0,
     positions_fallback: Mapping[str, tuple[float, float]] | None = None,
+    stations: Stations | None = None,
 ) -> Recommendation:
     """Recommend units for an incident at (``incident_lat``, ``incident_lon``).
 
@@ -174,11 +151,13 @@ def recommend(
     ``stale_after`` seconds are flagged. ``horizon`` (seconds) is the ETA within which a plan
     line counts as covered; units beyond it are still picked when nothing nearer exists (their
     reason says so), and the line is reported in :attr:`Recommendation.shortfalls`.
-    ``positions_fallback`` maps unit id -> (lat, lon) for units with no fix; ``None`` uses
-    :func:`home_positions`, ``{}`` disables the fallback. Ties in ETA go to the smaller unit id.
+    A unit with no fix is placed at its home station (`home_position` in ``stations``, default
+    the shipped positions); ``positions_fallback`` (unit id -> (lat, lon)) replaces that rule
+    when given (``{}``: no fallback at all). Ties in ETA go to the smaller unit id.
     """
     wanted = plan.unit_types
-    fallback = home_positions() if positions_fallback is None else positions_fallback
+    if stations is None and positions_fallback is None:
+        stations = Stations.load_default()
     ids: list[str] = []
     kinds: list[str] = []
     lats: list[float] = []
@@ -191,11 +170,16 @@ def recommend(
             continue
         if unit.position is not None:
             lat, lon, age = unit.position.lat, unit.position.lon, max(0.0, now - unit.position.at)
-        elif unit.id in fallback:
-            (lat, lon), age = fallback[unit.id], math.nan
         else:
-            unlocated.append(unit.id)
-            continue
+            home = (
+                home_position(unit, stations)
+                if positions_fallback is None
+                else positions_fallback.get(unit.id)
+            )
+            if home is None:
+                unlocated.append(unit.id)
+                continue
+            (lat, lon), age = home, math.nan
         ids.append(unit.id)
         kinds.append(kind)
         lats.append(lat)

@@ -21,10 +21,10 @@ from desktop.geo.recommend import (
     Recommendation,
     format_distance,
     format_duration,
-    home_positions,
     recommend,
 )
 from desktop.geo.roads import RoadGraph
+from desktop.geo.stations import Station, Stations
 from server.cli import main as cli_main
 from server.gis_import import RoadLine, build_graph, read_roads
 
@@ -199,10 +199,28 @@ def test_units_without_avl_use_the_fallback_position(hand: RoadGraph) -> None:
     assert rec.unit_ids() == ["E2"] and rec.unlocated == ("E9",)
 
 
-def test_default_fallback_is_the_demo_roster_homes() -> None:
-    homes = home_positions()
-    assert len(homes) == len(json.loads((ROOT / "resources/demo/roster.json").read_text()))
-    assert homes["AM02"] == (37.781762, -122.419873)
+def test_units_without_avl_are_placed_at_their_station(hand: RoadGraph) -> None:
+    stations = Stations({"7": Station("7", *NODES[1]), "9": Station("9", *NODES[5])})
+    units = [
+        unit("E7", None, station="7"),
+        unit("E9", None, station="9"),
+        unit("E5", None, station="5"),  # a station with no known position: not ranked
+        unit("E0", None),  # no station at all
+    ]
+    rec = at_node(hand, 0, units, {"ENGINE": 2}, positions_fallback=None, stations=stations)
+    assert rec.unit_ids() == ["E7", "E9"]
+    assert [p.eta_s for p in rec.picks] == [60.0, 180.0]
+    assert all(p.reason.endswith("; no AVL: home station") for p in rec.picks)
+    assert rec.unlocated == ("E0", "E5")
+
+
+def test_default_home_is_the_shipped_station_position() -> None:
+    """Every station of the demo roster has a shipped position, inside San Francisco."""
+    stations = Stations.load_default()
+    roster = json.loads((ROOT / "resources/demo/roster.json").read_text())
+    assert {u["station"] for u in roster} <= set(stations)
+    for station in stations.values():
+        assert 37.70 < station.lat < 37.84 and -122.52 < station.lon < -122.35, station
 
 
 def test_shortfalls_are_explained(hand: RoadGraph) -> None:
@@ -409,9 +427,11 @@ def test_sf_unit_close_by_road_beats_unit_close_as_the_crow_flies(
 
 def test_sf_recommendation_with_the_demo_roster(sf: RoadGraph) -> None:
     roster = json.loads((ROOT / "resources/demo/roster.json").read_text())
-    units = [Unit(id=r["id"], type=r["type"], status=UnitStatus.AQ) for r in roster]
+    units = [
+        Unit(id=r["id"], type=r["type"], station=r["station"], status=UnitStatus.AQ) for r in roster
+    ]
     plan = ResponsePlan({"ENGINE": 2, "TRUCK": 1, "MEDIC": 1, "CHIEF": 1})
-    rec = recommend(sf, 37.779277, -122.419206, units, plan, NOW)  # City Hall; homes as fallback
+    rec = recommend(sf, 37.779277, -122.419206, units, plan, NOW)  # City Hall; stations as homes
     assert len(rec.picks) == 5 and rec.shortfalls == ()
     assert all(p.reason.endswith("no AVL: home station") for p in rec.picks)
     assert all(p.eta_s < 300 for p in rec.picks)

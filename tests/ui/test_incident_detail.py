@@ -43,13 +43,14 @@ from ui.main_window import ROADS_AT_THE_LATEST_MS, MainWindow
 from ui.panels.incident_detail import IncidentDetailPanel, parse_coordinates
 
 MARINA = (37.80516, -122.43296)  # 0 Block of MARINA BLVD: station 16's first-due area
-# Units of the demo roster (their home stations stand in for AVL, resources/demo/roster.json)
+# Units of the demo roster and their stations (whose positions, resources/geo/stations.json,
+# stand in for AVL)
 ROSTER = [
-    ("E51", "ENGINE"),  # station 16
-    ("E41", "ENGINE"),  # station 41
-    ("E03", "ENGINE"),  # station 03
-    ("M53", "MEDIC"),  # station 16
-    ("M55", "MEDIC"),  # station 03
+    ("E51", "ENGINE", "16"),
+    ("E41", "ENGINE", "41"),
+    ("E03", "ENGINE", "03"),
+    ("M53", "MEDIC", "16"),
+    ("M55", "MEDIC", "03"),
 ]
 
 
@@ -64,8 +65,8 @@ async def floor(
     station = open_workstation(url)
     service = station.service
     await wait_until(lambda: service.status.phase is LinkPhase.LIVE, what="LIVE")
-    for unit_id, kind in ROSTER:
-        service.submit(UnitAdd(unit_id=unit_id, type=kind, status=UnitStatus.AQ))
+    for unit_id, kind, home in ROSTER:
+        service.submit(UnitAdd(unit_id=unit_id, type=kind, station=home, status=UnitStatus.AQ))
     service.submit(
         IncidentCreate(
             incident_id="i-1",
@@ -381,7 +382,10 @@ async def test_the_board_comes_first_and_the_recommendation_follows_the_road_gra
     """The road graph (scipy, the graph file) loads in a worker thread behind a shown board:
     meanwhile Incident detail shows the run card and says the recommendation is on its way (F9
     says so too, and sends nothing); once loaded, the recommendation appears by itself."""
-    units = [Unit(id=unit_id, type=kind, status=UnitStatus.AQ) for unit_id, kind in ROSTER]
+    units = [
+        Unit(id=unit_id, type=kind, station=home, status=UnitStatus.AQ)
+        for unit_id, kind, home in ROSTER
+    ]
     service, window = offline_window(qtbot, tmp_path, units, "MEDICAL", 1)
     gate = threading.Event()
 

@@ -23,8 +23,11 @@ __all__ = ["command_text", "edited_command"]
 
 
 def _reference(world: World, incident_id: str) -> str:
+    """The incident's number, else its local reference (``L17``), else its whole id."""
     incident = world.incidents.get(incident_id)
-    return incident.number if incident is not None and incident.number else incident_id
+    if incident is None:
+        return incident_id
+    return incident.number or incident.local_ref or incident_id
 
 
 def command_text(kind: str, args: bytes, world: World) -> str | None:
@@ -52,12 +55,15 @@ def edited_command(kind: str, args: bytes, parsed: Parsed) -> CommandArgs | Prob
     """The command replacing the refused ``kind``/``args``, from the edited line ``parsed``."""
     if isinstance(parsed, Problem):
         return parsed
-    assert isinstance(parsed, Ok)
     original = read_command(kind, args)
     line = command_text(kind, args, World())
     if original is None or line is None:
         return Problem(f"a refused {kind} cannot be edited here: retry or discard it", None)
-    if len(parsed.commands) != 1 or type(parsed.commands[0]) is not type(original):
+    if (
+        not isinstance(parsed, Ok)
+        or len(parsed.commands) != 1
+        or type(parsed.commands[0]) is not type(original)
+    ):
         verb = line.split(" ", 1)[0]
         return Problem(
             f"an edit must stay one {verb} command; discard this one and type a new line", None

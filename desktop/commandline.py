@@ -6,17 +6,26 @@ Grammar (verbs in any case; units and incidents separated by spaces or commas):
     NEW <type> [P<n>|<n>] <address...>      DISP <unit>... <incident>      (also DP, DISPATCH)
     ER|OS|TR|AH|AV|AQ|OOS <unit>...         NOTE <incident> <text...>
     CLOSE <incident> <disposition...>       ALARM <incident> <level>   (2, 2nd...: 1-5)
+    GO [UNIT|INCIDENT] <unit|incident>      (also FIND: select it on every panel)
+
+A ``<type>`` is one word: a run card's type code (``FIRE-STRUCTURE``, ``MEDICAL``), in any case.
+Given the run cards' types (``incident_types``), `parse` takes no other and says which codes
+were meant ("STRUCTURE FIRE" is refused with FIRE-STRUCTURE suggested), and `complete` offers
+the codes by any of their words (``STRU`` -> ``FIRE-STRUCTURE``). The priority, ``P1``-``P5``,
+comes right after the type (3 when omitted, and the summary says it was the default); a
+priority written anywhere else in the line is refused rather than read as part of the address.
 
 An ``<incident>`` is its number (``F2611-000123``, ``F2611-123``), the number's numeric tail
-(``123``, ``000123``) or at least 6 leading characters of its id (how an incident whose number is
-pending is reached); a short form fitting several incidents names the one open one among them, if
-only one is open. A ``<unit>`` is a unit id in any case.
+(``123``, ``000123``), the local reference this workstation gave it until the server numbers it
+(``L17``: `desktop.domain.wording.incident_reference`), or at least 6 leading characters of its
+id; a short form fitting several incidents names the one open one among them, if only one is
+open. A ``<unit>`` is a unit id in any case.
 
 `parse` checks syntax and resolves references against the world it is given (the optimistic
 view); what a command may do (may this unit go on scene?) is for the command kinds' rules
 (`desktop.domain.catalog.decide`), which `DispatchService.submit_all` runs. `parse` and
 `complete` never submit, never change the world and never raise on any text: every failure is a
-`Problem` with a message for the dispatcher.
+`Problem` with a message for the dispatcher. GO gives a `Go` (what to select), not commands.
 """
 
 from __future__ import annotations
@@ -24,11 +33,12 @@ from __future__ import annotations
 import difflib
 import re
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Final, NamedTuple, TypeAlias
+from typing import Final, Literal, NamedTuple, TypeAlias
 
+from desktop.domain.checks import PRIORITIES
 from desktop.domain.incidents import IncidentAddNote, IncidentClose, IncidentCreate, IncidentUpdate
 from desktop.domain.kinds import CommandArgs
 from desktop.domain.types import (
@@ -44,7 +54,19 @@ from desktop.domain.wording import STATUS_WORDS, incident_label, ordinal
 from desktop.domain.world import World
 from desktop.ids import uuid7
 
-__all__ = ["VERBS", "History", "Ok", "Parsed", "Problem", "Verb", "complete", "parse"]
+__all__ = [
+    "VERBS",
+    "Go",
+    "History",
+    "Ok",
+    "Parsed",
+    "Problem",
+    "Verb",
+    "complete",
+    "find_incident",
+    "find_unit",
+    "parse",
+]
 
 DEFAULT_PRIORITY: Final = 3
 COMPLETION_LIMIT: Final = 50
@@ -68,7 +90,17 @@ class Problem:
     position: int | None
 
 
-Parsed: TypeAlias = Ok | Problem
+@dataclass(frozen=True, slots=True)
+class Go:
+    """The line asks to select an entity (``entity``: "incident" or "unit", by ``entity_id``)
+    on every panel; nothing is submitted. ``summary`` says what is selected."""
+
+    entity: Literal["incident", "unit"]
+    entity_id: str
+    summary: str
+
+
+Parsed: TypeAlias = Ok | Go | Problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +123,10 @@ _STATUS_VERB_ORDER: Final = (
     UnitStatus.AQ,
     UnitStatus.OOS,
 )
-_NEW_HELP = "open an incident, priority 3 unless given (a bare <n> only before a house number)"
+_NEW_HELP = (
+    "open an incident: a run card's type code (Tab completes), priority 3 unless given "
+    "(a bare <n> only before a house number)"
+)
 
 #: Every verb by name, in help order.
 VERBS: Final[Mapping[str, Verb]] = MappingProxyType(
@@ -109,6 +144,9 @@ VERBS: Final[Mapping[str, Verb]] = MappingProxyType(
         "ALARM": Verb(
             "ALARM", "ALARM <incident> <level>", "strike an alarm level (2 or 2nd: second alarm)"
         ),
+        "GO": Verb(
+            "GO", "GO <incident|unit>", "select an incident or a unit on every panel", ("FIND",)
+        ),
     }
 )
 #: Every accepted spelling of a verb (its name, its aliases) -> its name.
@@ -119,6 +157,7 @@ _FREE_TEXT: Final = {"NOTE": "some text", "CLOSE": "a disposition"}
 _TOKEN = re.compile(r"[^\s,]+")
 _DIGITS = re.compile(r"[0-9]+")
 _PRIORITY = re.compile(r"[Pp]([0-9]{1,4})")
+_GO_KINDS: Final = {"UNIT": "unit", "INCIDENT": "incident", "INC": "incident"}
 _ALARM_LEVEL = re.compile(r"([1-5])(?:st|nd|rd|th|ST|ND|RD|TH)?")
 
 
@@ -131,11 +170,12 @@ def _tokens(text: str) -> list[_Token]:
     return [_Token(m.group(), m.start()) for m in _TOKEN.finditer(text)]
 
 
-def parse(text: str, world: World, now: float) -> Parsed:
+def parse(text: str, world: World, now: float, *, incident_types: Collection[str] = ()) -> Parsed:
     """Turn one typed line into commands for ``world``, or say what is wrong with it.
 
     ``now`` is the caller's clock; no v1 verb depends on it. NEW takes a fresh incident id from
     `desktop.ids.uuid7` on every call, so parse a line once and submit that result.
+    ``incident_types`` are the types NEW accepts (the run cards'); empty: any one word.
     """
     tokens = _tokens(text)
     if not tokens:
@@ -144,7 +184,9 @@ def parse(text: str, world: World, now: float) -> Parsed:
     if verb is None:
         return _unknown_verb(tokens[0], world)
     if verb == "NEW":
-        return _parse_new(text, args)
+        return _parse_new(text, args, incident_types)
+    if verb == "GO":
+        return _parse_go(args, world, end)
     if verb == "DISP":
         return _parse_dispatch(args, world, end)
     if verb in _FREE_TEXT:
@@ -165,23 +207,90 @@ def _unknown_verb(token: _Token, world: World) -> Problem:
     return Problem(f"unknown verb '{token.text}' — verbs are {', '.join(VERBS)}", token.start)
 
 
-def _parse_new(text: str, args: list[_Token]) -> Parsed:
+def _parse_new(text: str, args: list[_Token], incident_types: Collection[str]) -> Parsed:
     if len(args) > 1 and _PRIORITY.fullmatch(args[0].text):
         args = [args[1], args[0], *args[2:]]  # forgive "NEW P1 FIRE <address>"
     if len(args) < 2:
-        return Problem("NEW needs a type and an address, e.g. NEW FIRE P1 1 Market St", len(text))
-    kind, rest, priority = args[0].text.upper(), args[1:], DEFAULT_PRIORITY
+        example = "FIRE-STRUCTURE" if incident_types else "FIRE"
+        return Problem(
+            f"NEW needs a type and an address, e.g. NEW {example} P1 1 Market St", len(text)
+        )
+    kind = _incident_type(args[0], args[1:], incident_types)
+    if isinstance(kind, Problem):
+        return kind
+    rest, priority, given = args[1:], DEFAULT_PRIORITY, True
     explicit = _PRIORITY.fullmatch(rest[0].text)
     if explicit:
         priority, rest = int(explicit[1]), rest[1:]
+        if priority not in PRIORITIES:
+            return Problem(f"no priority {explicit[0].upper()}: {_PRIORITY_RANGE}", args[1].start)
     elif len(rest) > 1 and re.fullmatch("[0-9]", rest[0].text) and _DIGITS.match(rest[1].text):
         priority, rest = int(rest[0].text), rest[1:]  # "NEW FIRE 1 555 Mission St"
+        if priority not in PRIORITIES:
+            return Problem(f"no priority {priority}: {_PRIORITY_RANGE}", args[1].start)
+    else:
+        given = False
     if not rest:
         return Problem("NEW needs an address after the priority", len(text))
+    stray = next((t for t in rest if _PRIORITY.fullmatch(t.text)), None)
+    if stray is not None:
+        return Problem(
+            f"{stray.text.upper()} looks like a priority: put it right after the type, "
+            f"e.g. NEW {kind} {stray.text.upper()} <address>",
+            stray.start,
+        )
     address = text[rest[0].start :].strip()
     location = LocationArgs(address=address)
     command = IncidentCreate(incident_id=uuid7(), type=kind, priority=priority, location=location)
-    return Ok([command], f"new {kind} P{priority} at {address}")
+    shown = f"P{priority}" if given else f"P{priority} (default)"
+    return Ok([command], f"new {kind} {shown} at {address}")
+
+
+_PRIORITY_RANGE: Final = f"priorities are P{PRIORITIES.start}-P{PRIORITIES.stop - 1}"
+
+
+def _incident_type(
+    token: _Token, following: list[_Token], incident_types: Collection[str]
+) -> str | Problem:
+    """The type code ``token`` names (as the run cards spell it), or why it names none."""
+    word = token.text.upper()
+    if not incident_types:
+        return word
+    codes = {code.upper(): code for code in incident_types}
+    if word in codes:
+        return codes[word]
+    # "STRUCTURE FIRE": the words of a code typed apart, in any order
+    words = [word] + [t.text.upper() for t in following[:2] if not _PRIORITY.fullmatch(t.text)]
+    for count in (3, 2):
+        typed = set(words[:count])
+        joined = [c for up, c in codes.items() if len(typed) == count and set(_parts(up)) == typed]
+        if len(joined) == 1:
+            return Problem(
+                f"a type is one word: {joined[0]} (Tab completes it)",
+                token.start,
+            )
+    meant = _types_like(word, codes)
+    if meant:
+        return Problem(
+            f"no incident type {word}: did you mean {' or '.join(meant)}? (Tab completes)",
+            token.start,
+        )
+    return Problem(f"no incident type {word}: Tab lists the run cards' types", token.start)
+
+
+def _parts(code: str) -> list[str]:
+    """The words of a type code: FIRE-STRUCTURE -> FIRE, STRUCTURE."""
+    return [part for part in re.split(r"[-_/ ]+", code) if part]
+
+
+def _types_like(word: str, codes: Mapping[str, str]) -> list[str]:
+    """Up to three codes ``word`` may have meant: those with a word starting with it, else the
+    closest spellings."""
+    by_part = [c for up, c in codes.items() if any(p.startswith(word) for p in _parts(up))]
+    if by_part:
+        return by_part[:3]
+    close = difflib.get_close_matches(word, list(codes), n=3, cutoff=0.6)
+    return [codes[up] for up in close]
 
 
 def _parse_dispatch(args: list[_Token], world: World, end: int) -> Parsed:
@@ -242,6 +351,49 @@ def _parse_alarm(args: list[_Token], world: World, end: int) -> Parsed:
     return Ok([command], f"{label}: {ordinal(alarm)} alarm")
 
 
+def _parse_go(args: list[_Token], world: World, end: int) -> Parsed:
+    wanted = _GO_KINDS.get(args[0].text.upper()) if len(args) == 2 else None
+    if wanted is not None:
+        args = args[1:]
+    if len(args) != 1:
+        return Problem("GO needs one incident or unit, e.g. GO 123 or GO E12", end)
+    token = args[0]
+    unit = _unit(world, token) if wanted != "incident" else None
+    incident = _incident(world, token) if wanted != "unit" else None
+    if isinstance(unit, Unit) and isinstance(incident, Incident):
+        return Problem(
+            f"{token.text} names unit {unit.id} and incident {incident_label(incident)}: "
+            f"GO UNIT {token.text} or GO INCIDENT {token.text}",
+            token.start,
+        )
+    if isinstance(unit, Unit):
+        return Go("unit", unit.id, f"unit {unit.id} selected")
+    if isinstance(incident, Incident):
+        return Go("incident", incident.id, f"incident {incident_label(incident)} selected")
+    if unit is None or (incident is not None and "ambiguous" in incident.message):
+        return incident or Problem(f"no incident {token.text}", token.start)
+    if incident is None:
+        return unit
+    return Problem(f"no incident or unit {token.text}", token.start)
+
+
+def find_incident(world: World, text: str) -> Incident | Problem:
+    """The incident ``text`` names, as the command line reads an ``<incident>`` (the find
+    fields use it too)."""
+    token = _tokens(text)
+    if len(token) != 1:
+        return Problem("type one incident number, e.g. 123 or L17", None)
+    return _incident(world, token[0])
+
+
+def find_unit(world: World, text: str) -> Unit | Problem:
+    """The unit ``text`` names, as the command line reads a ``<unit>``."""
+    token = _tokens(text)
+    if len(token) != 1:
+        return Problem("type one unit id, e.g. E12", None)
+    return _unit(world, token[0])
+
+
 def _unit(world: World, token: _Token) -> Unit | Problem:
     """The unit ``token`` names: its exact id, else the one id equal to it ignoring case."""
     unit = world.units.get(token.text)
@@ -288,8 +440,11 @@ def _incident(world: World, token: _Token) -> Incident | Problem:
 
 
 def _names(incident: Incident, word: str) -> bool:
-    """Whether casefolded ``word`` is ``incident``'s number, its number's tail or its id's start."""
+    """Whether casefolded ``word`` is ``incident``'s number, its number's tail, its local
+    reference or its id's start."""
     if (incident.number or "").casefold() == word:
+        return True
+    if incident.local_ref is not None and incident.local_ref.casefold() == word:
         return True
     head, _, tail = (incident.number or "").casefold().rpartition("-")
     word_head, dash, word_tail = word.rpartition("-")
@@ -300,17 +455,20 @@ def _names(incident: Incident, word: str) -> bool:
 
 
 def _reference(incident: Incident) -> str:
-    """What to type to name ``incident`` for sure: its number, or its whole id while pending."""
-    return incident.number or incident.id
+    """What to type to name ``incident`` for sure: its number or local reference, else (an
+    unnumbered incident of another workstation) its whole id."""
+    return incident.number or incident.local_ref or incident.id
 
 
-def complete(text: str, world: World) -> list[str]:
+def complete(text: str, world: World, *, incident_types: Collection[str] = ()) -> list[str]:
     """Candidates for the token ending ``text`` (an empty one after a separator), each a whole
     replacement token, best first, at most `COMPLETION_LIMIT`. First token: verbs. Units: natural
     order (E2 before E10), those that can take the verb's status first (for DISP, AV/AQ units).
-    Incidents: numbers (the whole id while the number is pending), open before closed, newest
-    first; DISP, CLOSE and ALARM offer open ones only. After DISP's first unit: available units,
-    incidents, other units. Free text gets no candidates."""
+    Incidents: numbers (the local reference, else the whole id, while the number is pending),
+    open before closed, newest first; DISP, CLOSE and ALARM offer open ones only. After DISP's
+    first unit: available units, incidents, other units. NEW: ``incident_types`` whose code
+    starts with the prefix, then those with a later word starting with it; then P1-P5. GO:
+    open incidents, then units. Free text gets no candidates."""
     tokens = _tokens(text)
     typing = bool(text) and _TOKEN.fullmatch(text[-1]) is not None  # the last token is unfinished
     prefix, index = (tokens[-1].text.casefold(), len(tokens) - 1) if typing else ("", len(tokens))
@@ -319,7 +477,18 @@ def complete(text: str, world: World) -> list[str]:
     verb = _VERB_OF.get(tokens[0].text.upper())
     named = {token.text.casefold() for token in tokens[1:index]}
     candidates: list[str] = []
-    if verb in _FREE_TEXT and index == 1:
+    if verb == "NEW" and index == 1:
+        candidates = _type_candidates(incident_types, prefix)
+    elif verb == "NEW" and index == 2:
+        candidates = [f"P{n}" for n in PRIORITIES if f"p{n}".startswith(prefix)]
+    elif verb == "GO" and index in (1, 2):
+        wanted = _GO_KINDS.get(tokens[1].text.upper()) if index == 2 else None
+        if index == 1 or wanted is not None:
+            if wanted != "unit":
+                candidates = _incident_candidates(world, prefix, open_only=True)
+            if wanted != "incident":
+                candidates += [u.id for u in _unit_candidates(world, prefix, set())]
+    elif verb in _FREE_TEXT and index == 1:
         candidates = _incident_candidates(world, prefix, open_only=verb == "CLOSE")
     elif verb == "ALARM" and index == 1:
         candidates = _incident_candidates(world, prefix, open_only=True)
@@ -333,6 +502,17 @@ def complete(text: str, world: World) -> list[str]:
         units.sort(key=lambda u: target not in ALLOWED_TRANSITIONS[u.status])  # stable
         candidates = [u.id for u in units]
     return candidates[:COMPLETION_LIMIT]
+
+
+def _type_candidates(incident_types: Collection[str], prefix: str) -> list[str]:
+    """Type codes starting with ``prefix``, then those with another word starting with it."""
+    first = [c for c in incident_types if c.casefold().startswith(prefix)]
+    later = [
+        c
+        for c in incident_types
+        if c not in first and any(p.startswith(prefix) for p in _parts(c.casefold()))
+    ]
+    return sorted(first) + sorted(later)
 
 
 def _unit_candidates(world: World, prefix: str, named: set[str]) -> list[Unit]:

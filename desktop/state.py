@@ -12,6 +12,8 @@
 - A pending command whose events have already arrived (its key was seen on an event) is no longer
   forecast, so its effect is never shown twice while its result is on the way.
 - Observers receive one `Change` per `flush`, listing what changed since the previous flush.
+- An incident a pending ``incident.create`` opens carries its local reference in the view
+  (``Incident.local_ref``, ``L`` + the command's client_seq) until the server numbers it.
 """
 
 from __future__ import annotations
@@ -20,10 +22,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import msgspec
+from msgspec.structs import replace
 
 from desktop.domain.catalog import COMMANDS, EVENTS, decide
+from desktop.domain.incidents import IncidentCreate
 from desktop.domain.kinds import CommandArgs, DecisionContext, DomainError
 from desktop.domain.types import Incident, Unit
+from desktop.domain.wording import local_reference
 from desktop.domain.world import Touched, World
 from desktop.outbox import OutboxEntry
 
@@ -189,6 +194,8 @@ class ClientState:
         for entry, args, touched in zip(entries, forecast.commands, forecast.touched, strict=True):
             self._pending[entry.key] = PendingCommand(entry, args, list(touched))
             self._change.touch(touched)
+            if self._view is not None:
+                _name_local(self._view, entry, args)
         self._change.pending = True
         if self._generation != forecast.generation:  # not expected: the state moved meanwhile
             self._view = None
@@ -267,6 +274,7 @@ class ClientState:
             pending.forecast_error = None
             for data in events:
                 touched.extend(view.apply(data, pending.entry.issued_at, self.actor))
+            _name_local(view, pending.entry, pending.args)
         previous = pending.touched
         pending.touched = touched
         self._change.touch(previous)
@@ -294,3 +302,13 @@ class ClientState:
             for observer in list(self._observers):
                 observer(change)
         return change
+
+
+def _name_local(view: World, entry: OutboxEntry, args: CommandArgs) -> None:
+    """Give the incident ``args`` opened in ``view`` its local reference, while unnumbered."""
+    if not isinstance(args, IncidentCreate):
+        return
+    incident = view.incidents.get(args.incident_id)
+    if incident is not None and incident.number is None and incident.local_ref is None:
+        local_ref = local_reference(entry.client_seq)
+        view.incidents[args.incident_id] = replace(incident, local_ref=local_ref)

@@ -277,7 +277,9 @@ class MainWindow(QMainWindow):
         self.incidents_panel.open_requested.connect(self._show_detail)
 
     def _build_command_line(self) -> None:
-        self.command_line = CommandLine(self.service)
+        self.command_line = CommandLine(
+            self.service, self.selection, incident_types=self.advisor.runcards.incident_types()
+        )
         bar = QToolBar("Command line")
         bar.setObjectName("command_line_bar")
         bar.setMovable(False)

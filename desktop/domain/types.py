@@ -139,6 +139,9 @@ class Incident(msgspec.Struct, kw_only=True, omit_defaults=True):
     ``alarm`` is the alarm level struck (1 = first alarm): which level of its run card applies.
     ``acknowledgements`` is the timeline of alerts acknowledged about the incident or about a
     unit while it was on the incident, oldest first.
+    ``local_ref`` is how the workstation that created the incident names it until the server
+    numbers it (``L17``: `desktop.domain.wording.local_reference`); only that workstation's
+    optimistic view sets it, never the server, so it is never sent nor stored.
     """
 
     id: str
@@ -157,6 +160,7 @@ class Incident(msgspec.Struct, kw_only=True, omit_defaults=True):
     acknowledgements: list[Acknowledgement] = msgspec.field(default_factory=list)
     timeline: list[TimelineEntry] = msgspec.field(default_factory=list)
     alarm: int = 1
+    local_ref: str | None = None
 
 
 class Position(msgspec.Struct, kw_only=True):

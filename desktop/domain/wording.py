@@ -7,10 +7,23 @@ from __future__ import annotations
 
 from desktop.domain.types import Caller, Incident, Location, UnitStatus
 
-__all__ = ["SHOWN_ID", "STATUS_WORDS", "caller_text", "incident_label", "ordinal", "place"]
+__all__ = [
+    "LOCAL_PREFIX",
+    "SHOWN_ID",
+    "STATUS_WORDS",
+    "caller_text",
+    "incident_label",
+    "incident_reference",
+    "local_reference",
+    "ordinal",
+    "place",
+]
 
-#: Characters of an incident's id shown (and typed on the command line) while it has no number.
+#: Characters of an incident's id shown (and typed on the command line) while it has no number
+#: and no local reference (created on another workstation, or by an older version).
 SHOWN_ID = 8
+#: How a local reference starts: ``L`` and the creating command's place in the outbox.
+LOCAL_PREFIX = "L"
 
 #: What each unit status means, in words ("E12 en route").
 STATUS_WORDS: dict[UnitStatus, str] = {
@@ -25,10 +38,26 @@ STATUS_WORDS: dict[UnitStatus, str] = {
 }
 
 
+def local_reference(client_seq: int) -> str:
+    """The workstation's own name for an incident it created and the server has not numbered
+    yet: ``L`` and the ``client_seq`` of the creating command (``L17``). Unique on this
+    workstation (client_seq is never reused) and the same after a restart (the command is in
+    the outbox until the server answers it)."""
+    return f"{LOCAL_PREFIX}{client_seq}"
+
+
+def incident_reference(incident: Incident) -> str:
+    """What a dispatcher types or reads to name ``incident``: its number, else its local
+    reference (``L17``), else the start of its id. The command line accepts each of them."""
+    return incident.number or incident.local_ref or incident.id[:SHOWN_ID]
+
+
 def incident_label(incident: Incident) -> str:
     """The number a dispatcher reads out (``F2612-000123``), or, until the server has numbered
-    the incident, the start of its id (which the command line accepts) and "number pending"."""
-    return incident.number or f"{incident.id[:SHOWN_ID]} (number pending)"
+    the incident, its `incident_reference` (``L17``) and "number pending"."""
+    if incident.number:
+        return incident.number
+    return f"{incident_reference(incident)} (number pending)"
 
 
 def ordinal(n: int) -> str:

@@ -17,10 +17,13 @@ from desktop.commandline import (
     COMPLETION_LIMIT,
     DEFAULT_PRIORITY,
     VERBS,
+    Go,
     History,
     Ok,
     Problem,
     complete,
+    find_incident,
+    find_unit,
     parse,
 )
 from desktop.domain.catalog import decide
@@ -125,7 +128,8 @@ def test_new_creates_an_incident(
     assert isinstance(command, IncidentCreate)
     assert (command.type, command.priority, command.location.address) == (kind, priority, address)
     assert command.incident_id not in world.incidents
-    assert result.summary == f"new {kind} P{priority} at {address}"
+    shown = f"P{priority}" + (" (default)" if priority == DEFAULT_PRIORITY else "")
+    assert result.summary == f"new {kind} {shown} at {address}"
     accepted(world, result)
 
 
@@ -136,9 +140,96 @@ def test_new_takes_a_fresh_id_every_time(world: World) -> None:
     assert first.commands[0].incident_id != second.commands[0].incident_id
 
 
-def test_new_leaves_priority_range_to_the_rules(world: World) -> None:
-    (command,) = ok("NEW FIRE P9 1 Main St", world).commands
-    assert isinstance(command, IncidentCreate) and command.priority == 9
+@pytest.mark.parametrize(
+    ("text", "position"), [("NEW FIRE P9 1 Main St", 9), ("NEW FIRE 0 12 Main St", 9)]
+)
+def test_new_refuses_a_priority_out_of_range(world: World, text: str, position: int) -> None:
+    found = problem(text, world)
+    assert found.message.endswith("priorities are P1-P5")
+    assert found.position == position
+
+
+CARD_TYPES = ("FIRE-STRUCTURE", "FIRE-VEHICLE", "FIRE-OUTSIDE", "MEDICAL", "TC")
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "priority", "address"),
+    [
+        ("NEW FIRE-STRUCTURE P1 1200 Market St", "FIRE-STRUCTURE", 1, "1200 Market St"),
+        ("new fire-structure p1 1200 Market St", "FIRE-STRUCTURE", 1, "1200 Market St"),
+        ("NEW P2 medical 1 Main St", "MEDICAL", 2, "1 Main St"),
+    ],
+)
+def test_new_takes_the_run_cards_type_codes(
+    world: World, text: str, kind: str, priority: int, address: str
+) -> None:
+    result = parse(text, world, T0, incident_types=CARD_TYPES)
+    assert isinstance(result, Ok), result
+    (command,) = result.commands
+    assert isinstance(command, IncidentCreate)
+    assert (command.type, command.priority, command.location.address) == (kind, priority, address)
+    assert result.summary == f"new {kind} P{priority} at {address}"
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "position"),
+    [
+        (
+            "NEW STRUCTURE FIRE P1 1200 Market St",  # issue #10: was STRUCTURE, P3, "FIRE P1 ..."
+            "a type is one word: FIRE-STRUCTURE (Tab completes it)",
+            4,
+        ),
+        (
+            "NEW STRUCTURE P1 1200 Market St",
+            "no incident type STRUCTURE: did you mean FIRE-STRUCTURE? (Tab completes)",
+            4,
+        ),
+        (
+            "NEW FIRE P1 1 Main St",
+            "no incident type FIRE: did you mean FIRE-STRUCTURE or FIRE-VEHICLE or "
+            "FIRE-OUTSIDE? (Tab completes)",
+            4,
+        ),
+        (
+            "NEW MEDICLA P1 1 Main St",
+            "no incident type MEDICLA: did you mean MEDICAL? (Tab completes)",
+            4,
+        ),
+        ("NEW XYZZY P1 1 Main St", "no incident type XYZZY: Tab lists the run cards' types", 4),
+        (
+            "NEW MEDICAL 1 Main St P1",
+            "P1 looks like a priority: put it right after the type, e.g. NEW MEDICAL P1 <address>",
+            22,
+        ),
+        ("NEW MEDICAL P7 1 Main St", "no priority P7: priorities are P1-P5", 12),
+    ],
+)
+def test_new_refuses_what_it_cannot_read_and_says_why(
+    world: World, text: str, message: str, position: int
+) -> None:
+    assert parse(text, world, T0, incident_types=CARD_TYPES) == Problem(message, position)
+
+
+def test_new_says_when_the_priority_is_the_default(world: World) -> None:
+    result = parse("NEW MEDICAL 1 Main St", world, T0, incident_types=CARD_TYPES)
+    assert isinstance(result, Ok)
+    assert result.summary == "new MEDICAL P3 (default) at 1 Main St"
+
+
+@pytest.mark.parametrize(
+    ("text", "candidates"),
+    [
+        ("NEW ", sorted(CARD_TYPES)),
+        ("NEW fi", ["FIRE-OUTSIDE", "FIRE-STRUCTURE", "FIRE-VEHICLE"]),
+        ("NEW STRU", ["FIRE-STRUCTURE"]),  # by any word of the code
+        ("new med", ["MEDICAL"]),
+        ("NEW FIRE-STRUCTURE ", ["P1", "P2", "P3", "P4", "P5"]),
+        ("NEW FIRE-STRUCTURE p", ["P1", "P2", "P3", "P4", "P5"]),
+        ("NEW FIRE-STRUCTURE 12", []),
+    ],
+)
+def test_new_completes_types_and_priorities(world: World, text: str, candidates: list[str]) -> None:
+    assert complete(text, world, incident_types=CARD_TYPES) == candidates
 
 
 @pytest.mark.parametrize("text", ["NEW", "NEW FIRE", "new P1", "NEW   "])
@@ -360,7 +451,7 @@ def test_alarm_problems(world: World, text: str, message: str, position: int) ->
         (
             "HELP",
             "unknown verb 'HELP' — verbs are NEW, DISP, ER, OS, TR, AH, AV, AQ, OOS, NOTE, "
-            "CLOSE, ALARM",
+            "CLOSE, ALARM, GO",
         ),
         ("e12 OS", "start with a verb: E12 is a unit, e.g. OS E12"),
     ],
@@ -529,7 +620,7 @@ def test_complete_incidents_for_note_and_close(world: World) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["NEW ", "NEW FIRE ", "NEW FIRE P1 1 Ma", "NOTE 123 ", "NOTE 123 smo", "CLOSE 7 C", "XYZ "],
+    ["NEW ", "NEW FIRE P1 ", "NEW FIRE P1 1 Ma", "NOTE 123 ", "NOTE 123 smo", "CLOSE 7 C", "XYZ "],
 )
 def test_no_candidates_for_free_text_or_unknown_verbs(world: World, text: str) -> None:
     assert complete(text, world) == []
@@ -619,6 +710,7 @@ def test_verbs_cover_every_settable_status_and_each_has_help() -> None:
         "NOTE",
         "CLOSE",
         "ALARM",
+        "GO",
     ]
     assert {s.value for s in UnitStatus} - set(VERBS) == {"DP"}  # DP is DISP's alias
     assert "DP" in VERBS["DISP"].aliases
@@ -686,3 +778,36 @@ def test_states_used_above() -> None:
     assert world.units["T3"].status is UnitStatus.DP
     assert world.incidents[ID_42].status is IncidentStatus.CLOSED
     assert world.incidents[ID_PENDING].number is None
+
+
+# --- GO ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("GO 123", Go("incident", ID_123, "incident F2611-000123 selected")),
+        ("go f2611-000123", Go("incident", ID_123, "incident F2611-000123 selected")),
+        ("FIND e12", Go("unit", "E12", "unit E12 selected")),
+        ("GO UNIT M55", Go("unit", "M55", "unit M55 selected")),
+        ("GO INCIDENT 123", Go("incident", ID_123, "incident F2611-000123 selected")),
+        ("GO E99", Problem("no incident or unit E99", 3)),
+        ("GO UNIT 123", Problem("no unit 123", 8)),
+        ("GO", Problem("GO needs one incident or unit, e.g. GO 123 or GO E12", 2)),
+    ],
+)
+def test_go_names_an_incident_or_a_unit(world: World, text: str, expected: object) -> None:
+    assert parse(text, world, T0) == expected
+
+
+def test_go_completes_open_incidents_then_units(world: World) -> None:
+    assert complete("GO E1", world) == ["E10", "E12"]
+    assert complete("GO 12", world) == ["F2611-000123"]
+    assert complete("GO UNIT M", world) == ["M7", "M55"]
+
+
+def test_find_uses_the_command_lines_reading(world: World) -> None:
+    assert find_incident(world, " 123 ") == world.incidents[ID_123]
+    assert find_unit(world, "m55") == world.units["M55"]
+    assert find_unit(world, "E99") == Problem("no unit E99", 0)
+    assert isinstance(find_incident(world, "1 2"), Problem)

@@ -1,7 +1,7 @@
 """The live tables of the board: incidents, units, timer alerts and Needs attention.
 
 Each model reads the core's optimistic view through `DispatchService`; entities touched by a
-command the server has not confirmed yet are shown in italics with a ``⧗`` mark.
+command the server has not confirmed yet are shown in italics with the `PENDING_MARK`.
 """
 
 from __future__ import annotations
@@ -38,7 +38,11 @@ from desktop.timers import (
 from ui.models.entity_table import Column, EntityTableModel
 from ui.presentation import INCIDENT_STATUS_LABEL, UNIT_STATUS_COLOUR, duration
 
-__all__ = ["BoardModels", "alert_id", "default_alert_sound", "refused_unit_ids"]
+__all__ = ["PENDING_MARK", "BoardModels", "alert_id", "default_alert_sound", "refused_unit_ids"]
+
+#: Marks a row a command not yet confirmed by the server touches: a white circle, "not filled
+#: in yet" (WGL4, so in every desktop font: "⧗" was drawn as a missing-glyph box).
+PENDING_MARK = "○"
 
 _UNIT_ID_PARTS = re.compile(r"^([^0-9]*)([0-9]*)(.*)$")
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
@@ -346,7 +350,7 @@ class BoardModels:
         return foreground if role == _FOREGROUND else background
 
     def _mark(self, entity_id: str, text: str) -> str:
-        return f"⧗ {text}" if entity_id in self._pending_ids else text
+        return f"{PENDING_MARK} {text}" if entity_id in self._pending_ids else text
 
     def _unit_label(self, unit: Unit) -> str:
         label = self._mark(unit.id, unit.id)

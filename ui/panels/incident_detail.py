@@ -115,6 +115,7 @@ class IncidentDetailPanel(QWidget):
         self._read_only = False
         self._timeline_shown: list[_Row] = []
         self._narrative_shown: list[_Row] = []
+        self._filling_units = False  # the units table is being refilled: no one chose a unit
         self._advice_timer = QTimer(self)
         self._advice_timer.setSingleShot(True)
         self._advice_timer.setInterval(ADVICE_DELAY_MS)
@@ -146,6 +147,8 @@ class IncidentDetailPanel(QWidget):
         self.recommendation = RecommendationBox()
         self.recommendation.dispatch_requested.connect(self._dispatch)
         self.recommendation.alarm_changed.connect(self.set_alarm)
+        # a unit chosen here (recommended, or on the incident) is selected in Units too
+        self.recommendation.table.itemSelectionChanged.connect(self._on_unit_chosen)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.recommendation)
         splitter.addWidget(self._build_units())
@@ -169,6 +172,7 @@ class IncidentDetailPanel(QWidget):
         self.release_button.setObjectName("release_unit")
         self.release_button.setToolTip("The selected unit leaves the incident and is available")
         self.release_button.clicked.connect(self.release_selected)
+        self.units_table.itemSelectionChanged.connect(self._on_unit_chosen)
         box = QWidget()
         layout = QVBoxLayout(box)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -353,6 +357,7 @@ class IncidentDetailPanel(QWidget):
         )
         table = self.units_table
         selected = self._selected_unit()
+        self._filling_units = True
         table.setRowCount(len(units))
         now = self.clock()
         for row, unit in enumerate(units):
@@ -369,6 +374,7 @@ class IncidentDetailPanel(QWidget):
                 table.setItem(row, column, cell)
             if unit.id == selected:
                 table.selectRow(row)
+        self._filling_units = False
         self.release_button.setEnabled(bool(units) and not self._read_only)
 
     def _update_actions(self) -> None:
@@ -504,6 +510,17 @@ class IncidentDetailPanel(QWidget):
             return False
         args = IncidentClose(incident_id=incident.id, disposition=disposition)
         return self.submit(args, f"Closed: {disposition}")
+
+    def _on_unit_chosen(self) -> None:
+        """The dispatcher chose a row of a units table: that unit is selected everywhere."""
+        table = self.sender()
+        if self._filling_units or not isinstance(table, QTableWidget):
+            return
+        column = 1 if table is self.recommendation.table else 0
+        rows = table.selectionModel().selectedRows()
+        item = table.item(rows[0].row(), column) if rows else None
+        if item is not None and item.text():
+            self.selection.select_unit(item.text())
 
     def _selected_unit(self) -> str | None:
         rows = self.units_table.selectionModel().selectedRows()

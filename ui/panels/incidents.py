@@ -12,6 +12,11 @@ Selection is shared through `ui.selection.Selection`: choosing a row (click, arr
 it the selected incident everywhere; a selection made elsewhere selects and scrolls to its row
 here (or clears this table's selection when the filter hides it or it is closed). Enter or a
 double click also emits ``open_requested(incident_id)``: the window brings Incident detail up.
+
+The find field (``find_field``, Ctrl+F) goes to an incident by its number, the number's tail or
+its local reference, as the command line reads them: it becomes the selected incident (shown in
+Incident detail even when the filter hides its row or it is closed, which the panel's message
+line then says). Home and End go to the first and the last row (`ui.panels.make_table_view`).
 """
 
 from __future__ import annotations
@@ -42,10 +47,15 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.board_filter import EN_DASH, BoardCounts, IncidentFilter
+from desktop.commandline import Problem, find_incident
+from desktop.domain.types import IncidentStatus
+from desktop.domain.wording import incident_label
 from desktop.service import DispatchService
 from ui.models.board import BoardModels
 from ui.panels import make_table_view
 from ui.selection import Selection
+from ui.widgets.find_field import FindField
+from ui.widgets.message_line import MessageLine
 
 __all__ = ["COLUMN_WIDTHS", "FILTER_KEY", "PRIORITY_CHOICES", "IncidentsPanel"]
 
@@ -195,7 +205,12 @@ class IncidentsPanel(QWidget):
 
         self.header = QLabel()
         self.header.setObjectName("incidents_header")
+        self.message = MessageLine("incidents_message", hide_when_empty=True)
         self.view = make_table_view("incidents_table")
+        self.find_field = FindField(
+            "incidents_find", "Go to incident", self.find_incident, self.view, self.message, self
+        )
+        bar.addWidget(self.find_field)
         self.view.setModel(models.incidents)
         header = self.view.horizontalHeader()
         header.setStretchLastSection(False)
@@ -209,6 +224,7 @@ class IncidentsPanel(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.header)
         layout.addWidget(self.view, 1)
+        layout.addWidget(self.message)
         self.setFocusProxy(self.view)
 
         self.view.installEventFilter(self)
@@ -318,6 +334,21 @@ class IncidentsPanel(QWidget):
         rows = self.view.selectionModel().selectedRows()
         return self.models.incidents.id_at(rows[0].row()) if rows else None
 
+    def find_incident(self, text: str) -> str | Problem:
+        """Select the incident ``text`` names (see the module's docstring); what to say."""
+        incident = find_incident(self.service.state.view, text)
+        if isinstance(incident, Problem):
+            return incident
+        self.selection.select_incident(incident.id)
+        label = incident_label(incident)
+        if incident.status is IncidentStatus.CLOSED:
+            return f"{label} is closed: it is in Incident detail"
+        if self.models.incidents.row_of(incident.id) is None:
+            return (
+                f"{label} is hidden by the filter (Esc in the table clears it): see Incident detail"
+            )
+        return f"{label} selected"
+
     def _on_rows_selected(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
         if self._syncing:
             return
@@ -326,6 +357,7 @@ class IncidentsPanel(QWidget):
             self.selection.select_incident(incident_id)
 
     def _on_incident_changed(self, incident_id: str | None) -> None:
+        self.message.clear_message()  # what the find field said was about another incident
         self._show(incident_id, scroll=True)
 
     def _on_layout_changed(self) -> None:

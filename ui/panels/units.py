@@ -5,6 +5,10 @@ through `DispatchService.submit`. What cannot be done is explained in place, on 
 message line: a local refusal (the rules, as the server would say it) at once, and a refusal
 by the server (a command sent on a stale view) as soon as it arrives, with the unit's row
 marked ``✖`` until the dispatcher retries or discards it under Needs attention.
+
+The find field (``find_field``, Ctrl+F) goes to a unit by its id, as the command line reads it:
+it becomes the selected unit and the table has the keyboard, so a status key acts on it at once.
+Home and End go to the first and the last row (`ui.panels.make_table_view`).
 """
 
 from __future__ import annotations
@@ -13,8 +17,9 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QItemSelection, QModelIndex, QObject, QPoint, Qt
 from PySide6.QtGui import QAction, QKeyEvent
-from PySide6.QtWidgets import QHeaderView, QLabel, QMenu, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QHeaderView, QLabel, QMenu, QVBoxLayout, QWidget
 
+from desktop.commandline import Problem, find_unit
 from desktop.domain.kinds import CommandArgs
 from desktop.domain.types import Incident, Unit, UnitStatus
 from desktop.domain.units import UnitDispatch, UnitSetStatus
@@ -24,6 +29,7 @@ from desktop.service import CommandRefused, DispatchService
 from ui.models.board import BoardModels
 from ui.panels import make_table_view
 from ui.selection import Selection
+from ui.widgets.find_field import FindField
 from ui.widgets.message_line import MessageLine, MessageState, submit_and_say
 
 __all__ = ["DISPATCH_KEY", "STATUS_KEYS", "UnitsPanel"]
@@ -90,9 +96,17 @@ class UnitsPanel(QWidget):
         self.hint.setProperty("class", "muted")
         self.hint.setWordWrap(True)
         self.message = MessageLine("units_message", hide_when_empty=True)
+        self.find_field = FindField(
+            "units_find", "Go to unit", self.find_unit, view, self.message, self
+        )
+        bar = QHBoxLayout()
+        bar.setContentsMargins(4, 2, 4, 0)
+        bar.addWidget(self.find_field)
+        bar.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
+        layout.addLayout(bar)
         layout.addWidget(view, 1)
         layout.addWidget(self.message)
         layout.addWidget(self.hint)
@@ -120,6 +134,14 @@ class UnitsPanel(QWidget):
             self._say(f"Select an incident first, then {DISPATCH_KEY} dispatches {unit_id}")
             return False
         return self._submit(UnitDispatch(incident_id=incident_id, unit_ids=[unit_id]))
+
+    def find_unit(self, text: str) -> str | Problem:
+        """Select the unit ``text`` names; what to say, or why not."""
+        unit = find_unit(self.service.state.view, text)
+        if isinstance(unit, Problem):
+            return unit
+        self.selection.select_unit(unit.id)
+        return f"{unit.id} selected: {unit.status} {STATUS_WORDS[unit.status]}"
 
     def show_incident(self, unit_id: str) -> bool:
         """Select the incident the unit is on; False (and said so) if it is on none."""

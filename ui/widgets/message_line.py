@@ -10,7 +10,9 @@ same wherever it happens:
 - not recorded on this workstation's disk, nothing queued: "Not saved on this workstation: …"
   (``failed``, red);
 - refused by the server after it was sent: said by the panel that names it (``server``, red; the
-  command waits under Needs attention).
+  command waits under Needs attention);
+- what an action would do, before it is taken (the command line as it is typed: ``preview``,
+  muted).
 
 The theme colours a line by its ``state`` property (``QLabel[message_line="true"][state=…]``).
 """
@@ -34,6 +36,7 @@ class MessageState(StrEnum):
     REFUSED = "refused"
     FAILED = "failed"
     SERVER = "server"
+    PREVIEW = "preview"
 
 
 def not_saved(error: LocalStorageError) -> str:

@@ -7,8 +7,11 @@
     dispatch-server users passwd NAME --db PATH
     dispatch-server users disable|enable NAME --db PATH
     dispatch-server users list --db PATH
+    dispatch-server units list|export|import FILE|add ID|update ID --server URL --user NAME
+                          (the roster of a running server, as an admin: server/roster_cli.py)
     dispatch-server gis-import --roads PATH.geojson|.shp --out DIR   (server/gis_import.py)
     dispatch-server derive-areas --calls CSV --out PATH   (desktop/geo/areas.py)
+    dispatch-server derive-stations --calls CSV --out PATH   (desktop/geo/stations.py)
     dispatch-server demo [--data-dir DIR] [--port 8765]   (plugin: sim/demo_cli.py)
     dispatch-server derive-demo --sffd CSV --out DIR      (plugin: sim/demo_cli.py)
 
@@ -47,6 +50,7 @@ import signal
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
@@ -58,6 +62,7 @@ from desktop.protocol.session import ServerSessionLimits
 from server.app import DispatchServer
 from server.auth import hash_password
 from server.gis_import import add_gis_import_command, run_gis_import
+from server.roster_cli import add_units_command, run_units
 from server.store.base import StoreError, StoreOpenError, UserExists
 from server.store.sqlite import SqliteStore
 
@@ -85,8 +90,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers: dict[str, Handler] = {
         "serve": _serve,
         "users": _users,
+        "units": run_units,
         "gis-import": run_gis_import,
         "derive-areas": _derive_areas,
+        "derive-stations": _derive_stations,
     }
     for name, plugged in _load_plugins(commands).items():
         handlers.setdefault(name, plugged)  # a plugin never replaces a command of the server
@@ -153,12 +160,18 @@ def _parser() -> tuple[argparse.ArgumentParser, Subcommands]:
         sub.add_argument("--db", required=True, type=Path)
     listing = actions.add_parser("list", help="list users")
     listing.add_argument("--db", required=True, type=Path)
+    add_units_command(commands)
     add_gis_import_command(commands)
     areas = commands.add_parser(
         "derive-areas", help="derive the dispatch-area index from SFFD calls for service"
     )
     areas.add_argument("--calls", type=Path, required=True, help="calls-for-service CSV")
     areas.add_argument("--out", type=Path, required=True, help="output JSON file")
+    stations = commands.add_parser(
+        "derive-stations", help="estimate the stations' positions from SFFD calls for service"
+    )
+    stations.add_argument("--calls", type=Path, required=True, help="calls-for-service CSV")
+    stations.add_argument("--out", type=Path, required=True, help="output JSON file")
     return parser, commands
 
 
@@ -301,6 +314,30 @@ def _derive_areas(args: argparse.Namespace) -> int:
         f"{out}: {len(index)} points, {len(index.stations())} stations, "
         f"{len(index.battalions())} battalions from {counts['calls_used']} of "
         f"{counts['calls']} calls ({counts['rows']} rows); {out.stat().st_size} bytes"
+    )
+    return 0
+
+
+def _derive_stations(args: argparse.Namespace) -> int:
+    """Estimate the stations' positions from ``--calls`` into ``--out``; one summary line."""
+    from desktop.geo.stations import derive_stations
+
+    source: Path = args.calls
+    out: Path = args.out
+    try:
+        stations = derive_stations(source)
+    except (OSError, ValueError) as exc:  # ValueError includes UnicodeDecodeError
+        raise UsageError(f"cannot derive stations from {source}: {exc}") from None
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        stations.save(out)
+    except OSError as exc:
+        raise UsageError(f"cannot write {out}: {exc}") from None
+    methods = Counter(s.method for s in stations.values())
+    print(
+        f"{out}: {len(stations)} stations from {stations.source['calls']} calls "
+        f"({stations.source['rows']} rows): "
+        + ", ".join(f"{n} by {method}" for method, n in sorted(methods.items()))
     )
     return 0
 

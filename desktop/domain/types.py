@@ -100,14 +100,18 @@ class NarrativeEntry(msgspec.Struct, kw_only=True):
     text: str
 
 
-class TimelineEntry(msgspec.Struct, kw_only=True):
+class TimelineEntry(msgspec.Struct, kw_only=True, omit_defaults=True):
     """One line of an incident's timeline: what an event did (``text``, for people), its event
-    ``kind``, when and by whom. Entries are derived from the log and never edited."""
+    ``kind``, when the dispatcher acted (``at``, the action time) and by whom. ``recorded_at``
+    is when the server recorded it, kept only for an entry made offline
+    (`desktop.domain.action_time.entered_late`). Entries are derived from the log and never
+    edited."""
 
     at: float
     actor: str
     kind: str
     text: str
+    recorded_at: float | None = None
 
 
 class Acknowledgement(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -177,12 +181,15 @@ class Unit(msgspec.Struct, kw_only=True, omit_defaults=True):
     ``acknowledgements`` holds the alerts acknowledged about the unit's current status only
     (``started_at == status_at``); every status change empties it, so it stays small. The
     lasting record is on the incident (`Incident.acknowledgements`).
+    ``radio_id`` is the id of the radio bound to the unit (its PTT id), "" when none; no two
+    units share one.
     """
 
     id: str
     type: str
     station: str = ""
     capabilities: list[str] = msgspec.field(default_factory=list)
+    radio_id: str = ""
     status: UnitStatus = UnitStatus.AQ
     incident_id: str | None = None
     status_at: float = 0.0

@@ -8,6 +8,7 @@ record in ``COMMANDS`` or ``EVENTS`` (`desktop.domain.kinds`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -48,9 +49,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
+    "CAPABILITIES_MAX",
     "COMMANDS",
     "EVENTS",
     "MAX_UNITS_PER_DISPATCH",
+    "ROSTER_TOKEN_MAX",
     "PlanOverridden",
     "UnitAdd",
     "UnitAdded",
@@ -60,10 +63,22 @@ __all__ = [
     "UnitStatusChanged",
     "UnitUpdate",
     "UnitUpdated",
+    "check_capabilities",
+    "check_radio_id",
+    "check_station",
+    "check_unit_id",
     "is_override",
+    "radio_holder",
 ]
 
 MAX_UNITS_PER_DISPATCH = 50
+#: Longest station label, capability or radio id on the roster.
+ROSTER_TOKEN_MAX = 32
+#: Most capabilities one unit may list.
+CAPABILITIES_MAX = 32
+#: A station label, a capability or a radio id: printable, no spaces, no ``;`` or ``,`` (the
+#: roster CSV's separators).
+_ROSTER_TOKEN = re.compile(r"^[^\s;,]+$")
 
 #: Status -> statuses a unit may move to by a status change (DP only through a dispatch).
 ALLOWED_TRANSITIONS: dict[UnitStatus, frozenset[UnitStatus]] = {
@@ -103,20 +118,26 @@ def is_override(recommended: Sequence[str] | None, dispatched: Sequence[str]) ->
 
 
 class UnitAdd(CommandArgs):
-    """Add a unit to the roster."""
+    """Add a unit to the roster. ``radio_id``: the radio bound to it ("" for none), which no
+    other unit may hold."""
 
     unit_id: str
     type: str
     station: str = ""
     capabilities: list[str] = msgspec.field(default_factory=list)
     status: UnitStatus = UnitStatus.AQ
+    radio_id: str = ""
 
 
 class UnitUpdate(CommandArgs):
+    """Change a unit's roster fields; ``None`` leaves a field as it is, ``""`` (station, radio
+    id) or ``[]`` (capabilities) clears it."""
+
     unit_id: str
     type: str | None = None
     station: str | None = None
     capabilities: list[str] | None = None
+    radio_id: str | None = None
 
 
 class UnitDispatch(CommandArgs):
@@ -148,10 +169,13 @@ class UnitAdded(EventData):
 
 
 class UnitUpdated(EventData):
+    """The fields that changed (``None``: unchanged)."""
+
     unit_id: str
     type: str | None = None
     station: str | None = None
     capabilities: list[str] | None = None
+    radio_id: str | None = None
 
 
 class UnitDispatched(EventData):
@@ -178,18 +202,84 @@ class PlanOverridden(EventData):
     reason: str = ""
 
 
+# --- roster checks (the rules below and the roster import share them) ---------------------------
+
+
+def check_unit_id(unit_id: str) -> None:
+    """A unit id is 1-16 letters, digits, ``-`` or ``_``, starting with a letter or digit."""
+    if not UNIT_ID.match(unit_id):
+        raise DomainError(
+            ErrorCode.INVALID_COMMAND,
+            f"unit id {unit_id!r} must be 1-16 letters, digits, '-' or '_'",
+        )
+
+
+def _check_token(field: str, value: str) -> None:
+    if len(value) > ROSTER_TOKEN_MAX or not value.isprintable() or not _ROSTER_TOKEN.match(value):
+        raise DomainError(
+            ErrorCode.INVALID_COMMAND,
+            f"{field} {value!r} must be 1-{ROSTER_TOKEN_MAX} printable characters without "
+            "spaces, ';' or ','",
+        )
+
+
+def check_station(station: str) -> None:
+    """A station label ("" for none): at most 32 printable characters, no spaces, ``;``, ``,``.
+    Whether the station is known (has a position) is the roster tools' question, not a rule:
+    the server takes any label."""
+    if station:
+        _check_token("station", station)
+
+
+def check_capabilities(capabilities: Sequence[str]) -> None:
+    """At most 32 capabilities, each a label like `check_station`'s, none twice."""
+    if len(capabilities) > CAPABILITIES_MAX:
+        raise DomainError(
+            ErrorCode.INVALID_COMMAND, f"at most {CAPABILITIES_MAX} capabilities per unit"
+        )
+    for capability in capabilities:
+        _check_token("capability", capability)
+    if len(set(capabilities)) != len(capabilities):
+        raise DomainError(ErrorCode.INVALID_COMMAND, "a capability is listed twice")
+
+
+def check_radio_id(radio_id: str) -> None:
+    """A radio id ("" for none): a label like `check_station`'s."""
+    if radio_id:
+        _check_token("radio id", radio_id)
+
+
+def radio_holder(world: World, radio_id: str) -> str | None:
+    """The id of the unit the radio ``radio_id`` is bound to (None: none, or ``radio_id`` is
+    "")."""
+    if not radio_id:
+        return None
+    for unit in world.units.values():
+        if unit.radio_id == radio_id:
+            return unit.id
+    return None
+
+
+def _check_radio_free(world: World, radio_id: str, unit_id: str) -> None:
+    holder = radio_holder(world, radio_id)
+    if holder is not None and holder != unit_id:
+        raise DomainError(
+            ErrorCode.ALREADY_EXISTS, f"radio {radio_id} is already bound to {holder}"
+        )
+
+
 # --- rules -------------------------------------------------------------------------------------
 
 
 def _add(world: World, args: UnitAdd, ctx: DecisionContext) -> list[EventData]:
-    if not UNIT_ID.match(args.unit_id):
-        raise DomainError(
-            ErrorCode.INVALID_COMMAND,
-            f"unit id {args.unit_id!r} must be 1-16 letters, digits, '-' or '_'",
-        )
+    check_unit_id(args.unit_id)
     if args.unit_id in world.units:
         raise DomainError(ErrorCode.ALREADY_EXISTS, f"unit {args.unit_id} is already on the roster")
     check_name("type", args.type)
+    check_station(args.station)
+    check_capabilities(args.capabilities)
+    check_radio_id(args.radio_id)
+    _check_radio_free(world, args.radio_id, args.unit_id)
     if args.status not in (UnitStatus.AV, UnitStatus.AQ, UnitStatus.OOS):
         raise DomainError(ErrorCode.INVALID_COMMAND, "a new unit starts AV, AQ or OOS")
     unit = Unit(
@@ -197,6 +287,7 @@ def _add(world: World, args: UnitAdd, ctx: DecisionContext) -> list[EventData]:
         type=args.type,
         station=args.station,
         capabilities=list(args.capabilities),
+        radio_id=args.radio_id,
         status=args.status,
         status_at=ctx.now,
     )
@@ -210,9 +301,15 @@ def _update(world: World, args: UnitUpdate, ctx: DecisionContext) -> list[EventD
         check_name("type", args.type)
         changes["type"] = args.type
     if args.station is not None and args.station != unit.station:
+        check_station(args.station)
         changes["station"] = args.station
     if args.capabilities is not None and args.capabilities != unit.capabilities:
+        check_capabilities(args.capabilities)
         changes["capabilities"] = list(args.capabilities)
+    if args.radio_id is not None and args.radio_id != unit.radio_id:
+        check_radio_id(args.radio_id)
+        _check_radio_free(world, args.radio_id, unit.id)
+        changes["radio_id"] = args.radio_id
     if not changes:
         raise DomainError(ErrorCode.NO_CHANGE, f"{unit.id}: nothing to change")
     return [UnitUpdated(unit_id=unit.id, **changes)]
@@ -343,7 +440,7 @@ def _updated(world: World, data: UnitUpdated, at: float) -> Touched:
         return []
     changes: dict[str, Any] = {
         name: value
-        for name in ("type", "station", "capabilities")
+        for name in ("type", "station", "capabilities", "radio_id")
         if (value := getattr(data, name)) is not None
     }
     world.units[unit.id] = replace(unit, **changes)

@@ -1,0 +1,237 @@
+"""A small protocol client for administration tools: sign in, read the floor, submit commands.
+
+`AdminClient` is what ``dispatch-server units`` talks to a *running* server with (the server
+is the only writer of its world, so a tool never writes its database behind its back). It
+drives the sans-I/O `desktop.protocol.session.ClientSession` over one websocket:
+
+- `AdminClient.connect` signs in with a password, asking for ``role`` (``admin`` by default: an
+  account that may not work as one is refused with `AdminRefused`), and reads the resync
+  (events or snapshot) into a `desktop.domain.world.World` until the sync is complete;
+- `AdminClient.submit` sends commands with fresh UUID idempotency keys, in order, a few in
+  flight at a time and paced below the rate the welcome announced, and returns each command's
+  result (events arriving meanwhile keep the world current). Nothing is queued on disk: a tool
+  that loses its connection fails (`AdminConnectionLost`), and is simply run again (what it
+  sends is worked out again from the server's roster).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+
+from desktop.domain.catalog import EVENTS, command_kind_of
+from desktop.domain.kinds import CommandArgs
+from desktop.domain.types import Unit
+from desktop.domain.world import World
+from desktop.protocol.errors import ProtocolError
+from desktop.protocol.messages import CommandBody, PasswordAuth, ResultBody, Role, WelcomeBody
+from desktop.protocol.session import (
+    ClientConfig,
+    ClientSession,
+    EventReceived,
+    ResultReceived,
+    ServerErrorReceived,
+    SnapshotReceived,
+    SyncComplete,
+)
+
+__all__ = ["AdminClient", "AdminConnectionLost", "AdminError", "AdminRefused"]
+
+#: Commands in flight at once (results awaited before more are sent).
+WINDOW = 32
+#: The share of the announced command rate the client uses.
+PACE = 0.5
+
+_event_decoders = {name: msgspec.json.Decoder(kind.data) for name, kind in EVENTS.items()}
+_units_decoder = msgspec.json.Decoder(list[Unit])
+_json = msgspec.json.Encoder()
+
+
+class AdminError(Exception):
+    """The tool could not do its work; the message says why, for the operator."""
+
+
+class AdminRefused(AdminError):
+    """The server refused the sign-in (bad password, disabled account, role not allowed)."""
+
+
+class AdminConnectionLost(AdminError):
+    """The connection failed or ended before the work was done."""
+
+
+class AdminClient:
+    """One signed-in connection; use `connect`, then `world`/`units`, `submit`, `close`."""
+
+    def __init__(self, ws: ClientConnection, session: ClientSession, timeout: float) -> None:
+        self._ws = ws
+        self._session = session
+        self._timeout = timeout
+        self.world = World()
+        self._client_seq = 0
+        self._results: dict[str, ResultBody] = {}
+        self._next_send = 0.0
+
+    @classmethod
+    async def connect(
+        cls,
+        url: str,
+        user: str,
+        password: str,
+        *,
+        role: Role = "admin",
+        ca_file: str | None = None,
+        timeout: float = 15.0,
+        tool: str = "dispatch-server",
+    ) -> AdminClient:
+        """Connect to ``url`` (``ws://`` or ``wss://``; ``ca_file``: a private CA to verify the
+        server's certificate with), sign in as ``user`` in ``role`` and read the floor. Raises
+        `AdminRefused` or `AdminConnectionLost`."""
+        context: ssl.SSLContext | None = None
+        if url.startswith("wss://"):
+            context = ssl.create_default_context(cafile=ca_file)
+        try:
+            ws = await asyncio.wait_for(
+                connect(url, ssl=context, max_size=None, ping_interval=None, close_timeout=2),
+                timeout,
+            )
+        except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as exc:
+            reason = str(exc) or type(exc).__name__
+            raise AdminConnectionLost(f"cannot connect to {url}: {reason}") from None
+        config = ClientConfig(
+            client_id=f"{tool}-{uuid.uuid4()}",
+            workstation=f"{socket.gethostname()} ({tool})",
+            role_requested=role,
+            max_frame_bytes=1 << 30,
+        )
+        session = ClientSession(config, PasswordAuth(username=user, password=password), 0, 0.0)
+        client = cls(ws, session, timeout)
+        try:
+            await client._sign_in()
+        except BaseException:
+            await client.close()
+            raise
+        return client
+
+    @property
+    def welcome(self) -> WelcomeBody:
+        welcome = self._session.welcome
+        assert welcome is not None, "not signed in"
+        return welcome
+
+    @property
+    def units(self) -> dict[str, Unit]:
+        """The roster as the server has it now (a copy)."""
+        return dict(self.world.units)
+
+    async def close(self) -> None:
+        await self._ws.close()
+
+    async def __aenter__(self) -> AdminClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # --- commands --------------------------------------------------------------------------
+
+    async def submit(self, commands: Sequence[CommandArgs]) -> list[ResultBody]:
+        """Send ``commands`` in order and return their results in the same order. Raises
+        `AdminConnectionLost` if the connection ends first (commands already applied stay
+        applied: the server remembers their keys)."""
+        limits = self.welcome.limits
+        interval = 1.0 / max(1e-3, limits.commands_per_second * PACE)
+        window = max(1, min(WINDOW, limits.command_burst // 2))
+        keys: list[str] = []
+        in_flight: list[str] = []
+        for args in commands:
+            while len(in_flight) >= window:
+                await self._wait_for(in_flight.pop(0))
+            delay = self._next_send - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self._next_send = max(self._next_send, time.monotonic()) + interval
+            keys.append(await self._send(args))
+            in_flight.append(keys[-1])
+        for key in in_flight:
+            await self._wait_for(key)
+        return [self._results.pop(key) for key in keys]
+
+    async def _send(self, args: CommandArgs) -> str:
+        key = str(uuid.uuid4())
+        self._client_seq += 1
+        body = CommandBody(
+            key=key,
+            client_seq=self._client_seq,
+            kind=command_kind_of(args).name,
+            args=msgspec.Raw(_json.encode(args)),
+            issued_at=time.time(),
+        )
+        try:
+            await self._ws.send(self._session.command(body, time.time()).decode())
+        except ConnectionClosed as exc:
+            raise AdminConnectionLost(f"the server closed the connection ({exc})") from None
+        return key
+
+    async def _wait_for(self, key: str) -> None:
+        while key not in self._results:
+            await self._receive()
+
+    # --- frames ----------------------------------------------------------------------------
+
+    async def _sign_in(self) -> None:
+        try:
+            await self._ws.send(self._session.start(time.time()).decode())
+        except ConnectionClosed as exc:
+            raise AdminConnectionLost(f"the server closed the connection ({exc})") from None
+        snapshot: list[bytes] = []  # the units of the snapshot's parts so far
+        while True:
+            for output in await self._receive(snapshot):
+                if isinstance(output, SyncComplete):
+                    return
+
+    async def _receive(self, snapshot: list[bytes] | None = None) -> list[Any]:
+        """Read one frame and digest it (``snapshot`` gathers a snapshot's parts during the
+        sign-in); returns the session's outputs."""
+        try:
+            data = await asyncio.wait_for(self._ws.recv(), self._timeout)
+        except TimeoutError:
+            raise AdminConnectionLost(
+                f"no answer from the server within {self._timeout:g} s"
+            ) from None
+        except ConnectionClosed as exc:
+            raise AdminConnectionLost(f"the server closed the connection ({exc})") from None
+        try:
+            outputs = self._session.receive(data, time.time())
+        except ProtocolError as exc:
+            raise AdminConnectionLost(f"the server broke the protocol: {exc}") from None
+        for output in outputs:
+            if isinstance(output, EventReceived):
+                body = output.event.body
+                decoder = _event_decoders.get(body.kind)
+                if decoder is not None:
+                    self.world.apply(decoder.decode(body.data), body.at, body.actor)
+            elif isinstance(output, SnapshotReceived) and snapshot is not None:
+                part = output.snapshot.body
+                snapshot.append(bytes(part.units))
+                if part.last:
+                    world = World()
+                    for units in snapshot:
+                        world.units.update((u.id, u) for u in _units_decoder.decode(units))
+                    self.world = world  # incidents are not read: a roster tool needs none
+            elif isinstance(output, ResultReceived):
+                self._results[output.result.key] = output.result
+            elif isinstance(output, ServerErrorReceived):
+                error = output.error
+                if output.fatal:
+                    raise AdminRefused(f"sign-in refused: {error.code}: {error.message}")
+                raise AdminConnectionLost(f"server error {error.code}: {error.message}")
+        return outputs

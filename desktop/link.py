@@ -304,7 +304,7 @@ class Link:
                 await asyncio.wait_for(
                     self._tick_due.wait(), max(0.0, session.next_tick() - self._clock())
                 )
-            frames, dead = session.tick(self._clock())
+            frames, dead = session.tick(self._clock(), len(self._outbox))
             if dead:
                 raise _ConnectionEnded(
                     f"no answer from the server for {self.config.dead_after:.0f} s"
@@ -350,7 +350,7 @@ class Link:
             event = output.event
             body = event.body
             touched = self._state.apply_event(
-                event.seq, body.kind, body.data, body.at, body.key, body.actor
+                event.seq, body.kind, body.data, body.at, body.key, body.actor, body.acted_at
             )
             self._touched.update(touched)
         elif isinstance(output, ResultReceived):

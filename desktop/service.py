@@ -22,6 +22,7 @@ from pathlib import Path
 
 import msgspec
 
+from desktop.domain.action_time import corrected_now
 from desktop.domain.catalog import command_kind_of
 from desktop.domain.kinds import CommandArgs, DomainError
 from desktop.domain.roles import may_issue, refusal
@@ -37,6 +38,9 @@ from desktop.signin import SignIn
 from desktop.state import Change, ClientState, Forecast, PendingCommand
 
 __all__ = ["CommandRefused", "DispatchService", "ServiceConfig"]
+
+#: The last measured clock offset is written down again when it moves by more than this (s).
+OFFSET_SAVE_CHANGE_S = 0.25
 
 _encode = msgspec.json.Encoder().encode
 
@@ -88,6 +92,8 @@ class DispatchService:
             client_id = str(uuid.uuid4())
             self.db.set_meta("client_id", client_id)
         self.client_id = client_id
+        saved_offset = self.db.get_meta("clock_offset")
+        self._offset: float | None = None if saved_offset is None else float(saved_offset)
         self.replica = Replica(self.db)
         world, last_seq = self.replica.load()
         self.state = ClientState(actor=signin.username, world=world, last_seq=last_seq)
@@ -145,7 +151,7 @@ class DispatchService:
         position's role may not issue it (nothing queued). The server enforces both again."""
         self._refuse_role([args])
         try:
-            self.state.check(args, self._clock())
+            self.state.check(args, self.server_now())
         except DomainError as exc:
             raise CommandRefused(exc.code, exc.message) from None
 
@@ -185,7 +191,7 @@ class DispatchService:
         to the view: the caller queues them, or drops the forecast)."""
         self._refuse_role(commands)
         try:
-            return self.state.forecast(commands, self._clock())
+            return self.state.forecast(commands, self.server_now())
         except DomainError as exc:
             raise CommandRefused(exc.code, exc.message) from None
 
@@ -199,7 +205,7 @@ class DispatchService:
         Raises `KeyError` if ``key`` is not in Needs attention, and `CommandRefused` (nothing
         changes) when the edited ``args`` cannot apply to the current view."""
         if args is None:
-            entry = self.outbox.retry(key, self._clock())
+            entry = self.outbox.retry(key, self.server_now())
             self.state.add_pending(entry)
         else:
             kinds = [r.entry.kind for r in self.needs_attention() if r.entry.key == key]
@@ -232,6 +238,19 @@ class DispatchService:
     def now(self) -> float:
         """The service's clock (wall time, seconds)."""
         return self._clock()
+
+    def server_now(self) -> float:
+        """The server's clock as this workstation estimates it: what commands are stamped with
+        (``issued_at``) and timers run on. Uses the clock offset measured now, or the last one
+        measured (kept in the workstation database, so work done offline after a restart is
+        corrected too); none ever measured counts as 0."""
+        measured = self.link.status.clock_offset
+        if measured is not None and (
+            self._offset is None or abs(measured - self._offset) > OFFSET_SAVE_CHANGE_S
+        ):
+            self._offset = measured
+            self.db.set_meta("clock_offset", repr(measured))
+        return corrected_now(self._clock(), self._offset if measured is None else measured)
 
     @property
     def status(self) -> LinkStatus:

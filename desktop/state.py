@@ -120,8 +120,10 @@ class ClientState:
         at: float,
         key: str | None = None,
         actor: str = "",
+        acted_at: float | None = None,
     ) -> Touched:
-        """Apply the event ``seq``; duplicates are ignored, gaps raise `GapError`.
+        """Apply the event ``seq``, recorded at ``at`` and acted at ``acted_at`` (None: at
+        ``at``); duplicates are ignored, gaps raise `GapError`. The world uses the action time.
 
         Events of a kind this client does not know (a newer server) advance ``last_seq`` only.
         """
@@ -133,12 +135,13 @@ class ClientState:
         self.last_seq = seq
         if key is not None and key in self._pending:
             self._seen_keys.add(key)
+        action_time = at if acted_at is None else acted_at
         for listener in self._event_listeners:
-            listener(seq, kind, data, at, key)
+            listener(seq, kind, data, action_time, key)
         decoder = _event_decoders.get(kind)
         if decoder is None:
             return []
-        touched = self.confirmed.apply(decoder.decode(data), at, actor)
+        touched = self.confirmed.apply(decoder.decode(data), action_time, actor, at)
         self._generation += 1
         self._change.touch(touched)
         if self._pending:

@@ -37,6 +37,7 @@ from desktop.protocol.codec import encode
 from desktop.protocol.errors import CloseCode, ErrorCode
 from desktop.protocol.messages import Error, ErrorInfo, HelloBody, PasswordAuth, Role, WelcomeBody
 from desktop.protocol.session import (
+    CaughtUp,
     CloseConnection,
     CommandReceived,
     HelloReceived,
@@ -57,13 +58,17 @@ from server.auth import (
 from server.connection import Connection, Hub
 from server.frames import snapshot_frames
 from server.processor import CommandProcessor, load_world
-from server.store.base import StorageUnavailable, Store
+from server.store.base import StorageUnavailable, Store, StoreError
 
 __all__ = ["DispatchServer", "ServerConfig", "choose_sync"]
 
 log = logging.getLogger(__name__)
 
 Sync = Literal["replay", "snapshot"]
+
+
+#: How often, at most, a connection's "caught up" time is written to the store (s).
+CONTACT_SAVE_INTERVAL = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,7 +207,9 @@ class DispatchServer:
         await self.stop()
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
-        self._tasks.add(asyncio.create_task(coro, name=name))
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _purge_tokens(self) -> None:
         while True:
@@ -247,6 +254,23 @@ class DispatchServer:
             await asyncio.gather(*hello_tasks, return_exceptions=True)
             self.hub.discard(conn)
             await conn.finish(self.config.close_timeout + 3.0)
+            if conn.caught_up_at is not None and conn.caught_up_at != conn.contact_saved_at:
+                await self._save_contact(conn.client_id, conn.caught_up_at)
+
+    def _caught_up(self, conn: Connection, at: float) -> None:
+        """Note that ``conn``'s workstation holds nothing unacknowledged; written to the store
+        at most every `CONTACT_SAVE_INTERVAL` s (and when the connection ends)."""
+        conn.caught_up_at = at
+        saved = conn.contact_saved_at
+        if conn.client_id and (saved is None or at - saved >= CONTACT_SAVE_INTERVAL):
+            conn.contact_saved_at = at
+            self._spawn(self._save_contact(conn.client_id, at), "save contact")
+
+    async def _save_contact(self, client_id: str, at: float) -> None:
+        try:
+            await asyncio.to_thread(self.store.record_contact, client_id, at)
+        except StoreError as exc:  # the bound is then looser, never wrong
+            log.warning("contact of %s not recorded: %s", client_id, exc)
 
     @staticmethod
     def _hello_overdue(conn: Connection) -> None:
@@ -269,6 +293,8 @@ class DispatchServer:
                 self.processor.submit(conn, out.command)
             elif isinstance(out, HelloReceived):
                 on_hello(out.hello)
+            elif isinstance(out, CaughtUp):
+                self._caught_up(conn, out.at)
             elif isinstance(out, CloseConnection):
                 conn.close(out.code, out.reason)
                 return False
@@ -303,6 +329,7 @@ class DispatchServer:
                 session_ttl=self.config.session_ttl,
                 refresh_ttl=self.config.refresh_ttl,
             )
+            conn.last_contact = await asyncio.to_thread(self.store.last_contact, conn.client_id)
         except StorageUnavailable as exc:
             log.error("%r: sign-in impossible: %s", conn, exc)
             error = ErrorInfo(code=ErrorCode.STORAGE_UNAVAILABLE, message="storage unavailable")

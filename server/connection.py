@@ -67,6 +67,13 @@ class Connection:
         self.role = ""
         self.workstation = ""
         self.client_id = ""
+        #: When this workstation was last caught up before this session (the store's contact at
+        #: sign-in; None: never), which bounds its commands' action times.
+        self.last_contact: float | None = None
+        #: When it last said it holds no unacknowledged command in this session, and when that
+        #: was last written to the store.
+        self.caught_up_at: float | None = None
+        self.contact_saved_at: float | None = None
         self.peer = _peer(ws)
         self.close_requested: _Close | None = None
         self._queue: deque[bytes | _Replay | _Close] = deque()

@@ -40,14 +40,26 @@ _json = msgspec.json.Encoder()
 _result_decoder = msgspec.json.Decoder(ResultBody)
 
 
-def event_frame(seq: int, kind: str, data: bytes, at: float, actor: str, key: str | None) -> bytes:
+def event_frame(
+    seq: int,
+    kind: str,
+    data: bytes,
+    at: float,
+    actor: str,
+    key: str | None,
+    acted_at: float | None = None,
+) -> bytes:
     """An event frame; ``data`` is the event data already encoded as JSON."""
-    body = EventBody(kind=kind, data=msgspec.Raw(data), at=at, actor=actor, key=key)
+    body = EventBody(
+        kind=kind, data=msgspec.Raw(data), at=at, actor=actor, key=key, acted_at=acted_at
+    )
     return encode(Event(seq=seq, body=body, ts=at))
 
 
 def stored_event_frame(event: StoredEvent) -> bytes:
-    return event_frame(event.seq, event.kind, event.data, event.at, event.actor, event.key)
+    return event_frame(
+        event.seq, event.kind, event.data, event.at, event.actor, event.key, event.acted_at
+    )
 
 
 def result_frame(body: ResultBody, now: float) -> bytes:

@@ -6,7 +6,10 @@ arrival order,
 1. answers from the idempotency table when the key was seen before (the stored first result, no
    new event), or with ``key_conflict`` when another user used the key;
 2. decides it with `server.handlers.handle` against a *fork* of the world, applying accepted
-   events to the fork so later commands of the batch see earlier ones.
+   events to the fork so later commands of the batch see earlier ones. The decision and its
+   events are dated with the command's action time: its ``issued_at`` bounded by
+   `desktop.domain.action_time.bound_action_time` (never in the future, never long before the
+   workstation's last contact); each event also keeps when it was recorded.
 
 It then writes all events, the results to keep (everything but transient errors) and the incident
 number counters with ONE `Store.commit_batch`. On success the fork becomes the live world, every
@@ -31,6 +34,7 @@ from typing import Protocol
 
 import msgspec
 
+from desktop.domain.action_time import bound_action_time
 from desktop.domain.catalog import EVENTS
 from desktop.domain.world import World
 from desktop.protocol.codec import decode_args
@@ -61,6 +65,12 @@ class Origin(Protocol):
     @property
     def workstation(self) -> str: ...
 
+    @property
+    def last_contact(self) -> float | None:
+        """When the server last heard from this workstation before this session (None: never);
+        it bounds the action times of its commands."""
+        ...
+
     def send(self, frame: bytes) -> None:
         """Queue a frame for the connection (never blocks; dropped if it has gone)."""
         ...
@@ -80,7 +90,8 @@ def load_world(store: Store, chunk: int = 5000) -> tuple[World, int]:
                 log.warning("event %d: unknown kind %r skipped", event.seq, event.kind)
             else:
                 try:
-                    world.apply(decode_args(event.data, kind.data), event.at, event.actor)
+                    data = decode_args(event.data, kind.data)
+                    world.apply(data, event.action_time, event.actor, event.at)
                 except ProtocolError as exc:
                     log.warning("event %d (%s) skipped: %s", event.seq, event.kind, exc)
             seq = event.seq
@@ -217,7 +228,7 @@ class CommandProcessor:
                 self.seq = seqs[-1]
                 self._broadcast(
                     [
-                        event_frame(seq, e.kind, e.data, e.at, e.actor, e.key)
+                        event_frame(seq, e.kind, e.data, e.at, e.actor, e.key, e.acted_at)
                         for seq, e in zip(seqs, events, strict=True)
                     ]
                 )
@@ -251,12 +262,13 @@ class CommandProcessor:
             return _Answer(fixed=stored_result(blob), note="duplicate")
         seen[key] = (user, index)
         now = self._clock()
-        outcome = handle(fork, command, user, item.origin.role, now, lambda: numbers.next(now))
+        acted = bound_action_time(command.issued_at, now, item.origin.last_contact)
+        outcome = handle(fork, command, user, item.origin.role, acted, lambda: numbers.next(now))
         if isinstance(outcome, Accepted):
             indexes = []
             for kind, data in outcome.events:
-                fork.apply(data, now, user)
-                events.append(NewEvent(kind, _json.encode(data), now, user, key))
+                fork.apply(data, acted, user, now)
+                events.append(NewEvent(kind, _json.encode(data), now, user, key, acted))
                 indexes.append(len(events) - 1)
             keep.append(NewResult(key, user, True, now, tuple(indexes)))
             return _Answer(indexes=tuple(indexes))

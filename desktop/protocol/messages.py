@@ -97,7 +97,9 @@ class Hello(Frame, tag="hello"):
 
 
 class CommandBody(msgspec.Struct, forbid_unknown_fields=True):
-    """One dispatcher action. ``key`` is a UUID idempotency key, ``client_seq`` the outbox order.
+    """One dispatcher action. ``key`` is a UUID idempotency key, ``client_seq`` the outbox order,
+    ``issued_at`` when the dispatcher acted, on the server's clock as the workstation estimates
+    it (`desktop.domain.action_time.corrected_now`).
 
     ``args`` are decoded by ``kind`` into its Struct (`desktop.domain.catalog.COMMANDS`).
     """
@@ -113,10 +115,13 @@ class Command(Frame, tag="command"):
     body: CommandBody
 
 
-class PingBody(msgspec.Struct, forbid_unknown_fields=True):
-    """``t`` is the client's clock when sending; the pong echoes it to measure round trip."""
+class PingBody(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """``t`` is the client's clock when sending; the pong echoes it to measure round trip.
+    ``queued``: how many commands the client holds unacknowledged (None: not said); 0 confirms
+    that nothing it did before now is still to come (bounds action times)."""
 
     t: float = 0.0
+    queued: int | None = None
 
 
 class Ping(Frame, tag="ping"):
@@ -164,6 +169,8 @@ class Welcome(Frame, tag="welcome"):
 class EventBody(msgspec.Struct, forbid_unknown_fields=True):
     """A change of state. ``data`` is decoded by ``kind`` (`desktop.domain.catalog.EVENTS`).
 
+    ``at`` is when the server recorded it, ``acted_at`` when the dispatcher acted (the
+    command's bounded ``issued_at``, `desktop.domain.action_time`; absent: the same as ``at``).
     ``key`` is the idempotency key of the command that caused it, ``actor`` the user.
     """
 
@@ -172,6 +179,12 @@ class EventBody(msgspec.Struct, forbid_unknown_fields=True):
     at: float
     actor: str = ""
     key: str | None = None
+    acted_at: float | None = None
+
+    @property
+    def action_time(self) -> float:
+        """When the dispatcher acted: what the record, the timers and intervals use."""
+        return self.at if self.acted_at is None else self.acted_at
 
 
 class Event(Frame, tag="event"):

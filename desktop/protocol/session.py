@@ -42,6 +42,7 @@ from desktop.protocol.messages import (
 )
 
 __all__ = [
+    "CaughtUp",
     "ClientConfig",
     "ClientPhase",
     "ClientSession",
@@ -190,8 +191,9 @@ class ClientSession:
             raise RuntimeError(f"cannot send commands while {self.phase}")
         return encode(Command(body=body, ts=now))
 
-    def tick(self, now: float) -> tuple[list[bytes], bool]:
-        """Frames due (heartbeat pings) and whether the connection is to be declared dead."""
+    def tick(self, now: float, queued: int | None = None) -> tuple[list[bytes], bool]:
+        """Frames due (heartbeat pings, saying how many commands are ``queued``
+        unacknowledged) and whether the connection is to be declared dead."""
         if self.phase is ClientPhase.CLOSED:
             return [], False
         if now - self._last_received >= self.config.dead_after:
@@ -199,7 +201,7 @@ class ClientSession:
             return [], True
         if now - self._last_ping >= self.config.heartbeat_interval:
             self._last_ping = now
-            return [encode(Ping(body=PingBody(t=now), ts=now))], False
+            return [encode(Ping(body=PingBody(t=now, queued=queued), ts=now))], False
         return [], False
 
     def next_tick(self) -> float:
@@ -300,6 +302,14 @@ class CloseConnection:
 
 
 @dataclass(frozen=True, slots=True)
+class CaughtUp:
+    """The signed-in client said, in a ping, that it holds no unacknowledged command: nothing it
+    did before ``at`` can still be on its way (the bound of `desktop.domain.action_time`)."""
+
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class ServerSessionLimits:
     """Per-connection limits. Commands and pings share one token bucket."""
 
@@ -316,7 +326,7 @@ class ServerSessionLimits:
         )
 
 
-ServerOutput = HelloReceived | CommandReceived | CloseConnection | bytes
+ServerOutput = HelloReceived | CommandReceived | CloseConnection | CaughtUp | bytes
 
 
 @dataclass(slots=True)
@@ -383,7 +393,10 @@ class ServerSession:
                 refusal = encode(Result(body=result, ts=now))
             return [refusal, *self._close(CloseCode.POLICY_VIOLATION, "rate limit exceeded")]
         if isinstance(frame, Ping):
-            return [encode(Pong(body=PongBody(t=frame.body.t, server_time=now), ts=now))]
+            pong = encode(Pong(body=PongBody(t=frame.body.t, server_time=now), ts=now))
+            if frame.body.queued == 0 and self.phase is ServerPhase.OPEN:
+                return [pong, CaughtUp(now)]
+            return [pong]
         if isinstance(frame, Hello):
             if self.phase is not ServerPhase.AWAITING_HELLO:
                 return self._bad_frame(ErrorCode.ALREADY_AUTHENTICATED, "hello sent twice", now)

@@ -60,7 +60,9 @@ class UserExists(StoreError):
 
 @dataclass(frozen=True, slots=True)
 class StoredEvent:
-    """One event of the log. ``data`` is the event data as JSON bytes (decode by ``kind``)."""
+    """One event of the log. ``data`` is the event data as JSON bytes (decode by ``kind``);
+    ``at`` is when the server recorded it, ``acted_at`` when the dispatcher acted (None: at
+    ``at``; see `desktop.domain.action_time`)."""
 
     seq: int
     kind: str
@@ -68,17 +70,23 @@ class StoredEvent:
     at: float
     actor: str
     key: str | None
+    acted_at: float | None = None
+
+    @property
+    def action_time(self) -> float:
+        return self.at if self.acted_at is None else self.acted_at
 
 
 @dataclass(frozen=True, slots=True)
 class NewEvent:
-    """An event to append; the store assigns its seq."""
+    """An event to append; the store assigns its seq. Times as in `StoredEvent`."""
 
     kind: str
     data: bytes
     at: float
     actor: str
     key: str | None
+    acted_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +211,18 @@ class Store(Protocol):
 
     def purge_expired_tokens(self, now: float) -> int:
         """Delete tokens that expired before ``now``; return how many."""
+        ...
+
+    # --- workstation contacts ------------------------------------------------------------
+
+    def last_contact(self, client_id: str) -> float | None:
+        """When the workstation ``client_id`` was last heard from (None: never); it bounds the
+        action times of the work it brings (`desktop.domain.action_time`)."""
+        ...
+
+    def record_contact(self, client_id: str, at: float) -> None:
+        """Note that ``client_id`` was heard from at ``at`` (an earlier time never replaces a
+        later one)."""
         ...
 
     # --- lifecycle -------------------------------------------------------------------------

@@ -4,15 +4,18 @@ Two connections: a writer (every write, serialised by a lock, used from worker t
 a reader (queries). WAL lets the reader run while the writer commits. Both are opened with
 ``check_same_thread=False`` and guarded by their own lock, so every method is thread-safe.
 
-Schema (version 1)::
+Schema (version 2)::
 
     users(name PK, role, password_hash, created_at, disabled)
     tokens(token_hash PK, user, kind, expires_at, created_at)
-    events(seq INTEGER PRIMARY KEY, kind, data BLOB, at REAL, actor, key)   -- append-only
+    events(seq INTEGER PRIMARY KEY, kind, data BLOB, at REAL, actor, key, acted_at REAL)
+                                                                        -- append-only
     idempotency(key PK, user, result BLOB, created_at)
+    contacts(client_id PK, at REAL)   -- when each workstation was last heard from
     meta(k PK, v)
 
-Triggers forbid UPDATE and DELETE on ``events``.
+Triggers forbid UPDATE and DELETE on ``events``. Version 1 (no action times, no contacts) is
+upgraded in place on open: its events keep ``acted_at`` NULL (acted when recorded).
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from server.store.base import (
 
 __all__ = ["SCHEMA_VERSION", "SqliteStore"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 5000
 
 _SCHEMA = """
@@ -64,7 +67,8 @@ CREATE TABLE IF NOT EXISTS events(
     data BLOB NOT NULL,
     at REAL NOT NULL,
     actor TEXT NOT NULL,
-    key TEXT
+    key TEXT,
+    acted_at REAL
 );
 CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
 BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
@@ -75,6 +79,10 @@ CREATE TABLE IF NOT EXISTS idempotency(
     user TEXT NOT NULL,
     result BLOB NOT NULL,
     created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS contacts(
+    client_id TEXT PRIMARY KEY,
+    at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta(
     k TEXT PRIMARY KEY,
@@ -135,6 +143,9 @@ class SqliteStore:
                 raise sqlite3.DatabaseError(
                     f"schema version {row[0]} is newer than this server ({SCHEMA_VERSION})"
                 )
+            if int(row[0]) < 2:
+                conn.execute("ALTER TABLE events ADD COLUMN acted_at REAL")
+                conn.execute("UPDATE meta SET v = '2' WHERE k = 'schema_version'")
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -221,11 +232,11 @@ class SqliteStore:
     def events_after(self, seq: int, limit: int) -> list[StoredEvent]:
         with self._read() as conn:
             rows = conn.execute(
-                "SELECT seq, kind, data, at, actor, key FROM events WHERE seq > ?"
+                "SELECT seq, kind, data, at, actor, key, acted_at FROM events WHERE seq > ?"
                 " ORDER BY seq LIMIT ?",
                 (seq, max(0, limit)),
             ).fetchall()
-        return [StoredEvent(r[0], r[1], bytes(r[2]), r[3], r[4], r[5]) for r in rows]
+        return [StoredEvent(r[0], r[1], bytes(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
 
     def commit_batch(self, batch: Batch) -> list[int]:
         """One transaction: events (seq = max + 1..), idempotency rows, meta values."""
@@ -234,9 +245,10 @@ class SqliteStore:
                 last = int(conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])
                 seqs = list(range(last + 1, last + 1 + len(batch.events)))
                 conn.executemany(
-                    "INSERT INTO events(seq, kind, data, at, actor, key) VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO events(seq, kind, data, at, actor, key, acted_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [
-                        (seq, e.kind, e.data, e.at, e.actor, e.key)
+                        (seq, e.kind, e.data, e.at, e.actor, e.key, e.acted_at)
                         for seq, e in zip(seqs, batch.events, strict=True)
                     ],
                 )
@@ -331,6 +343,23 @@ class SqliteStore:
     def purge_expired_tokens(self, now: float) -> int:
         with self._write() as conn:
             return conn.execute("DELETE FROM tokens WHERE expires_at < ?", (now,)).rowcount
+
+    # --- workstation contacts ----------------------------------------------------------------
+
+    def last_contact(self, client_id: str) -> float | None:
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT at FROM contacts WHERE client_id = ?", (client_id,)
+            ).fetchone()
+        return None if row is None else float(row[0])
+
+    def record_contact(self, client_id: str, at: float) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO contacts(client_id, at) VALUES (?, ?)"
+                " ON CONFLICT(client_id) DO UPDATE SET at = MAX(at, excluded.at)",
+                (client_id, at),
+            )
 
     # --- lifecycle -------------------------------------------------------------------------
 

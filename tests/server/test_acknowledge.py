@@ -32,7 +32,9 @@ def fold(client: RawClient, state: ClientState | None = None) -> ClientState:
     for frame in client.frames:
         if isinstance(frame, Event) and frame.seq > state.last_seq:
             body = frame.body
-            state.apply_event(frame.seq, body.kind, bytes(body.data), body.at, body.key)
+            state.apply_event(
+                frame.seq, body.kind, bytes(body.data), body.at, body.key, acted_at=body.acted_at
+            )
     return state
 
 
@@ -99,7 +101,7 @@ async def test_acknowledge_end_to_end(start_server: ServerFactory, store: Sqlite
     assert (recorded.actor, recorded.note, recorded.at) == (
         "ann",
         "no answer on TAC 2",
-        event.body.at,
+        event.body.action_time,
     )
 
     # A calltaker acknowledges the pending P1 i-2 once it alerts.

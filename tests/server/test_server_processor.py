@@ -25,6 +25,7 @@ class Origin:
     user: str = "ann"
     role: str = "dispatcher"
     workstation: str = "ws-1"
+    last_contact: float | None = None
     frames: list[bytes] = field(default_factory=list)
 
     def send(self, frame: bytes) -> None:

@@ -129,9 +129,16 @@ class RawClient:
                 return frame
 
     async def send_command(
-        self, kind: str, args: Any, *, key: str | None = None, client_seq: int | None = None
+        self,
+        kind: str,
+        args: Any,
+        *,
+        key: str | None = None,
+        client_seq: int | None = None,
+        issued_at: float | None = None,
     ) -> str:
-        """Send one command (``client_seq`` counts up from 1 unless given); return its key."""
+        """Send one command (``client_seq`` counts up from 1 unless given; ``issued_at`` is now
+        unless given); return its key."""
         key = key or new_key()
         if client_seq is None:
             self.client_seq += 1
@@ -141,16 +148,24 @@ class RawClient:
             client_seq=client_seq,
             kind=kind,
             args=msgspec.Raw(msgspec.json.encode(args)),
-            issued_at=time.time(),
+            issued_at=time.time() if issued_at is None else issued_at,
         )
         await self.send(encode(Command(body=body)))
         return key
 
     async def command(
-        self, kind: str, args: Any, *, key: str | None = None, client_seq: int | None = None
+        self,
+        kind: str,
+        args: Any,
+        *,
+        key: str | None = None,
+        client_seq: int | None = None,
+        issued_at: float | None = None,
     ) -> ResultBody:
         """Send one command and return its result (frames before it stay in ``frames``)."""
-        key = await self.send_command(kind, args, key=key, client_seq=client_seq)
+        key = await self.send_command(
+            kind, args, key=key, client_seq=client_seq, issued_at=issued_at
+        )
         return await self.result(key)
 
     async def result(self, key: str, timeout: float = 5.0) -> ResultBody:
@@ -168,8 +183,9 @@ class RawClient:
             if isinstance(frame, Result) and frame.body.key == key:
                 return frame.body
 
-    async def ping(self) -> Pong:
-        await self.send(encode(Ping(body=PingBody(t=time.time()))))
+    async def ping(self, queued: int | None = None) -> Pong:
+        """Ping (saying ``queued`` commands are unacknowledged, if given) and await the pong."""
+        await self.send(encode(Ping(body=PingBody(t=time.time(), queued=queued))))
         return await self.next_of(Pong)
 
     async def next_of(self, kind: type[F], timeout: float = 5.0) -> F:

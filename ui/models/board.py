@@ -18,6 +18,7 @@ from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QApplication
 
 from desktop.board_filter import BoardCounts, IncidentFilter, age_since, board_order
+from desktop.domain.action_time import corrected_now
 from desktop.domain.catalog import describe_command, read_command
 from desktop.domain.types import EntityKind, Incident, IncidentStatus, Unit, UnitStatus
 from desktop.domain.wording import incident_label
@@ -214,8 +215,7 @@ class BoardModels:
         return states
 
     def _server_now(self) -> float:
-        offset = self.service.status.clock_offset
-        return self.clock() + (offset or 0.0)
+        return corrected_now(self.clock(), self.service.status.clock_offset)
 
     def _timer_style(self, kind: str, entity_id: str, role: int) -> Any:
         state = self._timer_states.get((kind, entity_id))

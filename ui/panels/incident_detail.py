@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.domain.action_time import timeline_text
 from desktop.domain.incidents import IncidentAddNote, IncidentClose, IncidentUpdate, pending_since
 from desktop.domain.kinds import CommandArgs
 from desktop.domain.roles import READ_ONLY_HINT, is_read_only
@@ -392,7 +393,7 @@ class IncidentDetailPanel(QWidget):
         self._narrative_shown = _grow(self.narrative, rows, self._narrative_shown)
 
     def _refresh_timeline(self, incident: Incident) -> None:
-        rows = [(e.at, e.actor, e.text) for e in incident.timeline]
+        rows = [(e.at, e.actor, timeline_text(e)) for e in incident.timeline]
         self._timeline_shown = _grow(self.timeline, rows, self._timeline_shown)
 
     def _fill_change_form(self) -> None:

@@ -40,7 +40,7 @@ from desktop.domain.types import (
     LocationArgs,
     NarrativeEntry,
 )
-from desktop.domain.wording import caller_text, incident_label, ordinal, place
+from desktop.domain.wording import caller_text, incident_label, located, ordinal, place
 from desktop.protocol.errors import ErrorCode
 
 if TYPE_CHECKING:
@@ -336,7 +336,8 @@ def _updated_lines(world: World, data: IncidentUpdated) -> Lines:
     if data.priority is not None:
         parts.append(f"priority {before.priority if before else '?'} → {data.priority}")
     if data.location is not None:
-        parts.append(f"location → {place(data.location)}")
+        was = located(before.location) if before else "?"
+        parts.append(f"location {was} → {located(data.location)}")
     if data.caller is not None:
         parts.append(f"caller → {caller_text(data.caller) or '(none)'}")
     if data.alarm is not None:

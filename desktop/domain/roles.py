@@ -63,10 +63,11 @@ def may_issue(role: str, least_role: Role) -> bool:
 
 
 def refusal(role: str, kind: str) -> str:
-    """Why a position in ``role`` may not issue the command ``kind``, for a person."""
+    """Why a position in ``role`` may not issue the command ``kind``, for a person (the kind's
+    wire name is for the audit log, not for the dispatcher: it is not shown)."""
     if is_read_only(role):
-        return f"a monitoring position is read-only ({kind})"
-    return f"a {role} may not issue {kind}"
+        return "a monitoring position is read-only: it cannot change anything"
+    return f"a {role} position may not do that"
 
 
 def may_sign_in_as(account_role: str) -> frozenset[Role]:

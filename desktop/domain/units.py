@@ -51,9 +51,11 @@ __all__ = [
     "ALLOWED_TRANSITIONS",
     "CAPABILITIES_MAX",
     "COMMANDS",
+    "DISPATCH_UNDONE",
     "EVENTS",
     "MAX_UNITS_PER_DISPATCH",
     "ROSTER_TOKEN_MAX",
+    "UNDO_DISPATCH_S",
     "PlanOverridden",
     "UnitAdd",
     "UnitAdded",
@@ -69,9 +71,13 @@ __all__ = [
     "check_unit_id",
     "is_override",
     "radio_holder",
+    "undo_dispatch",
 ]
 
 MAX_UNITS_PER_DISPATCH = 50
+#: How long after a dispatch its undo is offered (seconds), and the reason the undo records.
+UNDO_DISPATCH_S = 10.0
+DISPATCH_UNDONE = "dispatched in error (undone)"
 #: Longest station label, capability or radio id on the roster.
 ROSTER_TOKEN_MAX = 32
 #: Most capabilities one unit may list.
@@ -155,10 +161,12 @@ class UnitDispatch(CommandArgs):
 
 
 class UnitSetStatus(CommandArgs):
-    """Change a unit's status; the transitions allowed are `ALLOWED_TRANSITIONS`."""
+    """Change a unit's status; the transitions allowed are `ALLOWED_TRANSITIONS`. ``reason``:
+    why, recorded in the incident's timeline (e.g. a dispatch undone, `undo_dispatch`)."""
 
     unit_id: str
     status: UnitStatus
+    reason: str = ""
 
 
 # --- events ------------------------------------------------------------------------------------
@@ -190,6 +198,7 @@ class UnitStatusChanged(EventData):
     status: UnitStatus
     previous: UnitStatus
     incident_id: str | None = None
+    reason: str = ""
 
 
 class PlanOverridden(EventData):
@@ -367,6 +376,10 @@ def _plan_override(incident: Incident, args: UnitDispatch) -> PlanOverridden | N
 def _set_status(world: World, args: UnitSetStatus, ctx: DecisionContext) -> list[EventData]:
     unit = find_unit(world, args.unit_id)
     target = args.status
+    if len(args.reason) > REASON_MAX:
+        raise DomainError(
+            ErrorCode.INVALID_COMMAND, f"reason must be at most {REASON_MAX} characters"
+        )
     if target == unit.status:
         raise DomainError(ErrorCode.NO_CHANGE, f"{unit.id} is already {target}")
     if target not in ALLOWED_TRANSITIONS[unit.status]:
@@ -378,7 +391,11 @@ def _set_status(world: World, args: UnitSetStatus, ctx: DecisionContext) -> list
     incident_id = unit.incident_id if keeps_incident else None
     events: list[EventData] = [
         UnitStatusChanged(
-            unit_id=unit.id, status=target, previous=unit.status, incident_id=incident_id
+            unit_id=unit.id,
+            status=target,
+            previous=unit.status,
+            incident_id=incident_id,
+            reason=args.reason.strip(),
         )
     ]
     incident = world.incidents.get(unit.incident_id or "")
@@ -403,6 +420,22 @@ def _busy_reason(world: World, unit: Unit) -> str:
     if unit.incident_id is not None and (incident := world.incidents.get(unit.incident_id)):
         return f"{unit.id} is {unit.status} on {incident_label(incident)}"
     return f"{unit.id} is {unit.status}"
+
+
+def undo_dispatch(
+    world: World, unit_id: str, incident_id: str, previous: UnitStatus
+) -> UnitSetStatus:
+    """The command that undoes dispatching ``unit_id`` to ``incident_id`` (it was ``previous``
+    before): a release back to ``previous`` that records `DISPATCH_UNDONE` as the reason.
+    Raises `DomainError` once the unit has moved on (en route, elsewhere): then it is a
+    release the dispatcher decides, not an undo."""
+    unit = find_unit(world, unit_id)
+    if unit.status is not UnitStatus.DP or unit.incident_id != incident_id:
+        raise DomainError(
+            ErrorCode.INVALID_TRANSITION,
+            f"{unit.id} is {unit.status} now: the dispatch can no longer be undone",
+        )
+    return UnitSetStatus(unit_id=unit.id, status=previous, reason=DISPATCH_UNDONE)
 
 
 # --- what commands ask for, in words -----------------------------------------------------------
@@ -512,9 +545,10 @@ def _status_lines(world: World, data: UnitStatusChanged) -> Lines:
     if incident_id is None:
         return []
     change = f"{data.previous} → {data.status}"
+    why = f" — {data.reason}" if data.reason else ""
     if data.status in ASSIGNED_STATUSES:
-        return [(incident_id, f"{data.unit_id} {change}")]
-    return [(incident_id, f"{data.unit_id} released ({change})")]
+        return [(incident_id, f"{data.unit_id} {change}{why}")]
+    return [(incident_id, f"{data.unit_id} released ({change}){why}")]
 
 
 def _overridden_lines(world: World, data: PlanOverridden) -> Lines:

@@ -15,6 +15,7 @@ __all__ = [
     "incident_label",
     "incident_reference",
     "local_reference",
+    "located",
     "ordinal",
     "place",
 ]
@@ -72,6 +73,15 @@ def place(location: Location) -> str:
     if location.lat is None or location.lon is None:
         return "(no location)"
     return f"{location.lat:.5f}, {location.lon:.5f}"
+
+
+def located(location: Location) -> str:
+    """`place`, with the coordinates too when the location has both an address and a point
+    (a change of either then shows in the timeline)."""
+    text = place(location)
+    if location.address and location.lat is not None and location.lon is not None:
+        text += f" ({location.lat:.5f}, {location.lon:.5f})"
+    return text
 
 
 def caller_text(caller: Caller) -> str:

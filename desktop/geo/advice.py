@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from desktop.domain.types import ASSIGNED_STATUSES, Incident, Unit
+from desktop.domain.types import ASSIGNED_STATUSES, Incident, IncidentStatus, Unit
 from desktop.geo.plan import ResponsePlan
 from desktop.geo.recommend import Recommendation, recommend
 from desktop.runcards import RunCard, RunCards
@@ -28,6 +28,12 @@ __all__ = ["ROADS_LOADING", "Advice", "Advisor", "remaining_plan", "shipped_grap
 
 #: Why an advice has no recommendation yet while the road graph loads behind the board.
 ROADS_LOADING = "working out the recommendation: the road graph is still loading"
+#: Why an active incident whose units have all cleared is offered nothing: its run card was
+#: sent and served; sending it again would double the response.
+ALL_CLEARED = (
+    "every unit has cleared: nothing recommended (close the incident, strike an alarm, "
+    "or choose units yourself)"
+)
 
 
 @dataclass(frozen=True)
@@ -150,6 +156,10 @@ class Advisor:
         committed.sort(key=lambda u: incident.units.index(u.id) if u.id in incident.units else 0)
         remaining = remaining_plan(plan, (u.type for u in committed))
         on_scene = tuple(u.id for u in committed)
+        if incident.status is IncidentStatus.ACTIVE and not committed:
+            return Advice(
+                incident.id, card, alarm, plan, on_scene, ResponsePlan({}), None, ALL_CLEARED
+            )
         location = incident.location
         if location.lat is None or location.lon is None:
             return Advice(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import IntEnum, StrEnum
 
-__all__ = ["TRANSIENT_CODES", "CloseCode", "ErrorCode", "ProtocolError"]
+__all__ = ["TRANSIENT_CODES", "CloseCode", "ErrorCode", "ProtocolError", "error_words"]
 
 
 class ErrorCode(StrEnum):
@@ -38,6 +38,43 @@ class ErrorCode(StrEnum):
     # server side
     STORAGE_UNAVAILABLE = "storage_unavailable"
     INTERNAL = "internal"
+
+
+#: Each code in a dispatcher's words: what a person reads where a code would otherwise show.
+_WORDS: dict[ErrorCode, str] = {
+    ErrorCode.BAD_FRAME: "the server could not read a message",
+    ErrorCode.INVALID_FRAME: "the server could not read a message",
+    ErrorCode.UNKNOWN_TYPE: "the server does not know this message",
+    ErrorCode.UNSUPPORTED_VERSION: "this version does not match the server",
+    ErrorCode.FRAME_TOO_LARGE: "too large to send",
+    ErrorCode.RATE_LIMITED: "too many at once; sent again shortly",
+    ErrorCode.NOT_AUTHENTICATED: "not signed in",
+    ErrorCode.ALREADY_AUTHENTICATED: "already signed in",
+    ErrorCode.AUTH_FAILED: "user name or password not accepted",
+    ErrorCode.TOKEN_EXPIRED: "the sign-in has expired; sign in again",
+    ErrorCode.ROLE_NOT_ALLOWED: "this user may not sign in in that role",
+    ErrorCode.UNKNOWN_KIND: "the server does not know this action",
+    ErrorCode.INVALID_COMMAND: "not valid",
+    ErrorCode.FORBIDDEN: "not allowed in this role",
+    ErrorCode.KEY_CONFLICT: "already used by another user",
+    ErrorCode.NOT_FOUND: "not found",
+    ErrorCode.ALREADY_EXISTS: "already exists",
+    ErrorCode.UNIT_UNAVAILABLE: "unit not available",
+    ErrorCode.INVALID_TRANSITION: "status change not allowed",
+    ErrorCode.INCIDENT_CLOSED: "incident closed",
+    ErrorCode.UNITS_STILL_ASSIGNED: "units still assigned",
+    ErrorCode.NO_CHANGE: "nothing to change",
+    ErrorCode.STORAGE_UNAVAILABLE: "the server cannot store it now; sent again shortly",
+    ErrorCode.INTERNAL: "the server failed; sent again shortly",
+}
+
+
+def error_words(code: str) -> str:
+    """``code`` (an `ErrorCode` value, or one a newer server sends) in a dispatcher's words."""
+    try:
+        return _WORDS[ErrorCode(code)]
+    except ValueError:
+        return code.replace("_", " ")
 
 
 #: Codes that say "try again later", not "this command is wrong": the client keeps such a command

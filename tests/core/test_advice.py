@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from desktop.domain.types import Incident, IncidentStatus, Location, Unit, UnitStatus
-from desktop.geo.advice import Advisor, remaining_plan
+from desktop.geo.advice import ALL_CLEARED, Advisor, remaining_plan
 from desktop.geo.plan import ResponsePlan
 from desktop.geo.roads import RoadGraph
 from desktop.runcards import RunCardError, RunCards
@@ -125,3 +125,15 @@ def test_the_sf_graph_recommends_for_a_demo_call() -> None:
     advice = advisor.advise(incident, roster, NOW)
     assert advice.recommendation is not None
     assert advice.recommended_ids()[0] == "E16"
+
+
+def test_an_active_incident_whose_units_all_cleared_is_offered_nothing(advisor: Advisor) -> None:
+    """#10.9: the run card was sent and served; offering it whole again (F9) would send a
+    second response."""
+    units = [unit("E1", 1), unit("E3", 2), unit("M1", 1, "AMBULANCE")]  # all available again
+    advice = advisor.advise(fire(0, status=IncidentStatus.ACTIVE), units, NOW)
+    assert advice.recommendation is None and advice.recommended_ids() == []
+    assert advice.problem == ALL_CLEARED
+    # A pending incident (its only unit released: a dispatch undone) is offered the card again.
+    again = advisor.advise(fire(0, status=IncidentStatus.PENDING), units, NOW)
+    assert again.recommended_ids() == ["E1", "E3", "M1"]

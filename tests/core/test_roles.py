@@ -78,9 +78,9 @@ def test_the_ladder_and_the_monitor() -> None:
 
 def test_one_wording_of_a_refusal() -> None:
     assert refusal("supervisor", "unit.dispatch") == (
-        "a monitoring position is read-only (unit.dispatch)"
+        "a monitoring position is read-only: it cannot change anything"
     )
-    assert refusal("calltaker", "unit.dispatch") == "a calltaker may not issue unit.dispatch"
+    assert refusal("calltaker", "unit.dispatch") == "a calltaker position may not do that"
 
 
 def _table(text: str, header: str) -> list[list[str]]:

@@ -97,6 +97,6 @@ def test_a_monitoring_position_is_refused_in_the_roles_wording(tmp_path: Path) -
     with pytest.raises(CommandRefused) as refused:
         service.submit(_incident())
     assert refused.value.code == "forbidden"
-    assert refused.value.message == "a monitoring position is read-only (incident.create)"
+    assert refused.value.message == "a monitoring position is read-only: it cannot change anything"
     assert len(service.outbox) == 0
     service.db.close()

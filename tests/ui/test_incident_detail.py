@@ -199,7 +199,9 @@ async def test_an_override_is_recorded_and_actions_explain_refusals_in_place(
     incident = service.incident("i-1")
     assert incident is not None and incident.priority == 2
     assert (incident.location.lat, incident.location.lon) == (37.80, -122.44)
-    assert timeline(station)[-1].startswith("Changed priority 1 → 2; location → ")
+    changed = timeline(station)[-1]
+    assert changed.startswith("Changed priority 1 → 2; location ")
+    assert changed.endswith("(37.80000, -122.44000)"), "the timeline shows the new coordinates"
 
     # close is refused while units are on the incident: said in place, nothing queued
     panel.disposition_input.setCurrentText("Patient transported")
@@ -224,6 +226,8 @@ async def test_an_override_is_recorded_and_actions_explain_refusals_in_place(
     await wait_until(lambda: "closed: Patient transported" in panel.facts.text(), what="shown")
     assert not panel.close_button.isEnabled()
     assert box.table.rowCount() == 0
+    await wait_until(lambda: "is closed" in box.card_label.text(), what="run card line")
+    assert box.card_label.text().endswith("is closed (Patient transported): nothing to send")
 
 
 async def test_a_second_alarm_is_struck_for_everyone_and_recommends_what_the_first_did_not_send(

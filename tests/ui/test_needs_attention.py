@@ -66,6 +66,7 @@ async def test_a_refused_dispatch_is_edited_on_the_command_line_and_sent_again(
     panel, line = window.alerts_panel, window.command_line
     attention = window.models.attention
     assert attention.data(attention.index(0, 1)) == f"dispatch E1 to {i2}"  # the kind's words
+    assert attention.data(attention.index(0, 2)) == "unit not available"  # not "unit_unavailable"
     assert not panel.edit_button.isEnabled()  # nothing selected
     panel.view.selectRow(0)
     assert panel.edit_button.isEnabled()

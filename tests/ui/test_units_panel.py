@@ -30,6 +30,7 @@ from ui.bridge import Bridge
 from ui.models.board import BoardModels
 from ui.panels.units import UnitsPanel
 from ui.selection import Selection
+from ui.widgets.message_line import MessageState
 
 UNIT, STATUS, INCIDENT, LOCATION = 0, 2, 3, 6  # columns of the units table
 NO_MODIFIER = Qt.KeyboardModifier.NoModifier
@@ -291,10 +292,12 @@ async def test_server_rejection_is_explained_in_place_until_discarded(
     one.selection.select_incident("i-2")
     one.key(Qt.Key.Key_D, "E1")  # allowed on the stale view: queued
     assert [e.kind for e in service.outbox.entries()] == ["unit.dispatch"]
-    assert not panel.message.isVisible()
+    assert panel.message.state is MessageState.OK
+    assert panel.message.text().startswith("E1 dispatched to ")
 
+    # the server's refusal replaces the success on the same line: never both
     proxy.restore()
-    await wait_until(panel.message.isVisible, what="rejection explained")
+    await wait_until(lambda: panel.message.state is MessageState.SERVER, what="rejection explained")
     [rejection] = service.needs_attention()
     i1, i2 = number(service, "i-1"), number(service, "i-2")
     assert rejection.message == f"E1 is DP on {i1}"
@@ -312,3 +315,52 @@ async def test_server_rejection_is_explained_in_place_until_discarded(
     await wait_until(lambda: not panel.message.isVisible(), what="message cleared")
     assert one.cell("E1", UNIT) == "E1"
     assert one.cell("E1", INCIDENT, Qt.ItemDataRole.ToolTipRole) is None
+
+
+async def test_d_dispatches_to_the_target_in_sight_and_ctrl_z_undoes_it(
+    server: ServerProcess,
+    open_panel: Callable[[str], Opened],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """#10.4: the incident D sends to is shown above the table; D says what it did in one
+    line; Ctrl+Z within the undo window releases the unit back, recording why."""
+    one = open_panel(server.url)
+    panel, service = one.panel, one.service
+    await applied(
+        service,
+        UnitAdd(unit_id="E01", type="ENGINE", status=UnitStatus.AQ),
+        incident("i-1", "1200 Market St"),
+    )
+    await wait_until(lambda: panel.models.units.row_of("E01") is not None, what="shown")
+    assert panel.target.text() == "D: select an incident to dispatch to"
+    one.key(Qt.Key.Key_D, "E01")
+    assert panel.message.state is MessageState.REFUSED and not service.outbox
+
+    one.selection.select_incident("i-1")
+    label = number(service, "i-1")
+    assert panel.target.text() == f"D → {label} · FIRE P2 · 1200 Market St"
+    one.key(Qt.Key.Key_D, "E01")
+    assert panel.message.state is MessageState.OK
+    assert panel.message.text() == f"E01 dispatched to {label} · Ctrl+Z undoes it within 10 s"
+    await wait_until(lambda: not service.outbox, what="dispatch applied")
+
+    QTest.keyClick(panel.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert panel.message.text() == f"Undone: E01 released from {label}, back AQ"
+    await wait_until(lambda: not service.outbox, what="undo applied")
+    unit = service.unit("E01")
+    assert unit is not None and unit.status is UnitStatus.AQ and unit.incident_id is None
+    found = service.incident("i-1")
+    assert found is not None
+    assert found.timeline[-2].text == "E01 released (DP → AQ) — dispatched in error (undone)"
+    assert found.status == "pending"  # back to waiting for a unit
+
+    # Once undone, or after the window, there is nothing to undo: said, nothing queued.
+    QTest.keyClick(panel.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert panel.message.state is MessageState.REFUSED
+    assert panel.message.text().startswith("Nothing to undo")
+    one.key(Qt.Key.Key_D, "E01")
+    monkeypatch.setattr("ui.panels.units.UNDO_DISPATCH_S", -1.0)
+    QTest.keyClick(panel.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert panel.message.text().startswith("Nothing to undo")
+    await wait_until(lambda: not service.outbox, what="second dispatch applied")
+    assert service.unit("E01").status is UnitStatus.DP  # type: ignore[union-attr]

@@ -23,6 +23,7 @@ from desktop.domain.catalog import describe_command, read_command
 from desktop.domain.types import EntityKind, Incident, IncidentStatus, Unit, UnitStatus
 from desktop.domain.wording import incident_label
 from desktop.outbox import Rejection
+from desktop.protocol.errors import error_words
 from desktop.service import DispatchService
 from desktop.sound import AlertSound
 from desktop.state import Change
@@ -133,7 +134,7 @@ class BoardModels:
                     "Refused", lambda r: time.strftime("%H:%M:%S", time.localtime(r.rejected_at))
                 ),
                 Column("Command", self.refused_words),
-                Column("Reason", lambda r: r.code),
+                Column("Reason", lambda r: error_words(r.code)),
                 Column("Detail", lambda r: r.message),
             ],
             lambda: list(self._attention),

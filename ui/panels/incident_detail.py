@@ -296,8 +296,14 @@ class IncidentDetailPanel(QWidget):
         """Work out the recommendation for the incident shown now."""
         self._advice_timer.stop()
         incident = self.incident()
-        if incident is None or incident.status is IncidentStatus.CLOSED:
+        if incident is None:
             self.recommendation.show_advice(None)
+            return
+        if incident.status is IncidentStatus.CLOSED:
+            closed = f"Run card: {incident_label(incident)} is closed"
+            if incident.disposition:
+                closed += f" ({incident.disposition})"
+            self.recommendation.show_advice(None, closed + ": nothing to send")
             return
         units = self.service.units()
         advice = self.advisor.advise(incident, units, self.clock(), wait_for_roads=False)

@@ -31,13 +31,15 @@ from desktop.domain.wording import ordinal
 from desktop.geo.advice import Advice
 from desktop.geo.recommend import Pick, format_distance, format_duration
 
-__all__ = ["DISPATCH_RECOMMENDED_KEYS", "RecommendationBox"]
+__all__ = ["DISPATCH_RECOMMENDED_KEYS", "NO_INCIDENT", "RecommendationBox"]
 
 #: Dispatches every recommended unit of the incident in detail (bound application-wide).
 DISPATCH_RECOMMENDED_KEYS = "F9"
 
 _STALE = QBrush(QColor("#e3b341"))
 _MANUAL = "added by the dispatcher"
+#: What the run card line says with no incident selected.
+NO_INCIDENT = "Run card: select an incident"
 _ALARMS = tuple(f"{ordinal(level)} alarm" for level in ALARMS)
 
 
@@ -114,9 +116,10 @@ class RecommendationBox(QWidget):
 
     # --- showing ---------------------------------------------------------------------------
 
-    def show_advice(self, advice: Advice | None) -> None:
-        """Show ``advice`` (None: nothing to recommend for). Ticks the dispatcher changed stay
-        as they were for picks still offered; units they added stay listed."""
+    def show_advice(self, advice: Advice | None, why_none: str = NO_INCIDENT) -> None:
+        """Show ``advice`` (None: nothing to recommend for, ``why_none`` says why). Ticks the
+        dispatcher changed stay as they were for picks still offered; units they added stay
+        listed."""
         previous = self._advice
         same_incident = (
             previous is not None
@@ -140,7 +143,7 @@ class RecommendationBox(QWidget):
             if unit_id not in self.recommended():
                 self._append_row(unit_id, None, unit_id not in unticked)
         self.table.blockSignals(False)
-        self.card_label.setText(self._card_text(advice))
+        self.card_label.setText(self._card_text(advice) if advice else why_none)
         self.shortfalls.setText(self._shortfall_text(advice))
         self.shortfalls.setVisible(bool(self.shortfalls.text()))
         self.alarm.setEnabled(advice is not None)
@@ -172,9 +175,7 @@ class RecommendationBox(QWidget):
             self.table.setItem(row, column, cell)
 
     @staticmethod
-    def _card_text(advice: Advice | None) -> str:
-        if advice is None:
-            return "Run card: select an incident"
+    def _card_text(advice: Advice) -> str:
         needs = advice.plan.needs
         plan = ", ".join(f"{count} {line.replace('|', ' or ')}" for line, count in needs)
         text = f"Run card: {advice.card.name} · plan {plan or 'none'}"

@@ -14,16 +14,17 @@ Home and End go to the first and the last row (`ui.panels.make_table_view`).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, QItemSelection, QModelIndex, QObject, QPoint, Qt
 from PySide6.QtGui import QAction, QKeyEvent
 from PySide6.QtWidgets import QHBoxLayout, QHeaderView, QLabel, QMenu, QVBoxLayout, QWidget
 
 from desktop.commandline import Problem, find_unit
-from desktop.domain.kinds import CommandArgs
+from desktop.domain.kinds import CommandArgs, DomainError
 from desktop.domain.types import Incident, Unit, UnitStatus
-from desktop.domain.units import UnitDispatch, UnitSetStatus
-from desktop.domain.wording import STATUS_WORDS, incident_label
+from desktop.domain.units import UNDO_DISPATCH_S, UnitDispatch, UnitSetStatus, undo_dispatch
+from desktop.domain.wording import STATUS_WORDS, incident_label, place
 from desktop.outbox import Rejection
 from desktop.service import CommandRefused, DispatchService
 from ui.models.board import BoardModels
@@ -32,7 +33,7 @@ from ui.selection import Selection
 from ui.widgets.find_field import FindField
 from ui.widgets.message_line import MessageLine, MessageState, submit_and_say
 
-__all__ = ["DISPATCH_KEY", "STATUS_KEYS", "UnitsPanel"]
+__all__ = ["DISPATCH_KEY", "STATUS_KEYS", "UNDO_KEY", "UnitsPanel"]
 
 #: The key that moves the selected unit to each status (DP comes only by a dispatch: D).
 STATUS_KEYS: dict[UnitStatus, str] = {
@@ -44,8 +45,10 @@ STATUS_KEYS: dict[UnitStatus, str] = {
     UnitStatus.AH: "H",
     UnitStatus.OOS: "X",
 }
-#: Dispatches the selected unit to the selected incident.
+#: Dispatches the selected unit to the selected incident (shown above the table: the target).
 DISPATCH_KEY = "D"
+#: Undoes the panel's last dispatch within `UNDO_DISPATCH_S` (a release that records why).
+UNDO_KEY = "Ctrl+Z"
 
 _STATUS_OF_KEY: dict[int, UnitStatus] = {ord(key): status for status, key in STATUS_KEYS.items()}
 _ENTER_KEYS = frozenset({Qt.Key.Key_Return, Qt.Key.Key_Enter})
@@ -54,15 +57,28 @@ _COLUMN_WIDTHS = (80, 130, 60, 130, 70, 80)  # Unit .. In status; Location takes
 _STRETCH_COLUMN = 6  # Location
 _HINT = (
     " · ".join(f"{key} {status}" for status, key in STATUS_KEYS.items())
-    + f" · {DISPATCH_KEY} dispatch to the selected incident · Enter show its incident"
+    + f" · {DISPATCH_KEY} dispatch to the target · {UNDO_KEY} undo it"
+    + " · Enter show its incident"
     + " · Menu or Shift+F10: every action"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class _Dispatched:
+    """The panel's last dispatch, which `UnitsPanel.undo_last_dispatch` can take back."""
+
+    unit_id: str
+    incident_id: str
+    previous: UnitStatus
+    at: float
 
 
 class UnitsPanel(QWidget):
     """The roster table (``view``), a key hint line and a message line (``message``).
 
-    Keys on the focused table act on the selected unit: see `STATUS_KEYS` and `DISPATCH_KEY`;
+    Keys on the focused table act on the selected unit: see `STATUS_KEYS` and `DISPATCH_KEY`
+    (to the incident ``target`` shows, above the table: an action acts only on what is in
+    sight); `UNDO_KEY` takes the last dispatch back within `UNDO_DISPATCH_S`;
     Enter (or a double click) selects the unit's incident; the Menu key, Shift+F10 or a right
     click open the unit's menu (``menu``: the last one opened). Letters never start Qt's
     type-ahead search here. Picking a row selects the unit in ``selection``, and a unit
@@ -79,6 +95,7 @@ class UnitsPanel(QWidget):
         # rejections already explained (or there before the panel): not announced again
         self._known_rejections = models.attention_keys()
         self._syncing = False  # selecting a row because ``selection`` said so: no echo
+        self._last_dispatch: _Dispatched | None = None
         self.view = view = make_table_view("units_table")
         view.setModel(models.units)
         header = view.horizontalHeader()
@@ -99,10 +116,12 @@ class UnitsPanel(QWidget):
         self.find_field = FindField(
             "units_find", "Go to unit", self.find_unit, view, self.message, self
         )
+        self.target = QLabel()
+        self.target.setObjectName("units_target")
         bar = QHBoxLayout()
         bar.setContentsMargins(4, 2, 4, 0)
         bar.addWidget(self.find_field)
-        bar.addStretch(1)
+        bar.addWidget(self.target, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
@@ -114,7 +133,10 @@ class UnitsPanel(QWidget):
         models.units.layoutChanged.connect(self._follow_selection)
         selection.unit_changed.connect(self._on_unit_selected)
         selection.incident_changed.connect(self._on_incident_selected)
+        models.incidents.layoutChanged.connect(self._show_target)
+        models.incidents.dataChanged.connect(self._show_target)
         self._follow_selection()
+        self._show_target()
 
     # --- actions -----------------------------------------------------------------------------
 
@@ -129,11 +151,50 @@ class UnitsPanel(QWidget):
 
     def dispatch_to_selected_incident(self, unit_id: str) -> bool:
         """Submit ``unit.dispatch`` of the unit to ``selection.incident_id``; True if queued."""
-        incident_id = self.selection.incident_id
-        if incident_id is None:
+        incident = self._selected_incident()
+        if incident is None:
             self._say(f"Select an incident first, then {DISPATCH_KEY} dispatches {unit_id}")
             return False
-        return self._submit(UnitDispatch(incident_id=incident_id, unit_ids=[unit_id]))
+        unit = self.service.unit(unit_id)
+        previous = unit.status if unit is not None else UnitStatus.AV
+        args = UnitDispatch(incident_id=incident.id, unit_ids=[unit_id])
+        done = (
+            f"{unit_id} dispatched to {incident_label(incident)} · "
+            f"{UNDO_KEY} undoes it within {UNDO_DISPATCH_S:.0f} s"
+        )
+        self._message_key = None
+        if not submit_and_say(self.service, self.message, args, done):
+            return False
+        self._last_dispatch = _Dispatched(unit_id, incident.id, previous, self.service.now())
+        return True
+
+    def undo_last_dispatch(self) -> bool:
+        """Release the unit of the last dispatch made here, within `UNDO_DISPATCH_S`, back to
+        the status it had, recording why (`desktop.domain.units.undo_dispatch`); True if queued.
+        """
+        last = self._last_dispatch
+        if last is None or self.service.now() - last.at > UNDO_DISPATCH_S:
+            self._say(
+                "Nothing to undo: a dispatch can be undone for "
+                f"{UNDO_DISPATCH_S:.0f} s; release the unit instead"
+            )
+            return False
+        try:
+            args = undo_dispatch(
+                self.service.state.view, last.unit_id, last.incident_id, last.previous
+            )
+        except DomainError as exc:
+            self._last_dispatch = None
+            self._say(exc.message)
+            return False
+        incident = self.service.incident(last.incident_id)
+        label = incident_label(incident) if incident is not None else "the incident"
+        self._message_key = None
+        done = f"Undone: {last.unit_id} released from {label}, back {last.previous}"
+        if not submit_and_say(self.service, self.message, args, done):
+            return False
+        self._last_dispatch = None
+        return True
 
     def find_unit(self, text: str) -> str | Problem:
         """Select the unit ``text`` names; what to say, or why not."""
@@ -260,6 +321,24 @@ class UnitsPanel(QWidget):
 
     def _on_incident_selected(self, _incident_id: str | None) -> None:
         self._say("")
+        self._show_target()
+
+    def _show_target(self) -> None:
+        """Say, above the table, which incident `DISPATCH_KEY` dispatches to."""
+        incident = self._selected_incident()
+        if incident is None:
+            self.target.setText(f"{DISPATCH_KEY}: select an incident to dispatch to")
+            self.target.setProperty("class", "muted")
+        else:
+            where = place(incident.location)
+            self.target.setText(
+                f"{DISPATCH_KEY} → {incident_label(incident)} · {incident.type} "
+                f"P{incident.priority}{' · ' + where if where else ''}"
+            )
+            self.target.setProperty("class", "")
+        self.target.setToolTip(self.target.text())
+        self.target.style().unpolish(self.target)
+        self.target.style().polish(self.target)
 
     def _follow_selection(self) -> None:
         if self.selected_unit_id() != self.selection.unit_id:
@@ -321,6 +400,8 @@ class UnitsPanel(QWidget):
             key == Qt.Key.Key_F10 and modifiers == Qt.KeyboardModifier.ShiftModifier
         ):
             return self.open_menu
+        if key == Qt.Key.Key_Z and modifiers == Qt.KeyboardModifier.ControlModifier:
+            return self.undo_last_dispatch
         if modifiers & ~Qt.KeyboardModifier.KeypadModifier:
             return None
         status = _STATUS_OF_KEY.get(key)

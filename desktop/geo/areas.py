@@ -19,6 +19,7 @@ sha256 and row counts. Station labels are kept as the source spells them ("01", 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import hashlib
@@ -27,7 +28,7 @@ import math
 import os
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,7 @@ __all__ = [
     "AreaIndex",
     "derive_areas",
     "natural_key",
+    "open_calls_csv",
 ]
 
 FORMAT_VERSION = 1
@@ -279,6 +281,19 @@ class AreaIndex:
         return AreaIndex.from_file(resource_path("geo", "areas.json"))
 
 
+@contextlib.contextmanager
+def open_calls_csv(path: Path, columns: Sequence[str]) -> Iterator[tuple[str, csv.DictReader[str]]]:
+    """Open an SFFD calls-for-service CSV: its sha256 (for provenance) and a row reader.
+    Raises ``OSError`` if unreadable and ``ValueError`` when one of ``columns`` is missing."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        absent = [c for c in columns if c not in (reader.fieldnames or ())]
+        if absent:
+            raise ValueError(f"{path}: missing column(s) {', '.join(absent)}")
+        yield digest, reader
+
+
 def derive_areas(csv_path: Path) -> AreaIndex:
     """Build an index from the SFFD "Fire Department Calls for Service" CSV.
 
@@ -293,17 +308,12 @@ def derive_areas(csv_path: Path) -> AreaIndex:
     (distinct call numbers), ``calls_used``, ``calls_skipped`` and ``points``.
     """
     path = Path(csv_path)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
     numbers: set[str] = set()
     used: set[str] = set()
     rows = 0
     at_point: defaultdict[tuple[float, float], Counter[str]] = defaultdict(Counter)
     battalions: defaultdict[str, Counter[str]] = defaultdict(Counter)
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
-        absent = [c for c in COLUMNS if c not in (reader.fieldnames or ())]
-        if absent:
-            raise ValueError(f"{path}: missing column(s) {', '.join(absent)}")
+    with open_calls_csv(path, COLUMNS) as (digest, reader):
         for row in reader:
             rows += 1
             number = (row["Call Number"] or "").strip()

@@ -28,9 +28,7 @@ spelled as the source spells them ("01", "16"); `Stations.suggest` finds "06" fo
 
 from __future__ import annotations
 
-import csv
 import functools
-import hashlib
 import json
 import math
 import os
@@ -43,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop.domain.types import Unit
-from desktop.geo.areas import natural_key
+from desktop.geo.areas import natural_key, open_calls_csv
 from desktop.resources import resource_path
 
 __all__ = [
@@ -266,16 +264,11 @@ def derive_stations(csv_path: Path) -> Stations:
     ``ValueError`` when a column is missing or no call is usable. ``source`` records ``file``,
     ``sha256``, ``rows`` and ``calls`` (calls used)."""
     path = Path(csv_path)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
     area_calls: defaultdict[str, list[tuple[float, float]]] = defaultdict(list)
     responses: defaultdict[str, list[tuple[float, tuple[float, float]]]] = defaultdict(list)
     counted: set[str] = set()
     rows = 0
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
-        absent = [c for c in COLUMNS if c not in (reader.fieldnames or ())]
-        if absent:
-            raise ValueError(f"{path}: missing column(s) {', '.join(absent)}")
+    with open_calls_csv(path, COLUMNS) as (digest, reader):
         for row in reader:
             rows += 1
             station = (row["Station Area"] or "").strip()

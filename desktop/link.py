@@ -3,8 +3,14 @@
 One connection at a time: connect → hello → resync (events after ``last_seq`` or a snapshot) →
 replay the outbox in ``client_seq`` order with the original keys → LIVE. When the connection
 ends (closed, refused, cut, or silent for ``dead_after`` seconds, e.g. blackholed with no FIN),
-the link waits an exponential backoff with jitter and starts again; after reaching LIVE the
-backoff resets. Going offline never blocks the dispatcher: commands keep going to the outbox.
+the link waits an exponential backoff with jitter and starts again (`reconnect_now` ends the
+wait early); after reaching LIVE the backoff resets. Going offline never blocks the dispatcher:
+commands keep going to the outbox.
+
+Whether this profile's server has *ever* welcomed it is one fact, ``LinkStatus.ever_connected``:
+it is read from the profile database (meta ``server_id``, written at the first welcome) when the
+link is made, so a workstation restarted during an outage still knows that the server was
+reached once, and a profile whose server never answered says so (its password never checked).
 
 Every received frame is applied in memory at once; outbox acks and rejections are written in
 one transaction per burst of frames (scheduled with ``call_soon``, so it runs when the reader has
@@ -34,7 +40,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from desktop.localdb import LocalStorageError
 from desktop.outbox import Outbox, OutboxEntry, Rejection
-from desktop.protocol.errors import TRANSIENT_CODES, ProtocolError
+from desktop.protocol.errors import TRANSIENT_CODES, ProtocolError, error_words
 from desktop.protocol.messages import CommandBody, Limits, ResultBody
 from desktop.protocol.session import (
     ClientConfig,
@@ -59,6 +65,8 @@ log = logging.getLogger("dispatch.link")
 REPLICA_SAVE_INTERVAL = 0.25
 #: How often the loop looks for the end of a write in flight on the writer thread (s).
 WRITE_POLL_INTERVAL = 0.005
+#: Meta key of the profile database: the server id of the first welcome (the server was reached).
+SERVER_ID_META = "server_id"
 
 
 class LinkPhase(StrEnum):
@@ -85,6 +93,9 @@ class LinkStatus:
     rtt: float | None = None
     detail: str = ""
     local_error: str = ""  # the workstation database could not record what arrived
+    #: This profile's server has welcomed it at least once (ever, across restarts): until then
+    #: its password has never been checked and nothing queued has reached anyone.
+    ever_connected: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +116,7 @@ class _ConnectionEnded(Exception):
 
 
 class _SignedOut(Exception):
-    """The server refused our credentials and none are left."""
+    """The server refused our credentials and none are left (the message: in a person's words)."""
 
 
 class Link:
@@ -141,8 +152,13 @@ class Link:
         self._on_status = on_status
         self._clock = clock
         self._rng = random.Random()
-        self._status = LinkStatus(LinkPhase.OFFLINE, queued=len(outbox))
+        self._status = LinkStatus(
+            LinkPhase.OFFLINE,
+            queued=len(outbox),
+            ever_connected=self._db.get_meta(SERVER_ID_META) is not None,
+        )
         self._stopping = asyncio.Event()
+        self._retry_now = asyncio.Event()
         self._wake = asyncio.Event()
         self._signed_in = asyncio.Event()
         self._ready = asyncio.Event()
@@ -184,6 +200,11 @@ class Link:
     def wake(self) -> None:
         """A command was queued: send it if the link is up."""
         self._wake.set()
+
+    def reconnect_now(self) -> None:
+        """The dispatcher asked to try again now: end the wait before the next try (no effect
+        while a connection is being made or is up)."""
+        self._retry_now.set()
 
     def credentials_changed(self) -> None:
         """New credentials were entered after SIGNED_OUT: try again now."""
@@ -231,10 +252,22 @@ class Link:
             self._publish(
                 phase=LinkPhase.OFFLINE, next_retry_at=time.monotonic() + delay, detail=detail
             )
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), delay)
+            await self._wait_before_retry(delay)
         self._flush(save_replica=True, wait=True)
         self._publish(phase=LinkPhase.STOPPED, next_retry_at=None)
+
+    async def _wait_before_retry(self, delay: float) -> None:
+        """Wait ``delay`` s, or less if the link is stopped or `reconnect_now` is called."""
+        self._retry_now.clear()
+        waits = {
+            asyncio.ensure_future(self._stopping.wait()),
+            asyncio.ensure_future(self._retry_now.wait()),
+        }
+        try:
+            await asyncio.wait(waits, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
 
     # --- one connection --------------------------------------------------------------------
 
@@ -253,8 +286,8 @@ class Link:
         ) as ws:
             try:
                 auth = self._signin.hello_auth(self._clock())
-            except PermissionError as exc:
-                raise _SignedOut(str(exc)) from None
+            except PermissionError:
+                raise _SignedOut("the password is needed to sign in again") from None
             session = ClientSession(self.config, auth, self._state.last_seq, self._clock())
             self._session = session
             await ws.send(session.start(self._clock()), text=True)
@@ -360,7 +393,9 @@ class Link:
             self.role = output.welcome.role
             self._tick_due.set()  # the session pings at once: round trip and clock offset
             self._limits = output.welcome.limits
-            self._publish(phase=LinkPhase.SYNCING, detail="")
+            if not self._status.ever_connected:
+                self._remember_reached(output.welcome.server_id)
+            self._publish(phase=LinkPhase.SYNCING, detail="", ever_connected=True)
         elif isinstance(output, SnapshotReceived):
             part = output.snapshot.body
             self._snapshot_parts[0].append(bytes(part.incidents))
@@ -407,8 +442,16 @@ class Link:
         if output.fatal:
             if self._signin.refused():
                 raise _ConnectionEnded(f"credentials refused ({error.code}); trying the next")
-            raise _SignedOut(f"{error.code}: {error.message}")
+            log.info("sign-in refused: %s: %s", error.code, error.message)
+            raise _SignedOut(error.message or error_words(error.code))
         log.warning("server error %s: %s", error.code, error.message)
+
+    def _remember_reached(self, server_id: str) -> None:
+        """The first welcome of this profile: write down that its server was reached (once)."""
+        try:
+            self._db.set_meta(SERVER_ID_META, server_id or "unknown")
+        except LocalStorageError as exc:  # still known for this run; said again next time
+            log.error("could not record that the server was reached: %s", exc)
 
     # --- durable side ----------------------------------------------------------------------
 

@@ -10,6 +10,8 @@ Contract:
   they are replayed with their original keys and the server answers each key only once.
 - Needs attention entries leave only by `retry` (re-queued under a new key) or `discard`;
   both are written to the journal.
+- `adopt` takes in commands moved from another profile (`desktop.stranded`) under their own
+  keys: a queued one at the end of the queue, a refused one into Needs attention.
 - Both lists are mirrored in memory, and the mirror changes only once the disk has (after the
   commit), so `entries` and `needs_attention` always agree with each other.
 """
@@ -109,6 +111,79 @@ class Outbox:
                 entries.append(OutboxEntry(client_seq, command_key, kind, args, issued_at))
             self._db.after_commit(lambda: self._entries.update((e.key, e) for e in entries))
         return entries
+
+    def adopt(
+        self, entries: Sequence[OutboxEntry], refused: Sequence[Rejection], at: float, origin: str
+    ) -> tuple[list[OutboxEntry], list[Rejection]]:
+        """Take in commands moved from another profile (``origin`` names it, for the journal):
+        ``entries`` queued at the end of this queue, in their order, ``refused`` into Needs
+        attention, each under its *own* key (so nothing can be applied twice) and with its own
+        ``issued_at``. One durable transaction; a key this database holds, or took in before
+        (the journal's ``adopt`` rows, kept after the command was answered), is skipped, so a
+        move interrupted after this commit can simply be done again. Returns what was added."""
+        added: list[OutboxEntry] = []
+        kept: list[Rejection] = []
+        with self._db.transaction() as conn:
+            adopted = {
+                row[0] for row in conn.execute("SELECT key FROM journal WHERE action = 'adopt'")
+            }
+            held = adopted | self._entries.keys() | self._attention.keys()
+            for entry in entries:
+                if entry.key in held:
+                    continue
+                cursor = conn.execute(
+                    "INSERT OR IGNORE INTO outbox (key, kind, args, issued_at) VALUES (?, ?, ?, ?)",
+                    (entry.key, entry.kind, entry.args, entry.issued_at),
+                )
+                if cursor.rowcount and cursor.lastrowid is not None:
+                    added.append(
+                        OutboxEntry(
+                            cursor.lastrowid, entry.key, entry.kind, entry.args, entry.issued_at
+                        )
+                    )
+            for rejection in refused:
+                old = rejection.entry
+                if old.key in held:
+                    continue
+                # a client_seq of this database's sequence (never reused: local references)
+                cursor = conn.execute(
+                    "INSERT INTO outbox (key, kind, args, issued_at) VALUES (?, ?, ?, ?)",
+                    (old.key, old.kind, old.args, old.issued_at),
+                )
+                assert cursor.lastrowid is not None
+                conn.execute("DELETE FROM outbox WHERE key = ?", (old.key,))
+                entry = OutboxEntry(cursor.lastrowid, old.key, old.kind, old.args, old.issued_at)
+                conn.execute(
+                    "INSERT OR IGNORE INTO needs_attention "
+                    "(key, client_seq, kind, args, issued_at, code, message, rejected_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        entry.key,
+                        entry.client_seq,
+                        entry.kind,
+                        entry.args,
+                        entry.issued_at,
+                        rejection.code,
+                        rejection.message,
+                        rejection.rejected_at,
+                    ),
+                )
+                kept.append(
+                    Rejection(entry, rejection.code, rejection.message, rejection.rejected_at)
+                )
+            for entry in added:
+                self._journal(conn, at, entry.key, "adopt", f"queued, moved from {origin}")
+            for rejection in kept:
+                self._journal(
+                    conn, at, rejection.entry.key, "adopt", f"refused, moved from {origin}"
+                )
+
+            def mirror() -> None:
+                self._entries.update((e.key, e) for e in added)
+                self._attention.update((r.entry.key, r) for r in kept)
+
+            self._db.after_commit(mirror)
+        return added, kept
 
     def mark_sent(self, keys: Iterable[str]) -> None:
         """Record that these commands went out (inside the caller's transaction)."""

@@ -7,6 +7,12 @@ Contract: `profile_dir(data_dir, url, user)` is ``data_dir/profiles/<user>-<12 h
 being the start of the SHA-256 of ``"<url>\\n<user>"``. The name is part of the data on disk:
 changing it would orphan every existing profile and the commands queued in it, so it never
 changes. The function only computes the path; it creates nothing.
+
+The hash cannot be read back, so every profile database also names its server and user (meta
+``profile_url`` and ``profile_user``, written by `record_identity` when the service opens it):
+that is how queued work left in a profile is sent to the server it was meant for
+(`desktop.stranded`). A profile older than that is recognised by `profile_dir` from a URL the
+workstation knows (its settings), or offered only to the server signed in to now.
 """
 
 from __future__ import annotations
@@ -14,13 +20,25 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-__all__ = ["PROFILES", "profile_dir"]
+from desktop.localdb import LocalDatabase
+
+__all__ = ["PROFILES", "PROFILE_URL", "PROFILE_USER", "profile_dir", "record_identity"]
 
 #: The directory of ``data_dir`` that holds every profile.
 PROFILES = "profiles"
+#: Meta keys of a profile database: its server's URL and its user.
+PROFILE_URL = "profile_url"
+PROFILE_USER = "profile_user"
 
 
 def profile_dir(data_dir: Path, url: str, user: str) -> Path:
     """The profile of ``user`` on the server at ``url``: one workstation database each."""
     digest = hashlib.sha256(f"{url}\n{user}".encode()).hexdigest()[:12]
     return data_dir / PROFILES / f"{user}-{digest}"
+
+
+def record_identity(db: LocalDatabase, url: str, user: str) -> None:
+    """Write down in a profile's database which server and user it belongs to (once)."""
+    for key, value in ((PROFILE_URL, url), (PROFILE_USER, user)):
+        if db.get_meta(key) != value:
+            db.set_meta(key, value)

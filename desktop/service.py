@@ -30,6 +30,7 @@ from desktop.domain.types import Incident, Unit
 from desktop.link import Backoff, Link, LinkStatus
 from desktop.localdb import LocalDatabase
 from desktop.outbox import Outbox, OutboxEntry, Rejection
+from desktop.profiles import record_identity
 from desktop.protocol.errors import ErrorCode
 from desktop.protocol.messages import Role
 from desktop.protocol.session import ClientConfig
@@ -92,6 +93,7 @@ class DispatchService:
             client_id = str(uuid.uuid4())
             self.db.set_meta("client_id", client_id)
         self.client_id = client_id
+        record_identity(self.db, config.url, signin.username)
         saved_offset = self.db.get_meta("clock_offset")
         self._offset: float | None = None if saved_offset is None else float(saved_offset)
         self.replica = Replica(self.db)
@@ -232,6 +234,22 @@ class DispatchService:
         self.state.note_attention_changed()
         self.state.flush()
         return rejection
+
+    def adopt(
+        self, entries: Sequence[OutboxEntry], refused: Sequence[Rejection], origin: str
+    ) -> tuple[list[OutboxEntry], list[Rejection]]:
+        """Take in commands moved from another profile (`desktop.stranded.move_here`), under
+        their own keys: the queued ones are shown and sent like this workstation's own, the
+        refused ones wait in Needs attention. Returns what was added (a key held already is
+        skipped)."""
+        added, kept = self.outbox.adopt(entries, refused, self._clock(), origin)
+        for entry in added:
+            self.state.add_pending(entry)
+        if kept:
+            self.state.note_attention_changed()
+        self.state.flush()
+        self.link.wake()
+        return added, kept
 
     # --- read ------------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ class Bridge(QObject):
     changed = Signal(object)  # Change: everything that changed since the last emission
     status = Signal(object)  # LinkStatus: the newest
     error = Signal(str)  # an unexpected error, for the banner
+    notice = Signal(str)  # something the dispatcher must know that is not an error
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)

@@ -5,7 +5,8 @@ rect and screen name of the main window and of each floating dock, kept per scre
 (:func:`screen_setup_key`). Every dock and toolbar needs a unique, stable ``objectName`` (a warning
 is logged otherwise). :class:`LayoutStore` writes atomically and never raises for a bad file (a
 corrupt one is moved aside as ``<name>.corrupt-<UTC time>``). After every restore, load or reset,
-windows showing on no attached screen are brought onto the primary one.
+windows showing on no attached screen are brought onto the primary one, and once the main window
+is shown its floating docks are brought in front of it (`LayoutManager.bring_floating_to_front`).
 """
 
 from __future__ import annotations
@@ -377,6 +378,27 @@ class LayoutManager:
         self.apply_default(self.window)
         self.ensure_visible()
 
+    def bring_floating_to_front(self) -> list[str]:
+        """Show every floating dock that should show in front of the main window, on top.
+
+        A dock restored (or brought back from a screen that is gone) before the main window was
+        mapped comes up *behind* it on X11: the window manager stacks the window mapped last on
+        top, and the dock's native window was made without the main window as its transient
+        parent. So once the main window is shown, each visible floating dock is made transient
+        for it (window managers keep such windows above their parent) and raised. Returns the
+        objectNames raised."""
+        main = self.window.windowHandle()
+        raised = []
+        for widget in self._top_levels()[1:]:
+            if not widget.isVisible():
+                continue
+            handle = widget.windowHandle()
+            if handle is not None and main is not None and handle.transientParent() is None:
+                handle.setTransientParent(main)
+            widget.raise_()
+            raised.append(widget.objectName() or type(widget).__name__)
+        return raised
+
     def ensure_visible(self) -> list[str]:
         """Bring every window of this layout that shows on no attached screen onto the primary one.
 
@@ -394,6 +416,8 @@ class LayoutManager:
             if _reachable(widget.frameGeometry(), screens):
                 continue
             _bring_onto(widget, area, CASCADE * len(moved))
+            if widget is not self.window and widget.isVisible():
+                widget.raise_()  # brought back: in front, not behind the main window
             name = widget.objectName() or type(widget).__name__
             log.info("layout: moved %s onto screen %r", name, primary.name())
             moved.append(name)

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMenu,
+    QMessageBox,
     QToolBar,
     QWidget,
 )
@@ -35,6 +36,7 @@ from desktop.service import DispatchService
 from desktop.state import Change
 from ui.background import run_behind
 from ui.bridge import Bridge
+from ui.dialogs.questions import commands, question_box
 from ui.layouts import LayoutManager, LayoutStore
 from ui.models.board import BoardModels
 from ui.panels import PlannedPanel
@@ -49,8 +51,17 @@ from ui.widgets.clock import ClockLabel
 from ui.widgets.command_line import CommandLine
 from ui.widgets.connection_banner import ConnectionBanner
 from ui.widgets.message_line import MessageState
+from ui.widgets.outage_bar import OutageBar
 
-__all__ = ["DOCKS", "GO_TO_KEYS", "LAYOUT_VERSION", "MainWindow", "apply_default_layout"]
+__all__ = [
+    "DOCKS",
+    "GO_TO_KEYS",
+    "LAYOUT_VERSION",
+    "MainWindow",
+    "apply_default_layout",
+    "identity_words",
+    "quit_words",
+]
 
 LAYOUT_VERSION = 1
 #: Keys that put the keyboard in a panel, from anywhere (View → Go to).
@@ -65,6 +76,8 @@ Area = Qt.DockWidgetArea
 _BOARD_SETTLED = frozenset(
     {LinkPhase.LIVE, LinkPhase.REPLAYING, LinkPhase.OFFLINE, LinkPhase.SIGNED_OUT}
 )
+_ERROR_STYLE = "background:#490202;color:#ffdcd7;padding:4px 10px;"
+_NOTICE_STYLE = "background:#1d2b3a;color:#dbe9f7;padding:4px 10px;"
 #: The road graph starts loading this long after the window is shown, settled or not (ms).
 ROADS_AT_THE_LATEST_MS = 3000
 
@@ -93,6 +106,47 @@ _PLANNED = {
     "radio": "Radio: channels, unit key-ups, emergency buttons, the radio log.",
     "supervisor": "Supervisor: floor statistics and positions.",
 }
+
+
+def identity_words(service: DispatchService) -> str:
+    """Who is signed in at this position, in which role: ``ann · dispatcher``. Before the
+    server has confirmed it: the role asked for, or that it is not known yet."""
+    user = service.state.actor
+    if service.link.role is not None:
+        role = service.link.role
+        return f"{user} · {role}" + (" (monitoring)" if role == "supervisor" else "")
+    if not service.status.ever_connected:
+        return f"{user} · not signed in yet (server never reached)"
+    if service.config.role_requested is not None:
+        return f"{user} · {service.config.role_requested} (not confirmed yet)"
+    return f"{user} · role not confirmed yet"
+
+
+def quit_words(service: DispatchService) -> tuple[str, str] | None:
+    """(text, detail) of the question Quit asks while commands are queued or refused here;
+    None when nothing is waiting (Quit asks nothing)."""
+    queued, refused = len(service.outbox), len(service.needs_attention())
+    if not queued and not refused:
+        return None
+    url, user = service.config.url, service.state.actor
+    lines = []
+    if queued:
+        verb = "is" if queued == 1 else "are"
+        text = f"{commands(queued)} {verb} queued and not sent."
+        lines.append(
+            f"{commands(queued)} will be kept on this workstation and sent to {url} the next "
+            f"time {user} signs in to it (or moved to another server when asked at sign-in)."
+        )
+        if not service.status.ever_connected:
+            lines.append(
+                f"{url} has never answered this workstation: the password was never checked. "
+                "Check the server address with IT."
+            )
+    else:
+        text = f"{commands(refused)} refused by the server wait in Needs attention."
+    if queued and refused:
+        lines.append(f"{commands(refused)} refused by the server wait in Needs attention.")
+    return text, "\n\n".join(lines)
 
 
 def apply_default_layout(window: QMainWindow) -> None:
@@ -152,7 +206,7 @@ class MainWindow(QMainWindow):
         are recommended over the SF road graph."""
         super().__init__()
         self.setObjectName("main_window")
-        self.setWindowTitle(f"dispatch-desktop — {service.link.url}")
+        self.setWindowTitle(f"dispatch-desktop — {service.state.actor} — {service.link.url}")
         self.setCorner(Qt.Corner.BottomRightCorner, Area.RightDockWidgetArea)
         self.setDockOptions(
             QMainWindow.DockOption.AnimatedDocks
@@ -164,6 +218,9 @@ class MainWindow(QMainWindow):
         self.settings = QSettings(str(config_dir / "workstation.ini"), QSettings.Format.IniFormat)
         self._on_log_out = on_log_out
         self._on_sign_in_again = on_sign_in_again
+        self._quit_confirmed = False
+        self._logging_out = False
+        self.quit_question: QMessageBox | None = None
         self.area_index = AreaIndex.load_default()
         rules = rules or load_centre_rules()
         self.models = BoardModels(
@@ -175,6 +232,7 @@ class MainWindow(QMainWindow):
         self.selection = Selection(self)
         self.advisor = Advisor(rules.runcards)
         self.docks: dict[str, QDockWidget] = {}
+        self._build_outage_bar()
         self._build_error_banner()
         self._build_docks()
         self._build_command_line()
@@ -221,10 +279,19 @@ class MainWindow(QMainWindow):
 
     # --- building ------------------------------------------------------------------------------
 
+    def _build_outage_bar(self) -> None:
+        self.outage_bar = OutageBar(
+            self.service.link.url,
+            self.service.link.reconnect_now,
+            self._sign_in_again if self._on_sign_in_again is not None else None,
+        )
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.outage_bar)
+        self.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)  # full width: a row of its own
+
     def _build_error_banner(self) -> None:
         self.error_banner = QLabel()
         self.error_banner.setObjectName("error_banner")
-        self.error_banner.setStyleSheet("background:#490202;color:#ffdcd7;padding:4px 10px;")
+        self.error_banner.setStyleSheet(_ERROR_STYLE)
         self.error_banner.hide()
         self.error_bar = bar = QToolBar("Errors")
         bar.setObjectName("error_bar")
@@ -291,7 +358,11 @@ class MainWindow(QMainWindow):
     def _build_status_bar(self) -> None:
         self.banner = ConnectionBanner(lambda: self.service.status)
         self.clock = ClockLabel(lambda: self.service.status.clock_offset)
+        self.identity = QLabel(identity_words(self.service))
+        self.identity.setObjectName("signed_in_as")
+        self.identity.setToolTip("Signed in at this position as")
         self.statusBar().addWidget(self.banner)
+        self.statusBar().addPermanentWidget(self.identity)
         self.statusBar().addPermanentWidget(self.clock)
 
     def _build_menus(self) -> None:
@@ -302,7 +373,16 @@ class MainWindow(QMainWindow):
         self.sign_in_again_action.setVisible(self._on_sign_in_again is not None)
         if self._on_log_out is not None:
             file_menu.addAction("Log &out", self._log_out)
-        file_menu.addAction("&Quit", QKeySequence.StandardKey.Quit, self.close)
+        quit_action = file_menu.addAction("&Quit", self.close)
+        quit_action.setObjectName("quit")
+        # Ctrl+Q on every platform (the platform's own Quit keys are empty on some), and it
+        # goes through closeEvent like File → Quit: asked while commands wait
+        quit_keys = [QKeySequence("Ctrl+Q")]
+        quit_keys += [
+            k for k in QKeySequence.keyBindings(QKeySequence.StandardKey.Quit) if k != quit_keys[0]
+        ]
+        quit_action.setShortcuts(quit_keys)
+        quit_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
         view = self.menuBar().addMenu("&View")
         for spec in DOCKS:
             action = self.docks[spec.name].toggleViewAction()
@@ -351,6 +431,10 @@ class MainWindow(QMainWindow):
             self._restored = True
             self.layouts.restore()
             self._roads_timer.start()  # in case the link never settles (no server at all)
+            self.outage_bar.show_status(self.service.status)  # restoreState may have shown it
+            # once this window is up, floating docks come to the front (a dock restored before
+            # the window was mapped would otherwise stay behind it)
+            QTimer.singleShot(0, self.layouts.bring_floating_to_front)
         super().showEvent(event)
 
     def _load_roads_behind_the_board(self) -> None:
@@ -368,9 +452,46 @@ class MainWindow(QMainWindow):
             )
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        """Quit (File → Quit, Ctrl+Q, the window's close button, Log out) asks first while
+        commands are queued or refused here, saying how many and where they will go."""
+        words = None if self._quit_confirmed else quit_words(self.service)
+        if words is not None:
+            event.ignore()
+            self._ask_before_quitting(*words)
+            return
+        if self._logging_out and self._on_log_out is not None:
+            self._on_log_out()
         self.layouts.save()
         super().closeEvent(event)
         self.closed.emit()
+
+    def _ask_before_quitting(self, text: str, detail: str) -> None:
+        if self.quit_question is not None and self.quit_question.isVisible():
+            self.quit_question.raise_()
+            return
+        verb = "Log out" if self._logging_out else "Quit"
+        box, (keep, _) = question_box(
+            "quit_question",
+            f"{verb} · dispatch-desktop",
+            text,
+            detail,
+            [
+                ("Keep working", QMessageBox.ButtonRole.RejectRole),
+                (f"{verb} anyway", QMessageBox.ButtonRole.DestructiveRole),
+            ],
+            parent=self,
+        )
+        self.quit_question = box
+
+        def answered(_result: int) -> None:
+            if box.clickedButton() not in (None, keep):
+                self._quit_confirmed = True
+                QTimer.singleShot(0, self.close)
+            else:
+                self._logging_out = False
+
+        box.finished.connect(answered)
+        box.open()  # never exec() under qasync
 
     def dispatch_recommended(self) -> bool:
         """F9: send the recommended units of the incident in detail — only if the dispatcher
@@ -417,7 +538,16 @@ class MainWindow(QMainWindow):
 
     def show_error(self, message: str) -> None:
         """Show an unexpected error above the panels (it stays until the next one or a click)."""
+        self.error_banner.setStyleSheet(_ERROR_STYLE)
         self.error_banner.setText(f"⚠ {message}")
+        self.error_banner.show()
+        self.error_bar.show()
+
+    def show_notice(self, message: str) -> None:
+        """Tell the dispatcher something they must know but that is not an error (the sign-in
+        could not be remembered, queued work was sent), in the same place, calmer."""
+        self.error_banner.setStyleSheet(_NOTICE_STYLE)
+        self.error_banner.setText(message)
         self.error_banner.show()
         self.error_bar.show()
 
@@ -433,8 +563,9 @@ class MainWindow(QMainWindow):
             self._on_sign_in_again()
 
     def _log_out(self) -> None:
-        if self._on_log_out is not None:
-            self._on_log_out()
+        """Log out: asked first like Quit while commands are waiting; the remembered sign-in
+        is forgotten only once the window really closes."""
+        self._logging_out = True
         self.close()
 
     def _on_changed(self, change: Change) -> None:
@@ -445,6 +576,8 @@ class MainWindow(QMainWindow):
         if status.phase in _BOARD_SETTLED:
             self._load_roads_behind_the_board()
         self.banner.show_status(status)
+        self.outage_bar.show_status(status)
+        self.identity.setText(identity_words(self.service))
         self.sign_in_again_action.setEnabled(status.phase is LinkPhase.SIGNED_OUT)
         self.command_line.set_read_only_role(self.service.link.role)
         self.incident_detail.set_read_only_role(self.service.link.role)
@@ -458,4 +591,5 @@ class MainWindow(QMainWindow):
             self.docks["alerts"].raise_()  # a new alert: bring the Alerts panel to the front
         self.incident_detail.tick()
         self.banner.tick()
+        self.outage_bar.show_status(self.service.status)  # the countdown to the next try
         self.clock.tick()

@@ -2,6 +2,11 @@
 
 Sign-in order: ``--demo`` signs in to the embedded server with in-memory credentials; otherwise
 a refresh token remembered in the OS keyring signs in silently; otherwise the login dialog.
+Cancel on the dialog asks before quitting (and says what is queued on this workstation); a
+token that cannot be remembered (no keyring) is said, not silently dropped.
+Once the window is up, queued or refused commands left in *other* profiles (another server
+address, another user) are offered: sent to their own server, or moved to this one
+(`desktop.stranded`, whose docstring holds the rule).
 Shutdown: save the layout, stop the link (socket closed within 3 s), checkpoint and close the
 workstation database, stop the embedded server.
 """
@@ -15,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from desktop.centre import CentreRulesError, load_centre_rules
 from desktop.credentials import TokenVault
@@ -23,10 +28,12 @@ from desktop.link import LinkPhase, LinkStatus
 from desktop.profiles import profile_dir
 from desktop.service import DispatchService, ServiceConfig
 from desktop.signin import SignIn
+from desktop.stranded import QueuedWork, find_queued_work, move_here, send_queued
 from ui.bridge import Bridge
 from ui.demo_launcher import demo_floor
 from ui.dialogs.fatal import show_fatal
 from ui.dialogs.login import LoginDialog, LoginRequest
+from ui.dialogs.questions import ask, commands, question_box, stranded_words
 from ui.main_window import MainWindow
 from ui.theme import DEFAULT_THEME, apply_theme, scale_font
 
@@ -121,9 +128,12 @@ class Workstation:
             on_sign_in_again=self._sign_in_again,
         )
         self.window.closed.connect(self._closed.set)
+        self.bridge.notice.connect(self.window.show_notice)
         self.window.show()
         if self.args.screenshot is not None:
             self._spawn(self._screenshot(self.args.screenshot))
+        else:
+            self._spawn(self._offer_queued_work())
         await self._closed.wait()
         await self._shutdown()
         return 0
@@ -138,6 +148,7 @@ class Workstation:
             return demo.url, self._signin
         url = self.args.server or str(self.settings.value("server", DEFAULT_URL))
         user = self.args.user or str(self.settings.value("user", ""))
+        message = ""
         if user and self.settings.value("remember", False, type=bool):
             token = await self.vault.load(url, user)
             if token:
@@ -146,10 +157,44 @@ class Workstation:
                     user, refresh_token=token, on_refresh_token=self._token_saver(url, user)
                 )
                 return url, self._signin
-        request = await LoginDialog(url, user).wait_submitted()
-        if request is None:
-            return None
-        return request.url, self._signin_from(request)
+            if self.vault.unavailable is not None:
+                message = (
+                    "Your remembered sign-in could not be read: this workstation's keyring is "
+                    "not available. Type your password."
+                )
+        dialog = LoginDialog(url, user, message)
+        while True:
+            request = await dialog.wait_submitted()
+            if request is not None:
+                return request.url, self._signin_from(request)
+            if await self._quit_without_signing_in(dialog.url.text().strip()):
+                return None
+
+    async def _quit_without_signing_in(self, url: str) -> bool:
+        """Cancel on the sign-in dialog: ask whether to quit (the default is to go back to
+        the dialog), saying what is queued on this workstation and stays here."""
+        known = [u for u in (url, str(self.settings.value("server", ""))) if u]
+        waiting = await asyncio.to_thread(find_queued_work, self.data_dir, known_urls=known)
+        if waiting:
+            detail = (
+                "Commands are waiting on this workstation and have not reached a server:\n"
+                f"{stranded_words(waiting)}\n\nThey stay here, and are offered again the "
+                "next time someone signs in."
+            )
+        else:
+            detail = "Nobody is signed in at this position."
+        box, (back, _) = question_box(
+            "quit_question",
+            "Quit · dispatch-desktop",
+            "Quit without signing in?",
+            detail,
+            [
+                ("Back to sign in", QMessageBox.ButtonRole.RejectRole),
+                ("Quit", QMessageBox.ButtonRole.DestructiveRole),
+            ],
+        )
+        answer = await ask(box)
+        return answer is not None and answer is not back
 
     def _signin_from(self, request: LoginRequest) -> SignIn:
         self.settings.setValue("server", request.url)
@@ -165,9 +210,21 @@ class Workstation:
             if token is None:
                 self._keyring_write(self.vault.forget(url, user))
             else:
-                self._keyring_write(self.vault.store(url, user, token))
+                self._keyring_write(self._remember_token(url, user, token))
 
         return save
+
+    async def _remember_token(self, url: str, user: str, token: str) -> None:
+        """Store the refresh token; when the keyring cannot, say so plainly (and do not try
+        to sign in silently next time)."""
+        if await self.vault.store(url, user, token):
+            return
+        self.settings.setValue("remember", False)
+        self.bridge.notice.emit(
+            "Your sign-in could not be remembered: this workstation's keyring is not "
+            f"available ({self.vault.unavailable}). You will be asked for your password "
+            "next time."
+        )
 
     def _on_status(self, status: LinkStatus) -> None:
         self.bridge.on_status(status)
@@ -190,10 +247,11 @@ class Workstation:
         if self.service is None or self._signin is None:
             return
         self._prompting = True
+        said = f": {reason}" if reason else ""
         dialog = LoginDialog(
             self.service.link.url,
             self._signin.username,
-            f"Please sign in again ({reason}).",
+            f"The server did not accept the sign-in{said}. Please sign in again.",
             parent=self.window,
         )
         dialog.url.setReadOnly(True)
@@ -213,6 +271,122 @@ class Workstation:
             self._signin.sign_out()
             self._keyring_write(self.vault.forget(self.service.link.url, self._signin.username))
             self.settings.setValue("remember", False)
+
+    # --- queued work of other profiles -----------------------------------------------------
+
+    async def _offer_queued_work(self) -> None:
+        """Offer every other profile's queued or refused commands: send them to their own
+        server, move them to this one, or later (they are offered again at the next start)."""
+        assert self.service is not None
+        here = self.service.config
+        known = [u for u in (here.url, str(self.settings.value("server", ""))) if u]
+        waiting = await asyncio.to_thread(
+            find_queued_work, self.data_dir, known_urls=known, exclude=here.data_dir
+        )
+        for work in waiting:
+            if self._closed.is_set():
+                return
+            await self._offer(work)
+
+    async def _offer(self, work: QueuedWork) -> None:
+        assert self.service is not None
+        here = self.service.config.url
+        counts = []
+        if work.queued:
+            counts.append(f"{commands(work.queued)} queued, not sent")
+        if work.refused:
+            counts.append(f"{commands(work.refused)} refused by the server")
+        lines = [f"{work.where()}: {', '.join(counts)}"]
+        lines += [f"  - {text}" for text in work.commands]
+        more = work.queued + work.refused - len(work.commands)
+        if more > 0:
+            lines.append(f"  - and {commands(more)} more")
+        if work.url is not None and not work.ever_connected:
+            lines.append(f"{work.url} has never answered: that sign-in was never checked.")
+        stuck = work.queued - work.unsent
+        if stuck:
+            lines.append(
+                f"{commands(stuck)} went out to {work.url} once and can only be sent there "
+                "(it may have been applied already)."
+            )
+        choices: list[tuple[str, QMessageBox.ButtonRole]] = []
+        if work.url is not None and work.queued:
+            choices.append((f"Send to {work.url}", QMessageBox.ButtonRole.AcceptRole))
+        if work.movable and work.url != here:
+            choices.append((f"Move to {here}", QMessageBox.ButtonRole.ActionRole))
+        choices.append(("Later", QMessageBox.ButtonRole.RejectRole))
+        lines.append(
+            "Send: signs in as that user there and sends them. Move: they are queued here and "
+            "sent to this server under their own keys, so nothing is applied twice; refused "
+            "ones go to Needs attention here. Later: they stay, and are offered at next start."
+        )
+        box, buttons = question_box(
+            "queued_work_question",
+            "Commands waiting · dispatch-desktop",
+            f"{commands(work.queued + work.refused)} from another sign-in have not been sent.",
+            "\n".join(lines),
+            choices,
+            parent=self.window,
+        )
+        answer = await ask(box)
+        label = next(
+            (text for b, (text, _) in zip(buttons, choices, strict=True) if b is answer), ""
+        )
+        if label.startswith("Move to"):
+            moved = move_here(work.profile, self.service)
+            said = f"Moved {commands(moved.queued + moved.refused)} from {work.where()}"
+            if moved.refused:
+                said += f" ({moved.refused} refused: see Needs attention)"
+            self.bridge.notice.emit(f"{said}; the queued ones are sent to {here}.")
+        elif label.startswith("Send to"):
+            signin = await self._signin_for(work)
+            if signin is not None:
+                self._spawn(self._send_elsewhere(work, signin))
+
+    async def _signin_for(self, work: QueuedWork) -> SignIn | None:
+        """The credentials of ``work``'s user on its server: the remembered token, or the
+        password asked for (None if the dispatcher cancels)."""
+        assert work.url is not None
+        token = await self.vault.load(work.url, work.user)
+        if token:
+            return SignIn(
+                work.user,
+                refresh_token=token,
+                on_refresh_token=self._token_saver(work.url, work.user),
+            )
+        dialog = LoginDialog(
+            work.url,
+            work.user,
+            f"Sign in as {work.user} on {work.url} to send {commands(work.queued)} there.",
+            parent=self.window,
+        )
+        dialog.url.setReadOnly(True)
+        dialog.user.setReadOnly(True)
+        dialog.remember.hide()
+        try:
+            request = await dialog.wait_submitted()
+        finally:
+            dialog.close()
+        return None if request is None else SignIn(work.user, request.password)
+
+    async def _send_elsewhere(self, work: QueuedWork, signin: SignIn) -> None:
+        """Run ``work``'s own profile until its queue has drained, then say how it went."""
+        self.bridge.notice.emit(f"Sending {commands(work.queued)} to {work.url} as {work.user}…")
+        result = await send_queued(work, signin)
+        if result.left == 0:
+            said = f"Sent {commands(result.sent)} to {work.url} as {work.user}."
+            if result.refused:
+                said += (
+                    f" {commands(result.refused)} refused there wait for {work.user}'s next "
+                    "sign-in to it (or move them here at the next start)."
+                )
+        else:
+            why = f" ({result.detail})" if result.detail else ""
+            said = (
+                f"{work.url} did not take the commands{why}: {commands(result.left)} stay "
+                f"queued for {work.user} there, and are offered again at the next start."
+            )
+        self.bridge.notice.emit(said)
 
     # --- screenshots -----------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import keyring
 import pytest
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication, QDialogButtonBox
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMessageBox
 
 from desktop.credentials import SERVICE_NAME, TokenVault
 from desktop.link import LinkPhase
@@ -150,6 +150,25 @@ class Run:
         assert window is not None
         window.close()
         return await self.finished()
+
+
+def visible_box(name: str) -> QMessageBox | None:
+    found = [
+        w
+        for w in QApplication.topLevelWidgets()
+        if isinstance(w, QMessageBox) and w.objectName() == name and w.isVisible()
+    ]
+    return found[0] if found else None
+
+
+async def press(run: Run, name: str, label: str) -> QMessageBox:
+    """Wait for the question ``name`` and press the button whose text starts with ``label``."""
+    await run.until(lambda: visible_box(name) is not None, f"the question {name}")
+    box = visible_box(name)
+    assert box is not None
+    (button,) = [b for b in box.buttons() if b.text().startswith(label)]
+    button.click()
+    return box
 
 
 def visible_dialogs() -> list[LoginDialog]:
@@ -296,7 +315,8 @@ async def test_log_out_forgets_the_token_and_the_next_run_asks(
     assert dialog.url.text() == server.url  # what is not secret is remembered
     assert dialog.user.text() == USER
     assert dialog.password.text() == ""
-    dialog.reject()  # Cancel: the application ends without signing in
+    dialog.reject()  # Cancel asks first; Quit ends the application without signing in
+    await press(run, "quit_question", "Quit")
     assert await run.finished() == 0
     assert run.workstation.service is None
 
@@ -320,7 +340,9 @@ async def test_refused_password_asks_again_with_the_reason(
     (again,) = visible_dialogs()
     assert again.message.isVisible()
     assert "Please sign in again" in again.message.text()
-    assert "auth_failed" in again.message.text()
+    # in the dispatcher's words: the server's reason, never the internal code
+    assert "wrong user name or password" in again.message.text()
+    assert "auth_failed" not in again.message.text()
     assert again.url.isReadOnly() and again.url.text() == server.url
     assert again.user.isReadOnly() and again.user.text() == USER
 
@@ -428,3 +450,55 @@ async def test_broken_rules_files_stop_the_start_with_a_message_before_sign_in(
     message.accept()
     assert await run.finished() == 2
     assert run.workstation.service is None
+
+
+async def test_cancel_on_the_sign_in_dialog_asks_and_says_what_is_queued_here(
+    launch: Callable[[], Run], dirs: tuple[Path, Path]
+) -> None:
+    from tests.integration.test_queued_work import DEAD_URL, queue_offline
+
+    await queue_offline(dirs[0], DEAD_URL)  # a P1 queued under another server address
+    run = launch()
+    dialog = await run.dialog()
+    dialog.url.setText("ws://cad.example.org:8765")
+    dialog.user.setText(USER)
+    dialog.reject()  # Cancel
+
+    box = await press(run, "quit_question", "Back to sign in")
+    assert "Quit without signing in?" in box.text()
+    assert "1 command queued, not sent" in box.informativeText()
+    assert f"{USER} on {DEAD_URL}" in box.informativeText()
+    again = await run.dialog()  # the dialog is back, with what was typed
+    assert again.url.text() == "ws://cad.example.org:8765"
+    assert not run.task.done()
+
+    again.reject()
+    await press(run, "quit_question", "Quit")
+    assert await run.finished() == 0
+    assert run.workstation.service is None
+
+
+async def test_remember_me_without_a_keyring_says_the_sign_in_was_not_remembered(
+    launch: Callable[[], Run], dirs: tuple[Path, Path], server: ServerProcess
+) -> None:
+    from keyring.backends.fail import Keyring as NoKeyring
+
+    keyring.set_keyring(NoKeyring())  # what a desktop without a keyring gives (restored after)
+    run = launch()
+    fill(await run.dialog(), server.url, USER, PASSWORD, remember=True)
+    await run.until(run.live, "LIVE")
+    window = run.workstation.window
+    assert window is not None
+    await run.until(lambda: window.error_bar.isVisible(), "the notice")
+    said = window.error_banner.text()
+    assert "could not be remembered" in said
+    assert "asked for your password next time" in said
+    assert settings(dirs[1]).value("remember", type=bool) is False
+    assert await run.close() == 0
+
+    run = launch()  # next time: the dialog, as said
+    dialog = await run.dialog()
+    assert dialog.user.text() == USER and dialog.password.text() == ""
+    dialog.reject()
+    await press(run, "quit_question", "Quit")
+    assert await run.finished() == 0

@@ -1,7 +1,9 @@
 """`ConnectionBanner`: the status-bar strip that always says how the link is.
 
 States: ``LIVE``, ``RECONNECTING (next try in n s)``, ``OFFLINE · N queued``, ``SYNCING k/N`` with
-a progress bar, ``SIGNED OUT``; plus "last confirmed n s ago". Colours are calm except when the
+a progress bar, ``SIGNED OUT``, ``SERVER NEVER REACHED`` (this profile's server has never
+answered: the password is unchecked); plus "last confirmed n s ago". The full-width outage bar
+(`ui.widgets.outage_bar`) says the same at the top of the window. Colours are calm except when the
 dispatcher must know something is wrong.
 """
 
@@ -32,6 +34,9 @@ def banner_text(status: LinkStatus, now_monotonic: float) -> tuple[str, str]:
         return ("SIGNED OUT · sign in again", "alert")
     if phase is LinkPhase.STOPPED:
         return ("STOPPED", "warn")
+    if phase is LinkPhase.OFFLINE and not status.ever_connected:
+        queued = f" · {status.queued} queued, not sent" if status.queued else ""
+        return (f"SERVER NEVER REACHED{queued}", "alert")
     if status.queued:
         return (f"OFFLINE · {status.queued} queued", "alert")
     if phase is LinkPhase.OFFLINE and status.next_retry_at is not None:

@@ -755,7 +755,7 @@ _WORLD = make_world()
 @settings(max_examples=400, deadline=None)
 @given(st.text())
 def test_parse_and_complete_never_raise_on_any_text(text: str) -> None:
-    assert isinstance(parse(text, _WORLD, T0), Ok | Problem)
+    assert isinstance(parse(text, _WORLD, T0), Ok | Go | Problem)
     assert all(isinstance(c, str) for c in complete(text, _WORLD))
 
 
@@ -767,6 +767,8 @@ def test_parse_and_complete_never_raise_on_token_soup(words: list[str]) -> None:
     if isinstance(result, Problem):
         assert result.message
         assert result.position is None or 0 <= result.position <= len(text)
+    elif isinstance(result, Go):
+        assert result.entity_id and result.summary
     else:
         assert result.commands and result.summary
     assert len(complete(text, _WORLD)) <= COMPLETION_LIMIT

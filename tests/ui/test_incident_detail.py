@@ -11,7 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRect, Qt
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
@@ -27,7 +28,7 @@ from desktop.domain.types import (
     Unit,
     UnitStatus,
 )
-from desktop.domain.units import UnitAdd, UnitAdded
+from desktop.domain.units import UnitAdd, UnitAdded, UnitDispatch
 from desktop.geo.advice import Advisor, shipped_graph
 from desktop.geo.roads import RoadGraph
 from desktop.link import LinkPhase, LinkStatus
@@ -431,3 +432,26 @@ def test_a_road_graph_that_cannot_load_is_said_where_the_recommendation_would_be
     advice = advisor.advise(incident, [], time.time(), wait_for_roads=False)
     assert advice.recommendation is None and not advice.loading
     assert "could not be loaded" in advice.problem and "no such file" in advice.problem
+
+
+async def test_a_close_refused_on_the_command_line_is_read_whole(
+    server: ServerProcess, open_workstation: Callable[..., Workstation]
+) -> None:
+    """#10.8: the refusal was cut at the window's edge ("…T05 assigne"); the command line's
+    message wraps within its space instead."""
+    station, _ = await floor(open_workstation, server.url)
+    service, window = station.service, station.window
+    service.submit(UnitDispatch(incident_id="i-1", unit_ids=["E41", "M53"]))
+    await wait_until(lambda: not service.outbox, what="dispatched")
+    window.resize(1000, 800)
+    line = window.command_line
+    line.input.setText(f"CLOSE {service.incident('i-1').number} Patient transported")  # type: ignore[union-attr]
+    QTest.keyClick(line.input, Qt.Key.Key_Return)
+    feedback = line.feedback
+    await wait_until(lambda: "still has E41, M53 assigned" in feedback.text(), what="refused")
+    await wait_until(lambda: feedback.height() >= feedback.heightForWidth(feedback.width()))
+    needed = feedback.fontMetrics().boundingRect(
+        QRect(0, 0, feedback.width(), 10_000), Qt.TextFlag.TextWordWrap, feedback.text()
+    )
+    assert needed.width() <= feedback.width() and needed.height() <= feedback.height()
+    assert feedback.geometry().right() <= line.width()

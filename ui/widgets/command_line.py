@@ -62,8 +62,7 @@ class CommandLine(QWidget):
         self.input.setToolTip(self.input.placeholderText())
         self.input.setClearButtonEnabled(True)
         self.feedback = MessageLine("command_feedback")
-        self.feedback.setWordWrap(False)
-        self.feedback.setMinimumWidth(240)
+        self.feedback.setMinimumWidth(240)  # wraps (MessageLine): a long refusal shows whole
         self._completions = QStringListModel(self)
         self.completer = QCompleter(self._completions, self)
         self.completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
@@ -79,7 +78,7 @@ class CommandLine(QWidget):
         self._popup().installEventFilter(self)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
-        layout.addWidget(self.input, 5)
+        layout.addWidget(self.input, 3)
         layout.addWidget(self.feedback, 2)
 
     # --- public ----------------------------------------------------------------------------

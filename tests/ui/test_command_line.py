@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFontMetrics
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
@@ -139,6 +139,11 @@ def test_an_offline_incident_is_named_l1_on_the_board_and_on_the_line(
     metrics = QFontMetrics(offline.window.incidents_view.font())
     for text in cells:
         assert all(metrics.inFontUcs4(ord(ch)) for ch in text), text
+    # ... and whole in its column (it was cut to "○ L1 (number pen…"), drawn in italics
+    italic = QFont(offline.window.incidents_view.font())
+    italic.setItalic(True)
+    room = offline.window.incidents_view.columnWidth(INCIDENT_COLUMN) - 12  # cell margins
+    assert max(QFontMetrics(italic).horizontalAdvance(text) for text in cells) <= room
 
     _type(line, "DISP E3 l2")
     assert line.feedback.text() == "Enter → E3 dispatched to L2 (number pending)"

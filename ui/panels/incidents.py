@@ -68,7 +68,7 @@ PRIORITY_CHOICES: tuple[tuple[str, int], ...] = (
     (f"P1{EN_DASH}3", 3),
 )
 #: Incident, P, Type, Status, Location (stretches), Area, Units, Age.
-COLUMN_WIDTHS = (130, 34, 150, 100, 260, 110, 120, 70)
+COLUMN_WIDTHS = (165, 34, 150, 100, 260, 110, 120, 70)  # Incident fits "○ L17 (number pending)"
 _STRETCH_COLUMN = 4
 
 V = TypeVar("V")

@@ -324,21 +324,26 @@ class UnitsPanel(QWidget):
         self._show_target()
 
     def _show_target(self) -> None:
-        """Say, above the table, which incident `DISPATCH_KEY` dispatches to."""
+        """Say, above the table, which incident `DISPATCH_KEY` dispatches to. Called on every
+        change of the incidents board: the label is touched only when its text changes."""
         incident = self._selected_incident()
         if incident is None:
-            self.target.setText(f"{DISPATCH_KEY}: select an incident to dispatch to")
-            self.target.setProperty("class", "muted")
+            text, look = f"{DISPATCH_KEY}: select an incident to dispatch to", "muted"
         else:
             where = place(incident.location)
-            self.target.setText(
+            text = (
                 f"{DISPATCH_KEY} → {incident_label(incident)} · {incident.type} "
                 f"P{incident.priority}{' · ' + where if where else ''}"
             )
-            self.target.setProperty("class", "")
-        self.target.setToolTip(self.target.text())
-        self.target.style().unpolish(self.target)
-        self.target.style().polish(self.target)
+            look = ""
+        if text == self.target.text():
+            return
+        self.target.setText(text)
+        self.target.setToolTip(text)
+        if self.target.property("class") != look:
+            self.target.setProperty("class", look)
+            self.target.style().unpolish(self.target)
+            self.target.style().polish(self.target)
 
     def _follow_selection(self) -> None:
         if self.selected_unit_id() != self.selection.unit_id:

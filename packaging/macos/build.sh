@@ -239,11 +239,14 @@ if [ "$skip_smoke" != 1 ]; then
     printf '+ %s\n' "$exe --demo --screenshot $smoke/a.png (at most 180 s)"
     "$exe" --demo --screenshot "$smoke/a.png" --data-dir "$smoke/data" --config-dir "$smoke/config" &
     pid=$!
-    (sleep 180; kill "$pid" 2>/dev/null) &
-    watchdog=$!
+    waited=0  # a polling watchdog: no background sleeper left to kill a recycled pid later
+    while kill -0 "$pid" 2>/dev/null; do
+        if [ "$waited" -ge 180 ]; then kill "$pid" 2>/dev/null || true; break; fi
+        sleep 1
+        waited=$((waited + 1))
+    done
     rc=0
     wait "$pid" || rc=$?
-    kill "$watchdog" 2>/dev/null || true
     [ "$rc" -eq 0 ] || die "--demo --screenshot exited with $rc (killed after 180 s if 143); see $smoke/data/logs/workstation.log and Console.app crash reports"
     ls "$smoke"/*.png >/dev/null 2>&1 || die "--demo --screenshot wrote no PNG in $smoke"
     echo "smoke: --version and --demo --screenshot passed ($smoke)"

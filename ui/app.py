@@ -5,6 +5,11 @@ explicit shutdown (stop the link, close the socket with a timeout, checkpoint SQ
     dispatch-desktop --server wss://host:port   sign in to a dispatch server
     dispatch-desktop --monitor ...              supervisor monitoring mode (read-only)
     dispatch-desktop --demo --screenshot a.png  PNG of every window once the board is live
+    dispatch-desktop --check-config             check the workstation configuration, exit 0/2
+
+The workstation configuration IT deploys (`desktop.workstation_config`) is read once, here,
+before Qt starts; a file that cannot be used stops the start with the file and the key named
+(a dialog, or stderr when nobody can read one: `ui.dialogs.fatal`), exit code 2.
 """
 
 from __future__ import annotations
@@ -12,13 +17,25 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from desktop import __version__
+from desktop.workstation_config import (
+    ENV_VAR,
+    THEME_NAMES,
+    WorkstationConfig,
+    WorkstationConfigError,
+    load_system,
+)
+
+if TYPE_CHECKING:
+    from ui.layouts import CentreLayout
 
 __all__ = ["build_parser", "main"]
 
@@ -48,7 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--data-dir", type=Path, help="where workstation data lives")
     parser.add_argument("--config-dir", type=Path, help="where settings and layouts live")
-    parser.add_argument("--theme", choices=["dark", "light", "high-contrast"])
+    parser.add_argument("--theme", choices=THEME_NAMES)
+    parser.add_argument(
+        "--check-config",
+        action="store_true",
+        help=f"check the workstation configuration (or the file ${ENV_VAR} names), then exit: "
+        "0 if it can be used, 2 if not",
+    )
     parser.add_argument(
         "--call-interval", type=float, default=20.0, help="demo: seconds between simulated calls"
     )
@@ -58,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the workstation until its window closes; returns the process exit code."""
     args = build_parser().parse_args(argv)
+    if args.check_config:
+        return check_config()
     if args.screenshot is not None and not args.demo:
         print("--screenshot needs --demo", file=sys.stderr)
         return 2
@@ -73,11 +98,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     import qasync
     from PySide6.QtWidgets import QApplication
 
+    from ui.dialogs.fatal import display_problem, say_cannot_start, show_fatal, someone_to_read
+
     data_dir = args.data_dir or Path(platformdirs.user_data_dir("dispatch-desktop", False))
     config_dir = args.config_dir or Path(platformdirs.user_config_dir("dispatch-desktop", False))
     data_dir.mkdir(parents=True, exist_ok=True)
     config_dir.mkdir(parents=True, exist_ok=True)
     _configure_logging(data_dir / "logs")
+    try:
+        config, centre_layout = read_configuration()
+        problem = None
+    except WorkstationConfigError as exc:
+        problem = exc
+    no_display = display_problem()
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if problem is not None and (
+        no_display or not someone_to_read(args.screenshot is not None, platform)
+    ):
+        log.error("cannot start: %s", problem)
+        return say_cannot_start(CONFIG_UNUSABLE, str(problem))
+    if no_display:
+        return say_cannot_start(no_display)
     from PySide6.QtCore import Qt
     from PySide6.QtGui import QGuiApplication
 
@@ -95,12 +136,53 @@ def main(argv: Sequence[str] | None = None) -> int:
     install_gui_thread_collector(app)  # garbage holding Qt objects dies on the GUI thread
     # asyncio.run(..., loop_factory=QEventLoop) is Python 3.12+; Runner takes it on 3.11.
     with asyncio.Runner(loop_factory=qasync.QEventLoop) as runner:
+        if problem is not None:
+            return runner.run(show_fatal(CANNOT_START, CONFIG_UNUSABLE, str(problem)))
         from ui.session import Workstation
 
-        workstation = Workstation(app, args, data_dir, config_dir)
+        workstation = Workstation(app, args, data_dir, config_dir, config, centre_layout)
         _install_excepthook(workstation)
         runner.get_loop().set_exception_handler(workstation.on_loop_exception)
         return runner.run(workstation.run())
+
+
+CANNOT_START = "dispatch-desktop cannot start"
+CONFIG_UNUSABLE = "This workstation's configuration cannot be used. Call your IT support."
+
+
+def read_configuration() -> tuple[WorkstationConfig, CentreLayout | None]:
+    """Read the workstation configuration and the centre's default layout it names (checked
+    against this version's layouts). Raises `WorkstationConfigError` naming file and key."""
+    config = load_system()
+    if config.layouts_file is None or config.default_layout is None:
+        return config, None
+    from desktop.workstation_config import Problem
+    from ui.layouts import LayoutFileError, read_centre_layout
+    from ui.main_window import LAYOUT_VERSION
+
+    try:
+        layout = read_centre_layout(config.layouts_file, config.default_layout, LAYOUT_VERSION)
+    except LayoutFileError as exc:
+        problem = Problem("workstation.default_layout", str(exc))
+        raise WorkstationConfigError(config.path, [problem]) from None
+    return config, layout
+
+
+def check_config() -> int:
+    """``--check-config``: say whether the workstation configuration can be used and what each
+    key is; 0 if it can, 2 if not (the problems on stderr)."""
+    try:
+        config, _ = read_configuration()
+    except WorkstationConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if config.found:
+        print(f"{config.path}: can be used")
+    else:
+        print(f"{config.path}: no such file; every key has its built-in default")
+    for line in config.summary():
+        print(f"  {line}")
+    return 0
 
 
 def _configure_logging(log_dir: Path) -> None:

@@ -7,6 +7,11 @@ is logged otherwise). :class:`LayoutStore` writes atomically and never raises fo
 corrupt one is moved aside as ``<name>.corrupt-<UTC time>``). After every restore, load or reset,
 windows showing on no attached screen are brought onto the primary one, and once the main window
 is shown its floating docks are brought in front of it (`LayoutManager.bring_floating_to_front`).
+
+A centre's default layout (`CentreLayout`, the workstation configuration's
+``workstation.default_layout``) is a named layout in a layouts file IT exported from a
+configured workstation, opened read-only: it applies when the user has nothing saved for the
+screen set-up, and is what Layouts → Reset to default applies.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import logging
 import os
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NotRequired, Protocol, TypedDict
@@ -28,7 +34,15 @@ from PySide6.QtCore import QByteArray, QPoint, QRect, Qt
 from PySide6.QtGui import QGuiApplication, QScreen
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QToolBar, QWidget
 
-__all__ = ["Layout", "LayoutManager", "LayoutStore", "screen_setup_key"]
+__all__ = [
+    "CentreLayout",
+    "Layout",
+    "LayoutFileError",
+    "LayoutManager",
+    "LayoutStore",
+    "read_centre_layout",
+    "screen_setup_key",
+]
 
 log = logging.getLogger(__name__)
 
@@ -78,24 +92,33 @@ def _is_layout(obj: object) -> bool:
     return isinstance(obj, dict) and all(type(obj.get(k)) is t for k, t in _FIELDS.items())
 
 
+class LayoutFileError(ValueError):
+    """A read-only layouts file cannot be used (missing, unreadable, not a layouts file)."""
+
+
 class LayoutStore:
     """Layouts in one JSON file: per screen-set-up key, the current layout and named layouts.
 
     File shape: ``{"format": 1, "setups": {key: {"current": Layout | null, "named": {name:
     Layout}}}}``. The file is read once, at construction; every change is written at once.
-    Entries that are not well-formed layouts are dropped with a warning.
+    Entries that are not well-formed layouts are dropped with a warning. ``read_only`` (a file
+    IT deployed): a file that cannot be used raises `LayoutFileError` instead of being moved
+    aside, and nothing is ever written.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
         self.path = Path(path)
+        self.read_only = read_only
         self._setups: dict[str, dict[str, Any]] = self._read()
 
     def _read(self) -> dict[str, dict[str, Any]]:
-        if not self.path.exists():
+        if not self.read_only and not self.path.exists():
             return {}
         try:
             raw = self.path.read_bytes()
-        except OSError:
+        except OSError as exc:
+            if self.read_only:
+                raise LayoutFileError(f"{self.path} cannot be read ({exc.strerror})") from None
             log.exception("cannot read layouts from %s; starting with none", self.path)
             return {}
         try:
@@ -104,6 +127,8 @@ class LayoutStore:
                 raise ValueError("not a layout file")
             return {str(k): self._clean(str(k), v) for k, v in doc["setups"].items()}
         except (ValueError, TypeError, AttributeError) as exc:
+            if self.read_only:
+                raise LayoutFileError(f"{self.path} is not a layouts file ({exc})") from None
             self._move_aside(exc)
             return {}
 
@@ -124,6 +149,9 @@ class LayoutStore:
             log.exception("layout file %s is corrupt (%s) and cannot be moved", self.path, exc)
 
     def _write(self) -> bool:
+        if self.read_only:
+            log.warning("layouts file %s is read-only: not written", self.path)
+            return False
         text = json.dumps({"format": FILE_FORMAT, "setups": self._setups}, indent=1, sort_keys=True)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -172,8 +200,11 @@ class LayoutStore:
         own: Layout | None = self._setups.get(key, {}).get("named", {}).get(name)
         if own is not None:
             return own
-        others = [s["named"][name] for s in self._setups.values() if name in s["named"]]
-        return max(others, key=lambda lay: lay["saved_at"], default=None)
+        return max(self.all_named(name), key=lambda lay: lay["saved_at"], default=None)
+
+    def all_named(self, name: str) -> list[Layout]:
+        """Layout ``name`` as saved for each screen set-up that has one."""
+        return [s["named"][name] for s in self._setups.values() if name in s["named"]]
 
     def set_named(self, key: str, name: str, layout: Layout) -> bool:
         """Save ``layout`` as ``name`` for ``key``; ``False`` if it could not be written."""
@@ -184,6 +215,36 @@ class LayoutStore:
         """Delete layout ``name`` for every set-up; ``True`` if there was one."""
         found = [s["named"].pop(name) for s in self._setups.values() if name in s["named"]]
         return bool(found) and self._write()
+
+
+@dataclass(frozen=True)
+class CentreLayout:
+    """The centre's default layout: the layout ``name`` of a layouts file IT exported (a copy
+    of a configured workstation's ``layouts.json``), opened read-only."""
+
+    store: LayoutStore
+    name: str
+
+    def for_setup(self, key: str) -> Layout | None:
+        """The layout as saved for screen set-up ``key``, else the newest saved on another."""
+        return self.store.named(key, self.name)
+
+
+def read_centre_layout(path: Path, name: str, version: int) -> CentreLayout:
+    """Open ``path`` read-only and check it has a layout ``name`` of ``version`` (the window's
+    `LayoutManager` version). Raises `LayoutFileError` saying what is wrong."""
+    store = LayoutStore(path, read_only=True)
+    found = store.all_named(name)
+    if not found:
+        names = ", ".join(f'"{n}"' for n in store.names()) or "none"
+        raise LayoutFileError(f'{path} has no layout named "{name}" (it has: {names})')
+    if all(layout["version"] != version for layout in found):
+        raise LayoutFileError(
+            f'layout "{name}" in {path} was saved by another version of dispatch-desktop '
+            f"(layout version {found[0]['version']}, this one reads {version}): save it again "
+            "on a workstation of this version and export that file"
+        )
+    return CentreLayout(store, name)
 
 
 def _reachable(frame: QRect, screens: Sequence[QScreen]) -> bool:
@@ -227,7 +288,8 @@ class LayoutManager:
     ``apply_default(window)`` must put every dock in its default place from *any* state (docked or
     floating, shown or hidden): it is the layout in code used when nothing saved applies.
     ``version`` is passed to ``saveState``/``restoreState``; raise it whenever the set of docks or
-    their meaning changes, and layouts saved with another version are ignored.
+    their meaning changes, and layouts saved with another version are ignored. ``centre``: the
+    centre's default layout, which comes before the layout in code (`restore`, `reset`).
     """
 
     def __init__(
@@ -236,11 +298,13 @@ class LayoutManager:
         store: LayoutStore,
         apply_default: Callable[[QMainWindow], None],
         version: int,
+        centre: CentreLayout | None = None,
     ) -> None:
         self.window = window
         self.store = store
         self.apply_default = apply_default
         self.version = version
+        self.centre = centre
         self.check_object_names()
 
     def key(self) -> str:
@@ -330,11 +394,17 @@ class LayoutManager:
     def restore(self) -> bool:
         """Restore the layout for this screen set-up; call once, at (or just before) first show.
 
-        Tries the layout saved for this set-up, then those of other set-ups, newest first (so a
-        dock floated onto a monitor that is now gone comes back on a visible one), else applies
-        the default. Returns whether a saved layout was used.
+        Tries the layout the user saved for this set-up, then the centre's default layout (if
+        IT set one), then the user's layouts of other set-ups, newest first (so a dock floated
+        onto a monitor that is now gone comes back on a visible one), else applies the layout
+        in code. Returns whether a saved layout (the user's or the centre's) was used.
         """
-        used = any(self._apply(layout) for layout in self.store.current_candidates(self.key()))
+        key = self.key()
+        candidates = list(self.store.current_candidates(key))
+        own = 1 if self.store.current(key) is not None else 0
+        if self.centre is not None and (centre := self.centre.for_setup(key)) is not None:
+            candidates.insert(own, centre)
+        used = any(self._apply(layout) for layout in candidates)
         if not used:
             self.apply_default(self.window)
         self.ensure_visible()
@@ -374,8 +444,11 @@ class LayoutManager:
         return self.store.names()
 
     def reset(self) -> None:
-        """Apply the default layout (the saved layouts are kept)."""
-        self.apply_default(self.window)
+        """Apply the default layout: the centre's, if IT set one that applies, else the layout
+        in code (the saved layouts are kept)."""
+        centre = self.centre.for_setup(self.key()) if self.centre is not None else None
+        if centre is None or not self._apply(centre):
+            self.apply_default(self.window)
         self.ensure_visible()
 
     def bring_floating_to_front(self) -> list[str]:

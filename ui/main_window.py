@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut, QShowEvent
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -34,10 +34,11 @@ from desktop.geo.areas import AreaIndex
 from desktop.link import LinkPhase, LinkStatus
 from desktop.service import DispatchService
 from desktop.state import Change
+from desktop.workstation_config import WorkstationConfig
 from ui.background import run_behind
 from ui.bridge import Bridge
 from ui.dialogs.questions import commands, question_box
-from ui.layouts import LayoutManager, LayoutStore
+from ui.layouts import CentreLayout, LayoutManager, LayoutStore
 from ui.models.board import BoardModels
 from ui.panels import PlannedPanel
 from ui.panels.alerts import ACKNOWLEDGE_KEYS, AlertsPanel
@@ -199,11 +200,15 @@ class MainWindow(QMainWindow):
         sound: Callable[[], object] | None = None,
         rules: CentreRules | None = None,
         on_sign_in_again: Callable[[], None] | None = None,
+        config: WorkstationConfig | None = None,
+        centre_layout: CentreLayout | None = None,
     ) -> None:
         """``on_sign_in_again`` backs File → Sign in again, offered while signed out;
         ``sound`` is played when timers raise new alerts (default: `desktop.sound`);
         ``rules``: the centre's timers and run cards (default: read from resources/); units
-        are recommended over the SF road graph."""
+        are recommended over the SF road graph. ``config``: the workstation configuration
+        (default: none); what IT locked in it cannot be changed from the View menu.
+        ``centre_layout``: the centre's default layout (`ui.layouts.LayoutManager`)."""
         super().__init__()
         self.setObjectName("main_window")
         self.setWindowTitle(f"dispatch-desktop — {service.state.actor} — {service.link.url}")
@@ -215,6 +220,7 @@ class MainWindow(QMainWindow):
         )
         self.service = service
         self.bridge = bridge
+        self.config = config or WorkstationConfig.defaults()
         self.settings = QSettings(str(config_dir / "workstation.ini"), QSettings.Format.IniFormat)
         self._on_log_out = on_log_out
         self._on_sign_in_again = on_sign_in_again
@@ -240,7 +246,11 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         apply_default_layout(self)  # until the saved layout is restored on first show
         self.layouts = LayoutManager(
-            self, LayoutStore(config_dir / "layouts.json"), apply_default_layout, LAYOUT_VERSION
+            self,
+            LayoutStore(config_dir / "layouts.json"),
+            apply_default_layout,
+            LAYOUT_VERSION,
+            centre=centre_layout,
         )
         self._build_menus()
         for keys in ("F2", "Ctrl+L"):
@@ -397,16 +407,30 @@ class MainWindow(QMainWindow):
             action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
             action.triggered.connect(lambda _=False, n=name: self.go_to(n))
         view.addSeparator()
-        themes = view.addMenu("&Theme")
+        view.setToolTipsVisible(True)  # a control IT locked says so
+        self.theme_menu = themes = view.addMenu("&Theme")
+        themes.setObjectName("theme_menu")
         for name in THEMES:
             label = name.replace("-", " ").title()
             themes.addAction(label, functools.partial(self.set_theme, name))
-        view.addAction("&Bigger text", QKeySequence("Ctrl++"), lambda: self.zoom(0.1))
-        view.addAction("&Smaller text", QKeySequence("Ctrl+-"), lambda: self.zoom(-0.1))
-        view.addAction("&Normal text", QKeySequence("Ctrl+0"), lambda: self.zoom(None))
+        self._lock(themes.menuAction(), "workstation.theme")
+        self.text_size_actions = [
+            view.addAction("&Bigger text", QKeySequence("Ctrl++"), lambda: self.zoom(0.1)),
+            view.addAction("&Smaller text", QKeySequence("Ctrl+-"), lambda: self.zoom(-0.1)),
+            view.addAction("&Normal text", QKeySequence("Ctrl+0"), lambda: self.zoom(None)),
+        ]
+        for action in self.text_size_actions:
+            self._lock(action, "workstation.font_scale")
         self.layouts_menu = self.menuBar().addMenu("&Layouts")
         self.layouts_menu.aboutToShow.connect(self._fill_layouts_menu)
         self._fill_layouts_menu()
+
+    def _lock(self, action: QAction, key: str) -> None:
+        """Disable ``action`` when IT locked ``key``, saying so where the action is."""
+        if self.config.is_locked(key):
+            action.setEnabled(False)
+            action.setToolTip(self.config.locked_words(key))
+            action.setStatusTip(self.config.locked_words(key))
 
     def _fill_layouts_menu(self) -> None:
         menu = self.layouts_menu
@@ -422,7 +446,12 @@ class MainWindow(QMainWindow):
         menu.addMenu(load)
         menu.addMenu(delete)
         menu.addSeparator()
-        menu.addAction("&Reset to default", self.layouts.reset)
+        reset = menu.addAction("&Reset to default", self.layouts.reset)
+        if self.layouts.centre is not None:
+            said = f'The centre\'s layout "{self.layouts.centre.name}", set by your IT staff'
+            reset.setStatusTip(said)
+            reset.setToolTip(said)
+            menu.setToolTipsVisible(True)
 
     # --- behaviour -----------------------------------------------------------------------------
 
@@ -522,15 +551,22 @@ class MainWindow(QMainWindow):
         }[name]
         target.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
-    def set_theme(self, name: str) -> None:
+    def set_theme(self, name: str) -> bool:
+        """Apply and remember theme ``name``; refused (False, said) when IT locked the theme."""
         app = QApplication.instance()
+        if self.config.is_locked("workstation.theme"):
+            said = self.config.locked_words("workstation.theme")
+            self.show_notice(f"The theme cannot be changed here. {said}.")
+            return False
         if isinstance(app, QApplication):
             apply_theme(app, name)
             self.settings.setValue("theme", name)
+        return True
 
     def zoom(self, step: float | None) -> None:
+        """Bigger (+step), smaller (-step) or normal (None) text; nothing when IT locked it."""
         app = QApplication.instance()
-        if not isinstance(app, QApplication):
+        if not isinstance(app, QApplication) or self.config.is_locked("workstation.font_scale"):
             return
         current = float(app.property("dispatch_font_scale") or 1.0)
         scale = scale_font(app, 1.0 if step is None else current + step)

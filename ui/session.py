@@ -9,6 +9,13 @@ address, another user) are offered: sent to their own server, or moved to this o
 (`desktop.stranded`, whose docstring holds the rule).
 Shutdown: save the layout, stop the link (socket closed within 3 s), checkpoint and close the
 workstation database, stop the embedded server.
+
+The workstation configuration IT deployed (`desktop.workstation_config`, read by `ui.app`)
+gives the server, theme, text size, TLS CA, alert sound and default layout; the user's own
+settings (``workstation.ini``: theme, font_scale, server, user, remember) and the command line
+come before it except for keys IT locked (`WorkstationConfig.effective` is the rule). A
+command-line option for a locked key, a missing ``resources/`` folder or broken rules files
+stop the start (`ui.dialogs.fatal`: a dialog, or stderr when nobody can read one), exit code 2.
 """
 
 from __future__ import annotations
@@ -20,43 +27,59 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSettings
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from desktop.centre import CentreRulesError, load_centre_rules
 from desktop.credentials import TokenVault
 from desktop.link import LinkPhase, LinkStatus
 from desktop.profiles import profile_dir
+from desktop.resources import resource_path
 from desktop.service import DispatchService, ServiceConfig
 from desktop.signin import SignIn
+from desktop.sound import AlertSound
 from desktop.stranded import QueuedWork, find_queued_work, move_here, send_queued
+from desktop.workstation_config import WorkstationConfig
 from ui.bridge import Bridge
 from ui.demo_launcher import demo_floor
-from ui.dialogs.fatal import show_fatal
+from ui.dialogs.fatal import show_fatal, someone_to_read
 from ui.dialogs.login import LoginDialog, LoginRequest
 from ui.dialogs.questions import ask, commands, question_box, stranded_words
+from ui.layouts import CentreLayout
 from ui.main_window import MainWindow
-from ui.theme import DEFAULT_THEME, apply_theme, scale_font
+from ui.theme import apply_theme, scale_font
 
 __all__ = ["Workstation"]
 
 log = logging.getLogger("dispatch.ui")
 
-DEFAULT_URL = "ws://127.0.0.1:8765"
+CANNOT_START = "dispatch-desktop cannot start"
 SCREENSHOT_TIMEOUT = 60.0
 #: At shutdown, how long a keyring write still running (logging out's removal) may take.
 KEYRING_SHUTDOWN_TIMEOUT = 5.0
 
 
 class Workstation:
-    """Runs the workstation until the window closes; `run` returns the exit code."""
+    """Runs the workstation until the window closes; `run` returns the exit code.
+
+    ``config``: the workstation configuration (default: no file, built-in defaults);
+    ``centre_layout``: the default layout it names, already read."""
 
     def __init__(
-        self, app: QApplication, args: argparse.Namespace, data_dir: Path, config_dir: Path
+        self,
+        app: QApplication,
+        args: argparse.Namespace,
+        data_dir: Path,
+        config_dir: Path,
+        config: WorkstationConfig | None = None,
+        centre_layout: CentreLayout | None = None,
     ) -> None:
         self.app = app
         self.args = args
         self.data_dir = data_dir
         self.config_dir = config_dir
+        self.config = config or WorkstationConfig.defaults()
+        self.centre_layout = centre_layout
         self.settings = QSettings(str(config_dir / "workstation.ini"), QSettings.Format.IniFormat)
         self.vault = TokenVault()
         self.bridge = Bridge()
@@ -87,31 +110,45 @@ class Workstation:
 
     async def run(self) -> int:
         """Sign in, open the window, run until it closes. Returns the exit code: 2 when the
-        centre's rules files cannot be used (the user is told which and why)."""
-        apply_theme(self.app, self.args.theme or str(self.settings.value("theme", DEFAULT_THEME)))
-        scale = self.settings.value("font_scale", 1.0, type=float)
-        scale_font(self.app, scale if isinstance(scale, float) else 1.0)
+        workstation cannot start (the user is told why): a command-line option for a key IT
+        locked, no ``resources/`` folder, the centre's rules files cannot be used."""
+        config, args = self.config, self.args
+        apply_theme(self.app, config.theme(args.theme, self.settings.value("theme")))
+        scale_font(self.app, config.font_scale(self.settings.value("font_scale")))
+        dialog = someone_to_read(args.screenshot is not None, QGuiApplication.platformName())
+        refused = [
+            said
+            for said in (
+                config.refused_option("--server", "servers.urls", args.server),
+                config.refused_option("--theme", "workstation.theme", args.theme),
+            )
+            if said is not None
+        ]
+        if refused:
+            text = "A command-line option asks for what your centre's IT staff have set."
+            return await show_fatal(CANNOT_START, text, "\n".join(refused), dialog=dialog)
+        resources = resource_path()
+        if not resources.is_dir():
+            text = "dispatch-desktop is not installed completely. Call your IT support."
+            detail = f"Its resources folder is missing: {resources}"
+            return await show_fatal(CANNOT_START, text, detail, dialog=dialog)
         try:
             rules = load_centre_rules()
         except CentreRulesError as exc:
-            log.error("cannot start: %s", exc)
-            await show_fatal(
-                "dispatch-desktop cannot start",
-                "The centre's rules files cannot be used. Call your IT support.",
-                str(exc),
-            )
-            return 2
+            text = "The centre's rules files cannot be used. Call your IT support."
+            return await show_fatal(CANNOT_START, text, str(exc), dialog=dialog)
         login = await self._sign_in()
         if login is None:
             return 0
         url, signin = login
         user = signin.username
-        config = ServiceConfig(
+        service_config = ServiceConfig(
             data_dir=profile_dir(self.data_dir, url, user),
             url=url,
             role_requested="supervisor" if self.args.monitor else None,
+            ssl=config.ssl_context(url),
         )
-        self.service = service = DispatchService(config, signin, on_status=self._on_status)
+        self.service = service = DispatchService(service_config, signin, on_status=self._on_status)
         if service.db.recovered_from is not None:
             self.report_error(
                 f"The workstation database could not be read; it was kept as "
@@ -124,8 +161,11 @@ class Workstation:
             self.bridge,
             self.config_dir,
             on_log_out=self._log_out,
+            sound=self._alert_sound(),
             rules=rules,
             on_sign_in_again=self._sign_in_again,
+            config=config,
+            centre_layout=self.centre_layout,
         )
         self.window.closed.connect(self._closed.set)
         self.bridge.notice.connect(self.window.show_notice)
@@ -146,7 +186,7 @@ class Workstation:
             demo = await asyncio.to_thread(self._embedded.start)
             self._signin = SignIn(demo.username, demo.password)
             return demo.url, self._signin
-        url = self.args.server or str(self.settings.value("server", DEFAULT_URL))
+        url = self.config.server(self.args.server, self.settings.value("server"))
         user = self.args.user or str(self.settings.value("user", ""))
         message = ""
         if user and self.settings.value("remember", False, type=bool):
@@ -163,6 +203,9 @@ class Workstation:
                     "not available. Type your password."
                 )
         dialog = LoginDialog(url, user, message)
+        if self.config.is_locked("servers.urls"):
+            dialog.url.setReadOnly(True)
+            dialog.url.setToolTip(self.config.locked_words("servers.urls"))
         while True:
             request = await dialog.wait_submitted()
             if request is not None:
@@ -196,8 +239,24 @@ class Workstation:
         answer = await ask(box)
         return answer is not None and answer is not back
 
+    def _alert_sound(self) -> Any:
+        """What plays when timers raise alerts: nothing when IT turned sound off; IT's file
+        (the system beep if it cannot play); else None, the shipped chime."""
+        if not self.config.sound_enabled:
+            return lambda: None
+        if self.config.sound_file is None:
+            return None
+        player = AlertSound(self.config.sound_file)
+
+        def play() -> None:
+            if not player.play():
+                QApplication.beep()
+
+        return play
+
     def _signin_from(self, request: LoginRequest) -> SignIn:
-        self.settings.setValue("server", request.url)
+        if not self.config.is_locked("servers.urls"):
+            self.settings.setValue("server", request.url)
         self.settings.setValue("user", request.user)
         self.settings.setValue("remember", request.remember)
         self._remember = request.remember
@@ -372,7 +431,9 @@ class Workstation:
     async def _send_elsewhere(self, work: QueuedWork, signin: SignIn) -> None:
         """Run ``work``'s own profile until its queue has drained, then say how it went."""
         self.bridge.notice.emit(f"Sending {commands(work.queued)} to {work.url} as {work.user}…")
-        result = await send_queued(work, signin)
+        assert work.url is not None
+        tls = ServiceConfig(work.profile, work.url, ssl=self.config.ssl_context(work.url))
+        result = await send_queued(work, signin, config=tls)
         if result.left == 0:
             said = f"Sent {commands(result.sent)} to {work.url} as {work.user}."
             if result.refused:

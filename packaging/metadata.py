@@ -1,10 +1,10 @@
 """What the installers say about the product, read from ``pyproject.toml`` (its one home).
 
 ``[project]`` gives the name and description, ``desktop/__init__.py`` the version (hatchling reads
-the same line for the wheel), and ``[tool.dispatch-desktop.packaging]`` the application id,
-title, vendor, maintainer and homepage. The PyInstaller spec, ``build.py`` and the Windows and
-macOS recipes all call `load` (or ``python packaging/metadata.py --json``), so a release changes
-one line.
+the same line for the wheel) and the application id (the running workstation uses it too), and
+``[tool.dispatch-desktop.packaging]`` the title, vendor, maintainer and homepage. The
+PyInstaller spec, ``build.py`` and the Windows and macOS recipes all call `load` (or
+``python packaging/metadata.py --json``), so a release changes one line.
 """
 
 from __future__ import annotations
@@ -39,18 +39,18 @@ class Metadata:
     homepage: str
 
 
-def _version(root: Path) -> str:
-    """``__version__`` of ``desktop/__init__.py``, read without importing the package."""
+def _core_constant(root: Path, name: str) -> str:
+    """``name = "..."`` of ``desktop/__init__.py``, read without importing the package."""
     tree = ast.parse((root / "desktop" / "__init__.py").read_text(encoding="utf-8"))
     for node in tree.body:
         if (
             isinstance(node, ast.Assign)
-            and any(isinstance(t, ast.Name) and t.id == "__version__" for t in node.targets)
+            and any(isinstance(t, ast.Name) and t.id == name for t in node.targets)
             and isinstance(node.value, ast.Constant)
             and isinstance(node.value.value, str)
         ):
             return node.value.value
-    raise ValueError("desktop/__init__.py: no __version__ = '...' line")
+    raise ValueError(f"desktop/__init__.py: no {name} = '...' line")
 
 
 def load(root: Path = ROOT) -> Metadata:
@@ -58,13 +58,13 @@ def load(root: Path = ROOT) -> Metadata:
     data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
     project = data["project"]
     extra = data.get("tool", {}).get("dispatch-desktop", {}).get("packaging", {})
-    missing = [k for k in ("app-id", "title", "vendor", "maintainer", "homepage") if k not in extra]
+    missing = [k for k in ("title", "vendor", "maintainer", "homepage") if k not in extra]
     if missing:
         raise ValueError(f"pyproject.toml: [tool.dispatch-desktop.packaging] lacks {missing}")
     meta = Metadata(
         name=project["name"],
-        version=_version(root),
-        app_id=extra["app-id"],
+        version=_core_constant(root, "__version__"),
+        app_id=_core_constant(root, "APP_ID"),
         title=extra["title"],
         description=project["description"],
         vendor=extra["vendor"],
@@ -72,7 +72,7 @@ def load(root: Path = ROOT) -> Metadata:
         homepage=extra["homepage"],
     )
     if not _APP_ID.match(meta.app_id):
-        raise ValueError(f"pyproject.toml: app-id {meta.app_id!r} is not reverse DNS (a.b.C)")
+        raise ValueError(f"desktop/__init__.py: APP_ID {meta.app_id!r} is not reverse DNS (a.b.C)")
     if not _VERSION.match(meta.version):
         raise ValueError(f"desktop/__init__.py: __version__ {meta.version!r} is not N.N.N")
     return meta

@@ -27,6 +27,8 @@ from PIL import Image
 __all__ = ["SIZES", "build_ico", "main"]
 
 HERE = Path(__file__).resolve().parent
+#: The PNG renders: product resources (the window icon), in resources/icons.
+RENDERS = HERE.parents[1] / "resources" / "icons"
 NAME = "dispatch-desktop"
 #: The sizes in the .ico, small to large. 256 is the largest an .ico entry can say it is.
 SIZES = (16, 24, 32, 48, 64, 128, 256)
@@ -116,9 +118,9 @@ def build_ico(renders: dict[int, Path], sizes: tuple[int, ...] = SIZES) -> bytes
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--src", type=Path, default=HERE, help="folder of the PNG renders")
+    parser.add_argument("--src", type=Path, default=RENDERS, help="folder of the PNG renders")
     parser.add_argument(
-        "--out", type=Path, default=HERE / f"{NAME}.ico", help="the .ico (default: beside the PNGs)"
+        "--out", type=Path, default=HERE / f"{NAME}.ico", help="the .ico (packaging/icons/)"
     )
     args = parser.parse_args(argv)
     renders = _renders(args.src)

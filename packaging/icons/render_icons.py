@@ -1,4 +1,5 @@
-"""Render ``dispatch-desktop.svg`` to the PNG sizes the installers use (Qt's SVG renderer).
+"""Render ``resources/icons/dispatch-desktop.svg`` to the PNG sizes the window and the
+installers use (Qt's SVG renderer).
 
 Run after changing the SVG: ``python packaging/icons/render_icons.py``; the PNGs are committed so
 that building an installer needs no SVG renderer (the bundle leaves QtSvg out).
@@ -10,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[2] / "resources" / "icons"
 SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 
 

@@ -101,7 +101,7 @@ echo "product: $title $version ($app_id)"
 bundle_dir=$build_dir/bundle
 if [ "$skip_bundle" -eq 0 ]; then
     # The spec takes the icon from packaging/icons/dispatch-desktop.icns: make it from the PNGs.
-    [ -e "$repo/packaging/icons/$name-512.png" ] || die "packaging/icons/$name-512.png not found: the icon renders are missing"
+    [ -e "$repo/resources/icons/$name-512.png" ] || die "resources/icons/$name-512.png not found: the icon renders are missing"
     log "icon"
     run "$here/make_icns.sh"
     log "PyInstaller bundle"

@@ -19,7 +19,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 name=dispatch-desktop
-src=$repo/packaging/icons
+src=$repo/resources/icons
 out=
 iconset_only=0
 

@@ -152,8 +152,8 @@ try {
     Write-Host "product:  $($Meta.title) $($Meta.version) ($($Meta.app_id)), $($Meta.vendor)"
 
     # --- 3. icon ------------------------------------------------------------------------------
-    if (-not (Test-Path (Join-Path $Repo 'packaging\icons\dispatch-desktop-256.png'))) {
-        throw 'packaging\icons\dispatch-desktop-256.png not found: the icon renders are missing'
+    if (-not (Test-Path (Join-Path $Repo 'resources\icons\dispatch-desktop-256.png'))) {
+        throw 'resources\icons\dispatch-desktop-256.png not found: the icon renders are missing'
     }
     Invoke-Native $VenvPython @((Join-Path $Repo 'packaging\icons\make_ico.py'), '--out', $IconPath)
 

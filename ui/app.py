@@ -19,13 +19,14 @@ import asyncio
 import logging
 import os
 import sys
+import time
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from desktop import __version__
+from desktop import APP_ID, __version__
 from desktop.workstation_config import (
     ENV_VAR,
     THEME_NAMES,
@@ -40,6 +41,9 @@ if TYPE_CHECKING:
 __all__ = ["build_parser", "main"]
 
 log = logging.getLogger("dispatch.ui")
+
+#: When this process began running the workstation's code (its start-up time is counted from it).
+STARTED_AT = time.monotonic()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -130,6 +134,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     assert isinstance(app, QApplication)
     app.setApplicationName("dispatch-desktop")
     app.setApplicationVersion(__version__)
+    app.setDesktopFileName(APP_ID)  # Wayland and docks match the window to its menu entry
+    from ui.theme import application_icon
+
+    app.setWindowIcon(application_icon())
     app.setQuitOnLastWindowClosed(False)  # the shutdown sequence decides when to quit
     from ui.collector import install_gui_thread_collector
 

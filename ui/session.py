@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ from desktop.signin import SignIn
 from desktop.sound import AlertSound
 from desktop.stranded import QueuedWork, find_queued_work, move_here, send_queued
 from desktop.workstation_config import WorkstationConfig
+from ui.app import STARTED_AT
 from ui.bridge import Bridge
 from ui.demo_launcher import demo_floor
 from ui.dialogs.fatal import show_fatal, someone_to_read
@@ -52,6 +54,10 @@ from ui.theme import apply_theme, scale_font
 __all__ = ["Workstation"]
 
 log = logging.getLogger("dispatch.ui")
+
+#: The log line that says the workstation is usable (shown, LIVE, the board filled).
+READY = "workstation ready"
+READY_POLL_S = 0.01
 
 CANNOT_START = "dispatch-desktop cannot start"
 SCREENSHOT_TIMEOUT = 60.0
@@ -170,6 +176,7 @@ class Workstation:
         self.window.closed.connect(self._closed.set)
         self.bridge.notice.connect(self.window.show_notice)
         self.window.show()
+        self._spawn(self._announce_ready(url))
         if self.args.screenshot is not None:
             self._spawn(self._screenshot(self.args.screenshot))
         else:
@@ -177,6 +184,25 @@ class Workstation:
         await self._closed.wait()
         await self._shutdown()
         return 0
+
+    async def _announce_ready(self, url: str) -> None:
+        """Log `READY` once, when the window is shown and LIVE with the board filled from the
+        server: IT reads the start-up time in the log; ``bench/frozen_start.py`` times it."""
+        assert self.window is not None and self.service is not None
+        window, service = self.window, self.service
+        while service.status.phase is not LinkPhase.LIVE:
+            if self._closed.is_set():
+                return
+            await asyncio.sleep(READY_POLL_S)
+        self.bridge.flush_now()  # the board shows what the server sent, not a frame later
+        log.info(
+            "%s: live on %s with %d incidents and %d units, %.2f s after start",
+            READY,
+            url,
+            window.models.incidents.rowCount(),
+            window.models.units.rowCount(),
+            time.monotonic() - STARTED_AT,
+        )
 
     async def _sign_in(self) -> tuple[str, SignIn] | None:
         if self.args.demo:

@@ -1,4 +1,5 @@
-"""Themes (dark by default: dispatch floors are dim), light, high contrast; and font scaling.
+"""Themes (dark by default: dispatch floors are dim), light, high contrast; font scaling; and
+the application's icon.
 
 A theme is a Fusion palette plus a small style sheet from ``resources/styles/<name>.qss`` for
 what palettes cannot say (the connection banner's states, table density).
@@ -8,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtGui import QColor, QFont, QIcon, QPalette
 from PySide6.QtWidgets import QApplication, QStyleFactory
 
 from desktop.resources import resource_path
 
-__all__ = ["DEFAULT_THEME", "THEMES", "apply_theme", "scale_font"]
+__all__ = ["DEFAULT_THEME", "THEMES", "application_icon", "apply_theme", "scale_font"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,3 +102,12 @@ def scale_font(app: QApplication, scale: float) -> float:
     app.setFont(font)
     app.setProperty("dispatch_font_scale", scale)
     return scale
+
+
+def application_icon() -> QIcon:
+    """The window icon in every size of ``resources/icons`` (the installers' menu entries show
+    the same renders); an empty icon, never an error, when they are missing."""
+    icon = QIcon()
+    for path in sorted(resource_path("icons").glob("dispatch-desktop-*.png")):
+        icon.addFile(str(path))
+    return icon

@@ -79,3 +79,10 @@ def test_demo_launcher_raises_other_import_errors(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setitem(sys.modules, "sim.demo_floor", None)
     with pytest.raises(DemoUnavailable, match="no demo server"):
         check_demo_available()
+
+
+def test_the_window_icon_has_every_rendered_size(qapp: object) -> None:
+    from ui.theme import application_icon
+
+    sizes = {(s.width(), s.height()) for s in application_icon().availableSizes()}
+    assert {(16, 16), (32, 32), (48, 48), (256, 256)} <= sizes

@@ -74,6 +74,9 @@ def test_demo_window_under_xvfb_paints_a_screenshot(tmp_path: Path) -> None:
         f"exit {done.returncode} after {took:.1f} s:\n{done.stderr[-4000:]}"
     )
     assert f"screenshot: {out}" in done.stdout
+    ready = [line for line in done.stderr.splitlines() if "workstation ready: live on" in line]
+    # the start-up time IT reads in the log, once (the demo floor's roster may still be arriving)
+    assert len(ready) == 1 and ready[0].endswith(" s after start"), done.stderr[-4000:]
 
     image = QImage(str(out))
     assert not image.isNull(), f"{out} is not a readable PNG"

@@ -43,17 +43,14 @@ def test_metadata_is_the_projects() -> None:
     meta = load()
     assert meta.name == "dispatch-desktop"
     assert meta.version == desktop.__version__ == importlib.metadata.version("dispatch-desktop")
-    assert meta.app_id.count(".") >= 2
+    assert meta.app_id == desktop.APP_ID
 
 
 def test_metadata_names_a_bad_app_id(tmp_path: Path) -> None:
     (tmp_path / "desktop").mkdir()
-    (tmp_path / "desktop" / "__init__.py").write_text('__version__ = "1.2.3"\n')
-    pyproject = (ROOT / "pyproject.toml").read_text()
-    (tmp_path / "pyproject.toml").write_text(
-        pyproject.replace('app-id = "org.dispatchdesktop.DispatchDesktop"', 'app-id = "nodots"')
-    )
-    with pytest.raises(ValueError, match="app-id 'nodots'"):
+    (tmp_path / "desktop" / "__init__.py").write_text('__version__ = "1.2.3"\nAPP_ID = "nodots"\n')
+    shutil.copyfile(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    with pytest.raises(ValueError, match="APP_ID 'nodots'"):
         load(tmp_path)
 
 

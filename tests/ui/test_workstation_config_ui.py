@@ -62,10 +62,16 @@ def app(qapp: QApplication) -> Iterator[QApplication]:
     look = (qapp.style().name(), qapp.palette(), qapp.styleSheet(), qapp.font())
     theme, scale = qapp.property("dispatch_theme"), qapp.property("dispatch_font_scale")
     yield qapp
-    qapp.setStyle(look[0])
-    qapp.setPalette(look[1])
-    qapp.setStyleSheet(look[2])
-    qapp.setFont(look[3])
+    # Only what changed: each of these re-polishes every widget alive, which is slow once a
+    # long run has made many.
+    if qapp.style().name() != look[0]:
+        qapp.setStyle(look[0])
+    if qapp.palette() != look[1]:
+        qapp.setPalette(look[1])
+    if qapp.styleSheet() != look[2]:
+        qapp.setStyleSheet(look[2])
+    if qapp.font() != look[3]:
+        qapp.setFont(look[3])
     qapp.setProperty("dispatch_theme", theme)
     qapp.setProperty("dispatch_font_scale", scale)
 

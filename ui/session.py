@@ -230,8 +230,7 @@ class Workstation:
                 )
         dialog = LoginDialog(url, user, message)
         if self.config.is_locked("servers.urls"):
-            dialog.url.setReadOnly(True)
-            dialog.url.setToolTip(self.config.locked_words("servers.urls"))
+            dialog.fix(dialog.url, why=self.config.locked_words("servers.urls"))
         while True:
             request = await dialog.wait_submitted()
             if request is not None:
@@ -339,8 +338,7 @@ class Workstation:
             f"The server did not accept the sign-in{said}. Please sign in again.",
             parent=self.window,
         )
-        dialog.url.setReadOnly(True)
-        dialog.user.setReadOnly(True)
+        dialog.fix(dialog.url, dialog.user)
         try:
             request = await dialog.wait_submitted()
             if request is not None:
@@ -445,8 +443,7 @@ class Workstation:
             f"Sign in as {work.user} on {work.url} to send {commands(work.queued)} there.",
             parent=self.window,
         )
-        dialog.url.setReadOnly(True)
-        dialog.user.setReadOnly(True)
+        dialog.fix(dialog.url, dialog.user)
         dialog.remember.hide()
         try:
             request = await dialog.wait_submitted()

@@ -205,11 +205,11 @@ def server_postinst() -> str:
 # {SERVER_PACKAGE}: its own system user and state directory; enable and start the unit.
 set -e
 if [ "$1" = configure ]; then
+    mkdir -p {SERVER_STATE}
     if ! getent passwd {SERVER_USER} >/dev/null; then
         adduser --system --group --home {SERVER_STATE} --no-create-home \\
             --gecos "dispatch server" {SERVER_USER} >/dev/null
     fi
-    mkdir -p {SERVER_STATE}
     chown {SERVER_USER}:{SERVER_USER} {SERVER_STATE}
     chmod 0750 {SERVER_STATE}
     if [ -d /run/systemd/system ]; then

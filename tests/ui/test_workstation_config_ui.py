@@ -353,6 +353,7 @@ async def test_the_user_s_settings_win_unless_locked(tmp_path: Path, app: QAppli
     assert dialog is not None and dialog.url.text() == CAD1
     assert dialog.url.isReadOnly()
     assert dialog.url.toolTip() == f"Set by your centre's IT staff ({locked.path})"
+    assert dialog.focusWidget() is dialog.user  # typing starts with the user, not the fixed URL
     assert app.property("dispatch_theme") == "light"
     assert await quit_at_sign_in(task) == 0
 

@@ -67,7 +67,21 @@ class LoginDialog(QDialog):
         layout.addWidget(buttons)
         self._result: asyncio.Future[LoginRequest | None] | None = None
         self.rejected.connect(lambda: self._resolve(None))
-        (self.password if url and user else self.url).setFocus()
+        self.focus_first_blank()
+
+    def fix(self, *fields: QLineEdit, why: str = "") -> None:
+        """Make ``fields`` read-only (``why`` as their tooltip) and move the focus to the first
+        field left to type in, so that the dispatcher's keys never land in a fixed one."""
+        for field in fields:
+            field.setReadOnly(True)
+            if why:
+                field.setToolTip(why)
+        self.focus_first_blank()
+
+    def focus_first_blank(self) -> None:
+        """Focus the first empty field that can be typed in (server, user), else the password."""
+        blank = [f for f in (self.url, self.user) if not f.text() and not f.isReadOnly()]
+        (blank[0] if blank else self.password).setFocus()
 
     async def wait_submitted(self) -> LoginRequest | None:
         """Show the dialog and wait for Sign in (the request) or Cancel (None)."""

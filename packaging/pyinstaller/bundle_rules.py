@@ -1,7 +1,7 @@
 """What goes into the frozen workstation and server, and what is cut (their one home).
 
 Both specs import this module. The size matters on hundreds of workstations: a naive onedir of
-the workstation is about 317 MiB; these rules bring it to about 200 MiB (``bench/frozen_start.py``
+the workstation is about 317 MiB; these rules bring it to about 228 MiB (``bench/frozen_start.py``
 prints the figure) without losing anything the application uses:
 
 - **Qt modules**: only `QT_MODULES` (the application imports QtCore, QtGui and QtWidgets;
@@ -17,6 +17,8 @@ prints the figure) without losing anything the application uses:
 - **SciPy**: the road graph needs ``sparse``, ``sparse.csgraph`` and ``spatial`` (which load
   ``linalg``, ``special`` and ``constants``); the other subpackages are excluded. NumPy is kept
   whole: excluding ``numpy.f2py`` or ``numpy.testing`` breaks SciPy, and ``strip`` breaks NumPy.
+- **Build tools** (setuptools, pkg_resources) are excluded: only cffi's build-time helpers
+  import them, and with them PyInstaller adds start-up hooks that cost 0.3 s at every start.
 - Other Qt bindings are excluded: qasync imports PyQt5/PyQt6/PySide2 when present, and two
   bindings in one bundle make PyInstaller stop.
 """

@@ -38,6 +38,7 @@ import msgspec
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
+from desktop.domain.world import snapshot_lists
 from desktop.localdb import LocalStorageError
 from desktop.outbox import Outbox, OutboxEntry, Rejection
 from desktop.protocol.errors import TRANSIENT_CODES, ProtocolError, error_words
@@ -172,7 +173,7 @@ class Link:
         self._acks: list[str] = []
         self._rejections: list[tuple[str, str, str]] = []
         self._sent: list[str] = []
-        self._snapshot_parts: tuple[list[bytes], list[bytes]] = ([], [])
+        self._snapshot_parts: dict[str, list[bytes]] = {}
         self._replace_replica = False
         self._flush_scheduled = False
         self._limits: Limits | None = None
@@ -316,7 +317,7 @@ class Link:
         self._backlog.clear()
         self._ready.clear()
         self._room.set()
-        self._snapshot_parts = ([], [])
+        self._snapshot_parts = {}
         self._reached_live = False
 
     async def _until_stopped(self) -> None:
@@ -398,11 +399,11 @@ class Link:
             self._publish(phase=LinkPhase.SYNCING, detail="", ever_connected=True)
         elif isinstance(output, SnapshotReceived):
             part = output.snapshot.body
-            self._snapshot_parts[0].append(bytes(part.incidents))
-            self._snapshot_parts[1].append(bytes(part.units))
+            for field, blob in snapshot_lists(part).items():
+                self._snapshot_parts.setdefault(field, []).append(blob)
             if part.last:
-                self._state.load_snapshot(output.snapshot.seq, *self._snapshot_parts)
-                self._snapshot_parts = ([], [])
+                self._state.load_snapshot(output.snapshot.seq, self._snapshot_parts)
+                self._snapshot_parts = {}
                 self._replace_replica = True
         elif isinstance(output, SyncComplete):
             self._backlog = {entry.key for entry in self._outbox.entries()}

@@ -23,15 +23,16 @@ from typing import Any
 import msgspec
 from msgspec.structs import replace as struct_replace
 
-from desktop.domain.types import Incident, NarrativeEntry, TimelineEntry, Unit
-from desktop.domain.world import World
+from desktop.domain.types import Incident, NarrativeEntry, TimelineEntry
+from desktop.domain.world import COLLECTIONS, World, collection_of
 from desktop.localdb import LocalDatabase
 
 __all__ = ["Replica"]
 
 _encode = msgspec.json.Encoder().encode
-_incident_decoder = msgspec.json.Decoder(Incident)
-_unit_decoder = msgspec.json.Decoder(Unit)
+_decoders: dict[str, msgspec.json.Decoder[Any]] = {
+    c.kind: msgspec.json.Decoder(c.type) for c in COLLECTIONS
+}
 
 #: The incident fields stored as entries, and how to decode an entry of each.
 _GROWING: dict[str, msgspec.json.Decoder[Any]] = {
@@ -66,31 +67,33 @@ class Replica:
             for name, entries in by_name.items()
         }
         for kind, data in self.db.conn.execute("SELECT kind, data FROM replica"):
-            if kind == "incident":
-                incident = _incident_decoder.decode(data)
-                if incident.id in lists:
-                    incident = struct_replace(incident, **lists[incident.id])
-                world.incidents[incident.id] = incident
-            elif kind == "unit":
-                unit = _unit_decoder.decode(data)
-                world.units[unit.id] = unit
+            collection, decoder = collection_of(kind), _decoders.get(kind)
+            if collection is None or decoder is None:
+                continue  # written by a newer version
+            entity = decoder.decode(data)
+            if isinstance(entity, Incident) and entity.id in lists:
+                entity = struct_replace(entity, **lists[entity.id])
+            world.holding(collection)[entity.id] = entity
         last_seq = int(self.db.get_meta("last_seq") or 0)
         return world, last_seq
 
     def save(self, world: World, touched: Iterable[tuple[str, str]], last_seq: int) -> None:
         """Write the touched entities and ``last_seq`` (inside the caller's transaction)."""
         rows = []
+        gone: list[tuple[str, str]] = []
         entries: Rows = []
         rewrites: list[tuple[str, str]] = []
         for kind, entity_id in touched:
-            if kind == "incident":
-                incident = world.incidents.get(entity_id)
-                if incident is None:
-                    continue
-                rows.append((kind, entity_id, self._encode_incident(incident, entries, rewrites)))
-            elif (unit := world.units.get(entity_id)) is not None:
-                rows.append((kind, entity_id, _encode(unit)))
+            collection = collection_of(kind)
+            entity = None if collection is None else world.holding(collection).get(entity_id)
+            if entity is None:
+                gone.append((kind, entity_id))  # removed (a premise) or never held
+            elif isinstance(entity, Incident):
+                rows.append((kind, entity_id, self._encode_incident(entity, entries, rewrites)))
+            else:
+                rows.append((kind, entity_id, _encode(entity)))
         with self.db.transaction() as conn:
+            conn.executemany("DELETE FROM replica WHERE kind = ? AND id = ?", gone)
             conn.executemany(
                 "INSERT OR REPLACE INTO replica (kind, id, data) VALUES (?, ?, ?)", rows
             )
@@ -107,15 +110,17 @@ class Replica:
         """Replace the whole replica (after a snapshot), inside the caller's transaction."""
         self._saved = {}
         entries: Rows = []
-        incidents = world.incidents.values()
+        rows = [
+            (c.kind, entity.id, self._encode_incident(entity, entries, []))
+            if isinstance(entity, Incident)
+            else (c.kind, entity.id, _encode(entity))
+            for c in COLLECTIONS
+            for entity in world.holding(c).values()
+        ]
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM replica")
             conn.execute("DELETE FROM replica_entries")
-            conn.executemany(
-                "INSERT INTO replica (kind, id, data) VALUES (?, ?, ?)",
-                [("incident", i.id, self._encode_incident(i, entries, [])) for i in incidents]
-                + [("unit", u.id, _encode(u)) for u in world.units.values()],
-            )
+            conn.executemany("INSERT INTO replica (kind, id, data) VALUES (?, ?, ?)", rows)
             conn.executemany(
                 "INSERT INTO replica_entries (incident_id, list, n, data) VALUES (?, ?, ?, ?)",
                 entries,

@@ -18,7 +18,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import msgspec
@@ -29,15 +29,13 @@ from desktop.domain.incidents import IncidentCreate
 from desktop.domain.kinds import CommandArgs, DecisionContext, DomainError
 from desktop.domain.types import Incident, Unit
 from desktop.domain.wording import local_reference
-from desktop.domain.world import Touched, World
+from desktop.domain.world import Touched, World, collection_of, world_from_lists
 from desktop.outbox import OutboxEntry
 
 __all__ = ["Change", "ClientState", "Forecast", "GapError", "PendingCommand"]
 
 _event_decoders = {name: msgspec.json.Decoder(kind.data) for name, kind in EVENTS.items()}
 _args_decoders = {name: msgspec.json.Decoder(kind.args) for name, kind in COMMANDS.items()}
-_incidents_decoder = msgspec.json.Decoder(list[Incident])
-_units_decoder = msgspec.json.Decoder(list[Unit])
 
 
 class GapError(Exception):
@@ -55,16 +53,29 @@ class Change:
 
     incidents: set[str] = field(default_factory=set)
     units: set[str] = field(default_factory=set)
+    calls: set[str] = field(default_factory=set)
+    premises: set[str] = field(default_factory=set)
     pending: bool = False  # the set of pending commands changed
     attention: bool = False  # Needs attention changed
     reset: bool = False  # the whole world was replaced (snapshot)
 
     def __bool__(self) -> bool:
-        return bool(self.incidents or self.units or self.pending or self.attention or self.reset)
+        return bool(
+            self.incidents
+            or self.units
+            or self.calls
+            or self.premises
+            or self.pending
+            or self.attention
+            or self.reset
+        )
 
     def touch(self, touched: Touched) -> None:
         for kind, entity_id in touched:
-            (self.incidents if kind == "incident" else self.units).add(entity_id)
+            collection = collection_of(kind)
+            if collection is not None:
+                ids: set[str] = getattr(self, collection.field)
+                ids.add(entity_id)
 
 
 @dataclass(slots=True)
@@ -148,13 +159,10 @@ class ClientState:
             self._view = None
         return touched
 
-    def load_snapshot(self, seq: int, incidents: list[bytes], units: list[bytes]) -> None:
-        """Replace the confirmed world with a snapshot at ``seq`` (parts concatenated)."""
-        world = World()
-        for part in incidents:
-            world.incidents.update((i.id, i) for i in _incidents_decoder.decode(part))
-        for part in units:
-            world.units.update((u.id, u) for u in _units_decoder.decode(part))
+    def load_snapshot(self, seq: int, lists: Mapping[str, Sequence[bytes]]) -> None:
+        """Replace the confirmed world with a snapshot at ``seq``: each collection's JSON lists
+        (`desktop.domain.world.snapshot_lists` of every part, in order)."""
+        world = world_from_lists(lists)
         self.confirmed = world
         self._generation += 1
         self.last_seq = seq

@@ -31,7 +31,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from desktop.domain.catalog import EVENTS, command_kind_of
 from desktop.domain.kinds import CommandArgs
 from desktop.domain.types import Unit
-from desktop.domain.world import World
+from desktop.domain.world import World, snapshot_lists, world_from_lists
 from desktop.protocol.errors import ProtocolError
 from desktop.protocol.messages import CommandBody, PasswordAuth, ResultBody, Role, WelcomeBody
 from desktop.protocol.session import (
@@ -52,7 +52,6 @@ WINDOW = 32
 PACE = 0.5
 
 _event_decoders = {name: msgspec.json.Decoder(kind.data) for name, kind in EVENTS.items()}
-_units_decoder = msgspec.json.Decoder(list[Unit])
 _json = msgspec.json.Encoder()
 
 
@@ -192,13 +191,13 @@ class AdminClient:
             await self._ws.send(self._session.start(time.time()).decode())
         except ConnectionClosed as exc:
             raise AdminConnectionLost(f"the server closed the connection ({exc})") from None
-        snapshot: list[bytes] = []  # the units of the snapshot's parts so far
+        snapshot: list[dict[str, bytes]] = []  # the snapshot's parts so far
         while True:
             for output in await self._receive(snapshot):
                 if isinstance(output, SyncComplete):
                     return
 
-    async def _receive(self, snapshot: list[bytes] | None = None) -> list[Any]:
+    async def _receive(self, snapshot: list[dict[str, bytes]] | None = None) -> list[Any]:
         """Read one frame and digest it (``snapshot`` gathers a snapshot's parts during the
         sign-in); returns the session's outputs."""
         try:
@@ -221,12 +220,11 @@ class AdminClient:
                     self.world.apply(decoder.decode(body.data), body.at, body.actor)
             elif isinstance(output, SnapshotReceived) and snapshot is not None:
                 part = output.snapshot.body
-                snapshot.append(bytes(part.units))
+                snapshot.append(snapshot_lists(part))
                 if part.last:
-                    world = World()
-                    for units in snapshot:
-                        world.units.update((u.id, u) for u in _units_decoder.decode(units))
-                    self.world = world  # incidents are not read: a roster tool needs none
+                    self.world = world_from_lists(
+                        {field: [lists[field] for lists in snapshot] for field in snapshot[0]}
+                    )
             elif isinstance(output, ResultReceived):
                 self._results[output.result.key] = output.result
             elif isinstance(output, ServerErrorReceived):

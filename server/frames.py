@@ -1,8 +1,8 @@
 """Encoding of the frames the server sends: events, results and snapshots.
 
 Each event frame is encoded once and the same bytes go to every connection. Snapshot parts hold
-at most `SNAPSHOT_PART_ENTITIES` entities (incidents first, then units) and roughly at most
-`SNAPSHOT_PART_BYTES` of entity JSON (always at least one entity).
+at most `SNAPSHOT_PART_ENTITIES` entities (incidents first, then units, calls, premises) and
+roughly at most `SNAPSHOT_PART_BYTES` of entity JSON (always at least one entity).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 import msgspec
 
-from desktop.domain.world import World
+from desktop.domain.world import COLLECTIONS, World
 from desktop.protocol.codec import encode
 from desktop.protocol.messages import (
     Event,
@@ -81,31 +81,29 @@ def snapshot_frames(
 ) -> list[bytes]:
     """The whole of ``world`` at ``seq`` as snapshot frames; the last has ``last=True``.
 
-    An empty world gives one empty part.
+    Entities go in `desktop.domain.world.COLLECTIONS` order (incidents, units, calls,
+    premises). An empty world gives one empty part.
     """
-    entries: list[tuple[bool, bytes]] = [
-        (True, _json.encode(incident)) for incident in world.incidents.values()
-    ]
-    entries += [(False, _json.encode(unit)) for unit in world.units.values()]
-    parts: list[tuple[list[bytes], list[bytes]]] = []
-    incidents: list[bytes] = []
-    units: list[bytes] = []
-    size = 0
-    for is_incident, blob in entries:
-        count = len(incidents) + len(units)
-        if count and (count >= max_entities or size + len(blob) > max_bytes):
-            parts.append((incidents, units))
-            incidents, units, size = [], [], 0
-        (incidents if is_incident else units).append(blob)
-        size += len(blob)
-    parts.append((incidents, units))
+    parts: list[dict[str, list[bytes]]] = []
+    part: dict[str, list[bytes]] = {c.field: [] for c in COLLECTIONS}
+    count = size = 0
+    for collection in COLLECTIONS:
+        for entity in world.holding(collection).values():
+            blob = _json.encode(entity)
+            if count and (count >= max_entities or size + len(blob) > max_bytes):
+                parts.append(part)
+                part = {c.field: [] for c in COLLECTIONS}
+                count = size = 0
+            part[collection.field].append(blob)
+            count += 1
+            size += len(blob)
+    parts.append(part)
     frames = []
-    for index, (part_incidents, part_units) in enumerate(parts):
+    for index, lists in enumerate(parts):
         body = SnapshotBody(
             part=index,
             last=index == len(parts) - 1,
-            incidents=_raw_list(part_incidents),
-            units=_raw_list(part_units),
+            **{field: _raw_list(blobs) for field, blobs in lists.items()},
         )
         frames.append(encode(Snapshot(seq=seq, body=body, ts=now)))
     return frames

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from msgspec.structs import replace
 
+from desktop.domain.calls import check_linkable, link_events
 from desktop.domain.checks import (
     check_location,
     check_name,
@@ -78,7 +79,8 @@ def pending_since(incident: Incident) -> float:
 
 
 class IncidentCreate(CommandArgs):
-    """Open an incident. ``incident_id`` is a client-chosen UUID; the server adds the number."""
+    """Open an incident. ``incident_id`` is a client-chosen UUID; the server adds the number.
+    ``call_id``: the answered call it is created from, linked to it in the same step."""
 
     incident_id: str
     type: str
@@ -86,6 +88,7 @@ class IncidentCreate(CommandArgs):
     location: LocationArgs
     caller: CallerArgs | None = None
     note: str = ""
+    call_id: str | None = None
 
 
 class IncidentUpdate(CommandArgs):
@@ -156,6 +159,7 @@ def _create(world: World, args: IncidentCreate, ctx: DecisionContext) -> list[Ev
     check_name("type", args.type)
     check_priority(args.priority)
     check_location(args.location)
+    call = None if args.call_id is None else check_linkable(world, args.call_id, None)
     narrative = []
     if args.note:
         check_text(args.note)
@@ -171,7 +175,8 @@ def _create(world: World, args: IncidentCreate, ctx: DecisionContext) -> list[Ev
         created_by=ctx.actor,
         times={"created": ctx.now},
     )
-    return [IncidentCreated(incident=incident)]
+    created: list[EventData] = [IncidentCreated(incident=incident)]
+    return created if call is None else created + link_events(call, incident.id)
 
 
 def _update(world: World, args: IncidentUpdate, ctx: DecisionContext) -> list[EventData]:

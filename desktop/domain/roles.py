@@ -9,6 +9,10 @@ docs/operations.md describe them (a test checks the documents against `grant_rol
   (`desktop.domain.kinds.CommandKind.least_role`).
 - **``supervisor``** stands beside the ladder: it is monitoring, sees everything and issues no
   command at all (every command is refused ``forbidden``).
+- **``telephony``** stands beside it too: the centre's call-handling equipment (the SIP intake,
+  a call simulator) offering 911 calls and saying when a caller hangs up. It may issue only
+  the commands whose least role is ``telephony`` (and an admin may issue those as well); it may
+  not answer, dispatch or change anything else.
 - **Signing in.** A position works in its account's role unless it asks for another
   (``role_requested``). It may ask for its own role or one below it on the ladder; a supervisor
   account signs in as supervisor only; an admin may ask for any role. Anything else — a role the
@@ -26,6 +30,7 @@ __all__ = [
     "MONITOR",
     "READ_ONLY_HINT",
     "ROLES",
+    "TELEPHONY",
     "grant_role",
     "is_read_only",
     "may_issue",
@@ -40,6 +45,8 @@ ROLES: tuple[Role, ...] = get_args(Role)
 COMMAND_LADDER: tuple[Role, ...] = ("calltaker", "dispatcher", "admin")
 #: The monitoring role: sees everything, issues nothing.
 MONITOR: Role = "supervisor"
+#: The call-handling equipment's role: offers calls, issues nothing else.
+TELEPHONY: Role = "telephony"
 #: What a read-only position's command entries say instead of their usual hint.
 READ_ONLY_HINT = "Monitoring mode: read-only"
 
@@ -47,7 +54,10 @@ _RUNG: dict[str, int] = {role: rung for rung, role in enumerate(COMMAND_LADDER)}
 
 
 def roles_from(least: Role) -> frozenset[Role]:
-    """The roles at or above ``least`` on the command ladder (who may issue such a command)."""
+    """The roles that may issue a command whose least role is ``least``: those at or above it
+    on the command ladder, or for a telephony command the telephony role and admin."""
+    if least == TELEPHONY:
+        return frozenset({TELEPHONY, "admin"})
     return frozenset(COMMAND_LADDER[_RUNG[least] :])
 
 
@@ -58,6 +68,8 @@ def is_read_only(role: str | None) -> bool:
 
 def may_issue(role: str, least_role: Role) -> bool:
     """Whether a position in ``role`` may issue a command whose least role is ``least_role``."""
+    if least_role == TELEPHONY:
+        return role in roles_from(TELEPHONY)
     rung = _RUNG.get(role)
     return rung is not None and rung >= _RUNG[least_role]
 
@@ -76,8 +88,8 @@ def may_sign_in_as(account_role: str) -> frozenset[Role]:
         return frozenset(ROLES)
     if account_role in _RUNG:
         return frozenset(COMMAND_LADDER[: _RUNG[account_role] + 1])
-    if account_role == MONITOR:
-        return frozenset({MONITOR})
+    if account_role in (MONITOR, TELEPHONY):
+        return frozenset({account_role})
     return frozenset()
 
 

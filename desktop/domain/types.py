@@ -8,22 +8,31 @@ snapshots. Fields a later version adds must have defaults so older data still de
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 import msgspec
+
+from desktop.domain.caller_location import CallerLocation
 
 __all__ = [
     "ASSIGNED_STATUSES",
     "AVAILABLE_STATUSES",
+    "CLASSES_OF_SERVICE",
     "Acknowledgement",
+    "Call",
+    "CallStatus",
     "Caller",
     "CallerArgs",
     "EntityKind",
     "Incident",
+    "IncidentLink",
     "IncidentStatus",
+    "LinkRelation",
     "Location",
     "LocationArgs",
     "NarrativeEntry",
     "Position",
+    "Premise",
     "TimelineEntry",
     "Unit",
     "UnitStatus",
@@ -66,7 +75,13 @@ class EntityKind(StrEnum):
 
 
 class Location(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """Where an incident is. Civic text and/or a geodetic point with uncertainty (PIDF-LO)."""
+    """Where an incident is. Civic text and/or a geodetic point with uncertainty.
+
+    ``verified``: the address matched the city's street index (`desktop.geo.geocoder`).
+    ``forced``: the call-taker kept an address the index could not verify; the incident is
+    flagged for follow-up (`desktop.domain.calls.needs_follow_up`). The caller's own location
+    (PIDF-LO) is kept apart, on the `Call`: it is where the phone is, not where help goes.
+    """
 
     address: str = ""
     city: str = ""
@@ -75,6 +90,7 @@ class Location(msgspec.Struct, kw_only=True, omit_defaults=True):
     lon: float | None = None
     uncertainty_m: float | None = None
     verified: bool = False
+    forced: bool = False
 
 
 class Caller(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -131,14 +147,31 @@ class Acknowledgement(msgspec.Struct, kw_only=True, omit_defaults=True):
     note: str = ""
 
 
+#: How two incidents are linked (NENA EIDO link semantics), seen from the incident holding the
+#: link: ``parent``/``child`` (a related incident), ``replacing``/``replaced`` (a merge: the
+#: ``replaced`` one turned out to be the same emergency and is closed into the other).
+LinkRelation = Literal["parent", "child", "replacing", "replaced"]
+
+
+class IncidentLink(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """This incident is ``relation`` of incident ``incident_id`` since ``at``."""
+
+    incident_id: str
+    relation: LinkRelation
+    at: float
+
+
 class Incident(msgspec.Struct, kw_only=True, omit_defaults=True):
     """An incident. ``id`` is chosen by the client that creates it (a UUID) so that commands queued
     offline can refer to it; ``number`` (e.g. ``F2611-000123``) is assigned by the server.
 
-    ``times`` holds NFORS-style interval timestamps: ``created``, ``first_dispatch``,
-    ``first_enroute``, ``first_onscene``, ``closed`` (seconds since the epoch), and ``pending``:
-    when the incident last became pending (at creation, and again whenever its last unit is
-    released), which the pending timer runs from.
+    ``times`` holds NFORS-style interval timestamps: ``call_received`` and ``call_answered``
+    (of its first linked call), ``created``, ``first_dispatch``, ``first_enroute``,
+    ``first_onscene``, ``cleared`` (when its last committed unit cleared, the latest time),
+    ``closed`` (seconds since the epoch), and ``pending``: when the incident last became
+    pending (at creation, and again whenever its last unit is released), which the pending
+    timer runs from. ``calls`` are the ids of its linked calls, oldest first; ``links`` its
+    links to other incidents (`IncidentLink`).
     ``timeline`` is every event about the incident, oldest first (`TimelineEntry`).
     ``alarm`` is the alarm level struck (1 = first alarm): which level of its run card applies.
     ``acknowledgements`` is the timeline of alerts acknowledged about the incident or about a
@@ -164,6 +197,7 @@ class Incident(msgspec.Struct, kw_only=True, omit_defaults=True):
     acknowledgements: list[Acknowledgement] = msgspec.field(default_factory=list)
     timeline: list[TimelineEntry] = msgspec.field(default_factory=list)
     alarm: int = 1
+    links: list[IncidentLink] = msgspec.field(default_factory=list)
     local_ref: str | None = None
 
 
@@ -195,3 +229,71 @@ class Unit(msgspec.Struct, kw_only=True, omit_defaults=True):
     status_at: float = 0.0
     position: Position | None = None
     acknowledgements: list[Acknowledgement] = msgspec.field(default_factory=list)
+
+
+#: Classes of service a call may have (the ALI/ADR "class of service", simplified for NG911).
+CLASSES_OF_SERVICE: tuple[str, ...] = (
+    "wireline",
+    "wireless",
+    "voip",
+    "text",
+    "telematics",
+    "unknown",
+)
+
+
+class CallStatus(StrEnum):
+    """ringing -> answered -> linked (to an incident) -> released; or abandoned: the caller hung
+    up before anyone answered, or after the answer before the call was linked."""
+
+    RINGING = "ringing"
+    ANSWERED = "answered"
+    LINKED = "linked"
+    RELEASED = "released"
+    ABANDONED = "abandoned"
+
+
+class Call(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """A 911 call offered to every call-taking position.
+
+    ``id`` is chosen by the side that offers it (the SIP intake derives it from the SIP
+    Call-ID, so a retransmitted INVITE is the same call). ``ani`` is the callback number.
+    ``locations`` are the caller's locations as delivered (PIDF-LO: civic, shapes with
+    uncertainty and confidence, references), in document order; ``location_error`` says why a
+    location document could not be read (the call is offered without it). ``times``:
+    ``received``, ``answered``, ``linked``, ``ended`` (released or abandoned) and
+    ``called_back``, each set once. ``answered_by`` is the call-taker who won the answer;
+    ``incident_id`` the incident it is linked to. An abandoned call stays on the callback list
+    until ``called_back`` is set.
+    """
+
+    id: str
+    ani: str = ""
+    class_of_service: str = "unknown"
+    caller_name: str = ""
+    status: CallStatus = CallStatus.RINGING
+    locations: list[CallerLocation] = msgspec.field(default_factory=list)
+    location_error: str = ""
+    source: str = ""
+    sip_call_id: str = ""
+    emergency_call_id: str = ""
+    emergency_incident_id: str = ""
+    times: dict[str, float] = msgspec.field(default_factory=dict)
+    answered_by: str = ""
+    incident_id: str | None = None
+    callback_note: str = ""
+
+
+class Premise(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Hazard flags at an address, managed by admins (``dispatch-server premise``) and shown to
+    every call-taker as soon as the address is verified. ``id`` is the premise's key: the
+    address as the street index names it (``"1200 MARKET ST"``), upper case."""
+
+    id: str
+    address: str
+    lat: float | None = None
+    lon: float | None = None
+    hazards: list[str] = msgspec.field(default_factory=list)
+    note: str = ""
+    updated_at: float = 0.0
+    updated_by: str = ""

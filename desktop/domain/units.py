@@ -516,7 +516,8 @@ def _status_changed(world: World, data: UnitStatusChanged, at: float) -> Touched
     )
     if left is not None and (incident := world.incidents.get(left)) is not None:
         units = [u for u in incident.units if u != unit.id]
-        world.incidents[left] = replace(incident, units=units)
+        times = incident.times if units else {**incident.times, "cleared": at}
+        world.incidents[left] = replace(incident, units=units, times=times)
         touched.append(("incident", left))
     if data.incident_id is not None and (incident := world.incidents.get(data.incident_id)):
         first = _FIRST_TIME_OF_STATUS.get(data.status)

@@ -5,12 +5,17 @@ panel call these.
 
 from __future__ import annotations
 
-from desktop.domain.types import Caller, Incident, Location, UnitStatus
+import re
+
+from desktop.domain.types import Call, Caller, Incident, Location, UnitStatus
 
 __all__ = [
+    "CLASS_OF_SERVICE_WORDS",
     "LOCAL_PREFIX",
     "SHOWN_ID",
     "STATUS_WORDS",
+    "ani_text",
+    "call_label",
     "caller_text",
     "incident_label",
     "incident_reference",
@@ -87,3 +92,34 @@ def located(location: Location) -> str:
 def caller_text(caller: Caller) -> str:
     """Name and callback number, whichever are known ("" for neither)."""
     return " ".join(part for part in (caller.name, caller.callback) if part)
+
+
+#: Each class of service as a call-taker reads it.
+CLASS_OF_SERVICE_WORDS: dict[str, str] = {
+    "wireline": "Wireline",
+    "wireless": "Wireless",
+    "voip": "VoIP",
+    "text": "Text",
+    "telematics": "Telematics",
+    "unknown": "Unknown service",
+}
+
+_NANP = re.compile(r"^(?:\+?1)?(\d{3})(\d{3})(\d{4})$")
+
+
+def ani_text(ani: str) -> str:
+    """A callback number as read aloud: ``(415) 555-0134`` for a North American number (with
+    or without ``+1``, ``tel:`` or separators), else as given; "no callback number" for none."""
+    raw = ani.strip().removeprefix("tel:").removeprefix("sip:").split("@")[0].split(";")[0]
+    digits = re.sub(r"[\s().-]", "", raw)
+    match = _NANP.match(digits)
+    if match:
+        return f"({match[1]}) {match[2]}-{match[3]}"
+    return raw or "no callback number"
+
+
+def call_label(call: Call) -> str:
+    """How a call is named in a timeline or a message: callback number and class of service
+    ("(415) 555-0134 wireless")."""
+    service = CLASS_OF_SERVICE_WORDS.get(call.class_of_service, call.class_of_service)
+    return f"{ani_text(call.ani)} {service.lower()}"

@@ -35,6 +35,9 @@ class ErrorCode(StrEnum):
     INCIDENT_CLOSED = "incident_closed"
     UNITS_STILL_ASSIGNED = "units_still_assigned"
     NO_CHANGE = "no_change"
+    ALREADY_ANSWERED = "already_answered"  # another position won the answer race
+    CALL_ENDED = "call_ended"  # the caller hung up, or the call was released
+    CALL_NOT_ANSWERED = "call_not_answered"  # a ringing call must be answered first
     # server side
     STORAGE_UNAVAILABLE = "storage_unavailable"
     INTERNAL = "internal"
@@ -64,6 +67,9 @@ _WORDS: dict[ErrorCode, str] = {
     ErrorCode.INCIDENT_CLOSED: "incident closed",
     ErrorCode.UNITS_STILL_ASSIGNED: "units still assigned",
     ErrorCode.NO_CHANGE: "nothing to change",
+    ErrorCode.ALREADY_ANSWERED: "another position answered it",
+    ErrorCode.CALL_ENDED: "the call has ended",
+    ErrorCode.CALL_NOT_ANSWERED: "answer the call first",
     ErrorCode.STORAGE_UNAVAILABLE: "the server cannot store it now; sent again shortly",
     ErrorCode.INTERNAL: "the server failed; sent again shortly",
 }

@@ -48,7 +48,7 @@ __all__ = [
 
 PROTOCOL_VERSION = 1
 
-Role = Literal["calltaker", "dispatcher", "supervisor", "admin"]
+Role = Literal["calltaker", "dispatcher", "supervisor", "admin", "telephony"]
 
 
 class Frame(msgspec.Struct, tag_field="type", kw_only=True):
@@ -201,6 +201,8 @@ class SnapshotBody(msgspec.Struct, forbid_unknown_fields=True):
     last: bool
     incidents: msgspec.Raw
     units: msgspec.Raw
+    calls: msgspec.Raw = msgspec.Raw(b"[]")
+    premises: msgspec.Raw = msgspec.Raw(b"[]")
 
 
 class Snapshot(Frame, tag="snapshot"):

@@ -103,6 +103,8 @@ def from_type(tp: Any) -> st.SearchStrategy[Any]:
         return st.lists(from_type(args[0]), max_size=3)
     if origin is dict:
         return st.dictionaries(from_type(args[0]), from_type(args[1]), max_size=3)
+    if origin is tuple:
+        return st.tuples(*(from_type(arg) for arg in args))
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         return st.sampled_from(list(tp))
     if isinstance(tp, type) and issubclass(tp, msgspec.Struct):
@@ -532,6 +534,11 @@ def _minimal_args(cls: type[msgspec.Struct]) -> dict[str, Any]:
         "entity_id": "E12",
         "reason": "welfare check",
         "started_at": 1.0,
+        "call_id": "c-1",
+        "target_id": "i-2",
+        "relation": "child",
+        "address": "1200 MARKET ST",
+        "hazards": ["dog on premises"],
     }
     required = [f.name for f in msgspec.structs.fields(cls) if f.required]
     return {name: samples[name] for name in required}
@@ -589,7 +596,7 @@ def test_decode_args_of_non_json_is_bad_frame() -> None:
 
 
 #: Fields whose value is a free-form map: its keys are data, not field names.
-FREE_FORM_MAPS = frozenset({"times"})
+FREE_FORM_MAPS = frozenset({"times", "fields"})  # Incident/Call.times, CivicAddress.fields
 
 
 def _add_unknown_fields(value: Any) -> Any:

@@ -24,6 +24,8 @@ from desktop.domain.incidents import (
     IncidentUpdated,
 )
 from desktop.domain.kinds import EventData
+from desktop.domain.links import IncidentLinked
+from desktop.domain.premises import PremiseRemoved, PremiseUpdated
 from desktop.domain.types import (
     Caller,
     Incident,
@@ -349,6 +351,11 @@ def test_every_event_kind_is_covered_here() -> None:
         UnitStatusChanged,
         AlertAcknowledged,  # tests/core/test_timers.py
         PlanOverridden,  # tests/core/test_timeline.py
+        *(kind.data for kind in EVENTS.values() if kind.name.startswith("call.")),
+        # tests/core/test_calls.py
+        IncidentLinked,  # tests/core/test_calls.py
+        PremiseUpdated,  # tests/core/test_calls.py
+        PremiseRemoved,  # tests/core/test_calls.py
     }
     assert {kind.data for kind in EVENTS.values()} == covered
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from msgspec.structs import replace
 
-from desktop.domain.types import Incident, Location, NarrativeEntry, Unit
+from desktop.domain.types import Call, Incident, Location, NarrativeEntry, Premise, Unit
 from desktop.domain.world import World
 from desktop.localdb import SCHEMA_VERSION, LocalDatabase, LocalStorageError
 from desktop.outbox import Outbox
@@ -156,3 +156,21 @@ def test_a_schema_2_database_with_doubled_entries_is_fetched_again(tmp_path: Pat
     assert [e.key for e in Outbox(db).entries()] == [queued.key]
     indexes = {r[0] for r in db.conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
     assert "replica_entries_key" in indexes
+
+
+def test_calls_and_premises_are_kept_and_a_removed_premise_is_forgotten(tmp_path: Path) -> None:
+    db = LocalDatabase(tmp_path / "ws.sqlite")
+    replica = Replica(db)
+    world = World(
+        calls={"c1": Call(id="c1", ani="4155550134", times={"received": 1.0})},
+        premises={"1 MAIN ST": Premise(id="1 MAIN ST", address="1 MAIN ST", hazards=["dog"])},
+    )
+    replica.save(world, [("call", "c1"), ("premise", "1 MAIN ST")], 3)
+    loaded, _ = Replica(LocalDatabase(tmp_path / "ws.sqlite")).load()
+    assert loaded.calls == world.calls and loaded.premises == world.premises
+    del world.premises["1 MAIN ST"]
+    replica.save(world, [("premise", "1 MAIN ST")], 4)
+    loaded, last_seq = Replica(LocalDatabase(tmp_path / "ws.sqlite")).load()
+    assert loaded.premises == {} and loaded.calls == world.calls and last_seq == 4
+    replica.replace(World(), 5)
+    assert Replica(LocalDatabase(tmp_path / "ws.sqlite")).load()[0].calls == {}

@@ -176,7 +176,11 @@ def test_snapshot_replaces_confirmed_world() -> None:
     state = ClientState("ann", World(), 0)
     _feed(state, 1, UnitAdded(unit=Unit(id="OLD", type="ENGINE")))
     state.load_snapshot(
-        40, [enc([_incident("i1")])], [enc([Unit(id="E1", type="ENGINE"), Unit(id="E2", type="X")])]
+        40,
+        {
+            "incidents": [enc([_incident("i1")])],
+            "units": [enc([Unit(id="E1", type="ENGINE"), Unit(id="E2", type="X")])],
+        },
     )
     assert state.last_seq == 40
     assert set(state.view.units) == {"E1", "E2"} and set(state.view.incidents) == {"i1"}

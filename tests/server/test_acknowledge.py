@@ -137,8 +137,10 @@ async def test_acknowledge_end_to_end(start_server: ServerFactory, store: Sqlite
     state = ClientState()
     state.load_snapshot(
         parts[-1].seq,
-        [bytes(p.body.incidents) for p in parts],
-        [bytes(p.body.units) for p in parts],
+        {
+            "incidents": [bytes(p.body.incidents) for p in parts],
+            "units": [bytes(p.body.units) for p in parts],
+        },
     )
     world = state.view
     book = AlertBook()

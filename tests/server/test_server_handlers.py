@@ -14,9 +14,12 @@ from desktop.domain.catalog import COMMANDS, EVENTS
 from desktop.domain.roles import ROLES, roles_from
 from desktop.domain.types import (
     ASSIGNED_STATUSES,
+    Call,
+    CallStatus,
     Incident,
     IncidentStatus,
     Location,
+    Premise,
     Unit,
     UnitStatus,
 )
@@ -34,7 +37,8 @@ def numbers() -> Any:
 
 
 def world() -> World:
-    """inc-1 pending, inc-2 dispatched (E3 on it), inc-x closed; E1 AV, E2 AQ, E3 DP, M1 OOS."""
+    """inc-1 pending, inc-2 dispatched (E3 on it), inc-x closed; E1 AV, E2 AQ, E3 DP, M1 OOS;
+    call-r ringing, call-a answered by bob, call-x abandoned; hazards at 1 MAIN ST."""
     loc = Location(address="1 Main St")
     incidents = {
         "inc-1": Incident(id="inc-1", type="FIRE", priority=2, location=loc, number="F2609-000001"),
@@ -61,7 +65,18 @@ def world() -> World:
         "E3": Unit(id="E3", type="ENGINE", status=UnitStatus.DP, incident_id="inc-2"),
         "M1": Unit(id="M1", type="MEDIC", status=UnitStatus.OOS),
     }
-    return World(incidents, units)
+    calls = {
+        "call-r": Call(id="call-r", ani="4155550100", times={"received": NOW - 10}),
+        "call-a": Call(
+            id="call-a",
+            status=CallStatus.ANSWERED,
+            answered_by="bob",
+            times={"received": NOW - 30, "answered": NOW - 25},
+        ),
+        "call-x": Call(id="call-x", status=CallStatus.ABANDONED, times={"received": NOW - 60}),
+    }
+    premises = {"1 MAIN ST": Premise(id="1 MAIN ST", address="1 MAIN ST", hazards=["dog"])}
+    return World(incidents, units, calls, premises)
 
 
 def cmd(kind: str, args: Any, *, key: str | None = None, client_seq: int = 1) -> CommandBody:
@@ -109,6 +124,21 @@ ACCEPTED: dict[str, tuple[dict[str, Any], list[str]]] = {
         {"entity": "unit", "entity_id": "E3", "reason": "welfare check", "started_at": 0.0},
         ["alert.acknowledged"],
     ),
+    "call.offer": (
+        {"call_id": "call-new", "ani": "+14155550134", "class_of_service": "wireless"},
+        ["call.offered"],
+    ),
+    "call.end": ({"call_id": "call-r"}, ["call.abandoned"]),
+    "call.answer": ({"call_id": "call-r"}, ["call.answered"]),
+    "call.link": ({"call_id": "call-a", "incident_id": "inc-1"}, ["call.linked"]),
+    "call.release": ({"call_id": "call-a"}, ["call.released"]),
+    "call.mark_called_back": ({"call_id": "call-x", "note": "no answer"}, ["call.called_back"]),
+    "incident.link": (
+        {"incident_id": "inc-1", "target_id": "inc-2", "relation": "replaced"},
+        ["incident.linked", "incident.closed"],
+    ),
+    "premise.set": ({"address": "9 Elm St", "hazards": ["dog"]}, ["premise.set"]),
+    "premise.remove": ({"address": "1 Main St"}, ["premise.removed"]),
 }
 
 REJECTED: list[tuple[str, dict[str, Any], str]] = [
@@ -169,6 +199,29 @@ REJECTED: list[tuple[str, dict[str, Any], str]] = [
         {"entity": "unit", "entity_id": "E1", "reason": " ", "started_at": 0.0},
         "invalid_command",
     ),
+    ("call.offer", {"call_id": "call-r"}, "already_exists"),
+    ("call.offer", {"call_id": "c9", "class_of_service": "pager"}, "invalid_command"),
+    ("call.end", {"call_id": "call-x"}, "no_change"),
+    ("call.end", {"call_id": "nope"}, "not_found"),
+    ("call.answer", {"call_id": "call-a"}, "already_answered"),
+    ("call.answer", {"call_id": "call-x"}, "call_ended"),
+    ("call.link", {"call_id": "call-r", "incident_id": "inc-1"}, "call_not_answered"),
+    ("call.link", {"call_id": "call-a", "incident_id": "inc-x"}, "incident_closed"),
+    ("call.release", {"call_id": "call-r"}, "call_not_answered"),
+    ("call.release", {"call_id": "call-x"}, "call_ended"),
+    ("call.mark_called_back", {"call_id": "call-a"}, "invalid_command"),
+    (
+        "incident.link",
+        {"incident_id": "inc-1", "target_id": "inc-1", "relation": "child"},
+        "invalid_command",
+    ),
+    (
+        "incident.link",
+        {"incident_id": "inc-2", "target_id": "inc-1", "relation": "replaced"},
+        "units_still_assigned",
+    ),
+    ("premise.set", {"address": "9 Elm St", "hazards": [" "]}, "invalid_command"),
+    ("premise.remove", {"address": "9 Elm St"}, "not_found"),
 ]
 
 

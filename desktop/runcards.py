@@ -184,6 +184,12 @@ class RunCards:
         """The incident types with a card of their own, in file order."""
         return list(self._types)
 
+    def priorities(self, incident_type: str) -> list[int]:
+        """The priorities the cards of ``incident_type`` name explicitly, ascending (empty
+        when its cards cover every priority, or it has none)."""
+        kind = incident_type.strip().upper()
+        return sorted(priority for (name, priority) in self._exact if name == kind)
+
     def card_for(self, incident_type: str, priority: int) -> RunCard:
         """The card for ``incident_type`` at ``priority`` (see the module docstring)."""
         kind = incident_type.strip().upper()

@@ -70,6 +70,16 @@ class Change:
             or self.reset
         )
 
+    def merge(self, other: Change) -> None:
+        """Add what ``other`` says changed to this change."""
+        self.incidents |= other.incidents
+        self.units |= other.units
+        self.calls |= other.calls
+        self.premises |= other.premises
+        self.pending |= other.pending
+        self.attention |= other.attention
+        self.reset |= other.reset
+
     def touch(self, touched: Touched) -> None:
         for kind, entity_id in touched:
             collection = collection_of(kind)

@@ -36,6 +36,9 @@ from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
+from desktop.calltaking.place import DuplicateRule
+from desktop.geo.nearby import DUPLICATE_RADIUS_M, DUPLICATE_WINDOW_S
+
 __all__ = [
     "DEFAULT_SERVER",
     "ENV_VAR",
@@ -197,6 +200,21 @@ def _layouts_file(value: object, base: Path) -> Path:
     return _readable_file(value, base, "a layouts file")
 
 
+def _number_in(low: float, high: float) -> Callable[[object, Path], float]:
+    """A check for a number from ``low`` to ``high``."""
+
+    def check(value: object, base: Path) -> float:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not low <= value <= high
+        ):
+            raise _Invalid(f"{_text(value)} is not a number from {low:g} to {high:g}")
+        return float(value)
+
+    return check
+
+
 def _boolean(value: object, base: Path) -> bool:
     if not isinstance(value, bool):
         raise _Invalid(f"must be true or false, not {_text(value)}")
@@ -282,6 +300,8 @@ KEYS: dict[str, Key] = {
         Key("workstation.default_layout", None, _layout_name),
         Key("sound.enabled", True, _boolean),
         Key("sound.file", None, _wav_file),
+        Key("calltaking.duplicate_radius_m", DUPLICATE_RADIUS_M, _number_in(10, 2000)),
+        Key("calltaking.duplicate_window_min", DUPLICATE_WINDOW_S / 60, _number_in(1, 24 * 60)),
         Key(_LOCKED_KEYS, frozenset(), _locked_keys),
     )
 }
@@ -413,6 +433,14 @@ class WorkstationConfig:
     def default_layout(self) -> str | None:
         name: str | None = self.system("workstation.default_layout")
         return name
+
+    @property
+    def duplicate_rule(self) -> DuplicateRule:
+        """When a new call may duplicate an active incident (the Call-taking panel)."""
+        return DuplicateRule(
+            radius_m=float(self.system("calltaking.duplicate_radius_m")),
+            window_s=float(self.system("calltaking.duplicate_window_min")) * 60,
+        )
 
     @property
     def sound_enabled(self) -> bool:

@@ -41,12 +41,7 @@ class Bridge(QObject):
 
     def on_change(self, change: Change) -> None:
         """Core observer: merge and schedule (called on the event loop's thread)."""
-        merged = self._change
-        merged.incidents |= change.incidents
-        merged.units |= change.units
-        merged.pending |= change.pending
-        merged.attention |= change.attention
-        merged.reset |= change.reset
+        self._change.merge(change)
         self._schedule()
 
     def on_status(self, status: LinkStatus) -> None:

@@ -42,6 +42,7 @@ from ui.layouts import CentreLayout, LayoutManager, LayoutStore
 from ui.models.board import BoardModels
 from ui.panels import PlannedPanel
 from ui.panels.alerts import ACKNOWLEDGE_KEYS, AlertsPanel
+from ui.panels.calltaking import CallTakingPanel
 from ui.panels.incident_detail import IncidentDetailPanel
 from ui.panels.incidents import IncidentsPanel
 from ui.panels.recommendation import DISPATCH_RECOMMENDED_KEYS
@@ -71,6 +72,7 @@ GO_TO_KEYS = {
     "units": "Ctrl+2",
     "incident_detail": "Ctrl+3",
     "alerts": "Ctrl+4",
+    "call_taking": "Ctrl+5",
 }
 Area = Qt.DockWidgetArea
 #: Link phases in which the board shows what there is to show: the road graph may load now.
@@ -101,8 +103,6 @@ DOCKS = (
 )
 
 _PLANNED = {
-    "call_taking": "Call-taking: 911 call offers with ANI/ALI and location, protocol cards and "
-    "pre-arrival instructions.",
     "map": "Map: roads of the city, incidents, units by status, caller location.",
     "radio": "Radio: channels, unit key-ups, emergency buttons, the radio log.",
     "supervisor": "Supervisor: floor statistics and positions.",
@@ -326,7 +326,12 @@ class MainWindow(QMainWindow):
         self.units_view = self.units_panel.view
         self.alerts_panel = AlertsPanel(self.service, self.models, self.selection)
         self.incident_detail = IncidentDetailPanel(self.service, self.selection, self.advisor)
+        self.call_taking = CallTakingPanel(
+            self.service, self.advisor.runcards, rule=self.config.duplicate_rule
+        )
+        self.call_taking.focus_requested.connect(lambda: self.go_to("call_taking"))
         content: dict[str, QWidget] = {
+            "call_taking": self.call_taking,
             "incidents": self.incidents_panel,
             "units": self.units_panel,
             "alerts": self.alerts_panel,
@@ -548,6 +553,7 @@ class MainWindow(QMainWindow):
             "units": self.units_view,
             "incident_detail": self.incident_detail.note,
             "alerts": self.alerts_panel.alerts_view,
+            "call_taking": self.call_taking.address.field,
         }[name]
         target.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
@@ -607,6 +613,7 @@ class MainWindow(QMainWindow):
     def _on_changed(self, change: Change) -> None:
         self.models.apply(change)
         self.incident_detail.on_change(change)
+        self.call_taking.on_change(change)
 
     def _on_status(self, status: LinkStatus) -> None:
         if status.phase in _BOARD_SETTLED:

@@ -30,7 +30,15 @@ from desktop.protocol.errors import ErrorCode
 if TYPE_CHECKING:
     from desktop.domain.world import Touched, World
 
-__all__ = ["COMMANDS", "EVENTS", "INVERSE", "IncidentLinkTo", "IncidentLinked", "merged_into"]
+__all__ = [
+    "COMMANDS",
+    "EVENTS",
+    "INVERSE",
+    "LINK_WORDS",
+    "IncidentLinkTo",
+    "IncidentLinked",
+    "merged_into",
+]
 
 #: The relation the other incident holds for each relation (EIDO: the link seen from each end).
 INVERSE: dict[LinkRelation, LinkRelation] = {
@@ -124,7 +132,9 @@ def _linked(world: World, data: IncidentLinked, at: float) -> Touched:
     return touched
 
 
-_WORDS: dict[LinkRelation, str] = {
+#: Each relation in words, the other incident's label as ``{other}``: the timeline's wording
+#: and Incident detail's.
+LINK_WORDS: dict[LinkRelation, str] = {
     "child": "Linked as a child of {other}",
     "parent": "Child incident {other} linked",
     "replaced": "Merged into {other}",
@@ -138,8 +148,8 @@ def _linked_lines(world: World, data: IncidentLinked) -> Lines:
         return incident_label(incident) if incident is not None else incident_id[:8]
 
     return [
-        (data.incident_id, _WORDS[data.relation].format(other=named(data.target_id))),
-        (data.target_id, _WORDS[INVERSE[data.relation]].format(other=named(data.incident_id))),
+        (data.incident_id, LINK_WORDS[data.relation].format(other=named(data.target_id))),
+        (data.target_id, LINK_WORDS[INVERSE[data.relation]].format(other=named(data.incident_id))),
     ]
 
 

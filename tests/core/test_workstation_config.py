@@ -381,3 +381,14 @@ def test_a_pem_that_holds_no_usable_certificate_is_refused(tmp_path: Path) -> No
     fake.write_text("-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n")
     said = problem_of(write(tmp_path, '[servers]\nca_cert = "ca.pem"\n'))
     assert said.startswith(f"{tmp_path / 'config.toml'}: servers.ca_cert: {fake} does not hold")
+
+
+def test_the_duplicate_call_rule_comes_from_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    assert load(path).duplicate_rule.radius_m == 150.0  # absent: the defaults
+    path.write_text("[calltaking]\nduplicate_radius_m = 250\nduplicate_window_min = 45\n")
+    rule = load(path).duplicate_rule
+    assert (rule.radius_m, rule.window_s) == (250.0, 45 * 60.0)
+    path.write_text("[calltaking]\nduplicate_radius_m = 5\n")
+    with pytest.raises(WorkstationConfigError, match=r"duplicate_radius_m.*from 10 to 2000"):
+        load(path)

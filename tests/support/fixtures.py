@@ -26,6 +26,8 @@ USERS: dict[str, Role] = {
     "dan": "dispatcher",
     "sam": "supervisor",
     "carl": "calltaker",
+    "tel": "telephony",  # the call-handling equipment: offers calls
+    "adm": "admin",
 }
 
 #: Quick heartbeats and retries so tests of outages take seconds (the blackhole test uses the

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.calltaking.place import call_facts, look_up
 from desktop.domain.action_time import timeline_text
 from desktop.domain.incidents import IncidentAddNote, IncidentClose, IncidentUpdate, pending_since
 from desktop.domain.kinds import CommandArgs
@@ -56,6 +57,7 @@ from ui.panels.recommendation import RecommendationBox
 from ui.presentation import INCIDENT_STATUS_LABEL, UNIT_STATUS_COLOUR, duration
 from ui.selection import Selection
 from ui.widgets.message_line import MessageLine, MessageState, submit_and_say
+from ui.widgets.place_box import PlaceBox
 
 __all__ = ["DISPOSITIONS", "IncidentDetailPanel", "parse_coordinates"]
 
@@ -160,8 +162,10 @@ class IncidentDetailPanel(QWidget):
         content = QWidget()
         layout = QVBoxLayout(content)
         layout.setContentsMargins(0, 0, 0, 0)
+        self.place_box = PlaceBox("incident_place")
         layout.addWidget(self.header)
         layout.addWidget(self.facts)
+        layout.addWidget(self.place_box)
         layout.addWidget(splitter, 1)
         return content
 
@@ -269,7 +273,7 @@ class IncidentDetailPanel(QWidget):
         incident_id = self._incident_id
         if incident_id is None:
             return
-        if change.reset or incident_id in change.incidents:
+        if change.reset or incident_id in change.incidents or change.premises or change.calls:
             self.refresh()
             self._advice_timer.start()
         elif change.units and not self._advice_timer.isActive():
@@ -350,7 +354,10 @@ class IncidentDetailPanel(QWidget):
         if incident.disposition:
             line += f" · closed: {incident.disposition}"
         facts.append(line.strip(" ·"))
+        world = self.service.state.view
+        facts += call_facts(world, incident)
         self.facts.setText("\n".join(facts))
+        self.place_box.show_place(look_up(world, location, incident.type, now, exclude=incident.id))
 
     def _refresh_units(self) -> None:
         incident_id = self._incident_id

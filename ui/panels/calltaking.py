@@ -1,0 +1,637 @@
+"""`CallTakingPanel`: answer a ringing 911 call, see where the caller is and how sure that is,
+verify the incident's address, see hazards, prior incidents and possible duplicates, and save the
+incident in a few keys. Every action is a command through the outbox, so it works offline too.
+
+Keys: **F3** (anywhere) answers the oldest ringing call. In the panel: Enter on the address
+verifies it (Ctrl+Enter keeps it unverified: flagged for follow-up) and moves to the type; a
+digit 1-9 in the empty type field picks a listed type; Enter saves (so an incident is saved in
+two keys once its address is in); Alt+1…5 sets the priority; Ctrl+U puts the caller's location
+in the address field; Ctrl+J joins the call to the nearest possible duplicate, Ctrl+Shift+N
+saves the incident as a child of it; Ctrl+R releases the call; Ctrl+B marks the selected
+abandoned call called back.
+
+An answer another position won first is told in place ("bob answered it first") and taken
+off Needs attention: losing an answer race is not a problem to resolve.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.calltaking.draft import (
+    IncidentDraft,
+    SaveChoice,
+    best_geodetic,
+    caller_civic,
+    default_priority,
+)
+from desktop.calltaking.place import DuplicateRule, PlaceInfo, duplicate_text, look_up
+from desktop.domain.caller_location import describe_caller_location
+from desktop.domain.calls import (
+    CallAnswer,
+    CallMarkCalledBack,
+    CallRelease,
+    callback_list,
+    calls_answered_by,
+    ringing_calls,
+)
+from desktop.domain.roles import READ_ONLY_HINT, is_read_only
+from desktop.domain.types import Call, Incident, LocationArgs
+from desktop.domain.wording import CLASS_OF_SERVICE_WORDS, ani_text, incident_label
+from desktop.geo.geocoder import Geocoder
+from desktop.runcards import RunCards
+from desktop.service import DispatchService
+from desktop.state import Change
+from ui.background import run_behind
+from ui.presentation import duration
+from ui.widgets.address_entry import AddressEntry
+from ui.widgets.message_line import MessageLine, MessageState, attempt, submit_and_say
+from ui.widgets.place_box import PlaceBox
+
+__all__ = ["ANSWER_KEYS", "QUICK_TYPES", "CallTakingPanel", "TypeField"]
+
+#: Answers the oldest ringing call, from anywhere on the workstation.
+ANSWER_KEYS = "F3"
+#: How many types the type field lists under digits 1-9.
+QUICK_TYPES = 9
+
+
+def _service_words(call: Call) -> str:
+    return CLASS_OF_SERVICE_WORDS.get(call.class_of_service, call.class_of_service)
+
+
+def caller_location_words(call: Call) -> str:
+    """The caller's location as the network gave it, with its uncertainty; or why there is
+    none."""
+    shapes = [describe_caller_location(loc) for loc in call.locations]
+    if shapes:
+        return " | ".join(shapes)
+    if call.location_error:
+        return f"Caller location unreadable ({call.location_error}); ask where they are"
+    return "No caller location: ask where they are"
+
+
+class TypeField(QLineEdit):
+    """The incident type: a digit in the empty field picks the n-th listed type; Enter saves."""
+
+    picked = Signal()
+
+    def __init__(self, types: list[str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.types = types
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        text = event.text()
+        if (
+            not self.text()
+            and text.isdigit()
+            and 1 <= int(text) <= min(QUICK_TYPES, len(self.types))
+        ):
+            self.setText(self.types[int(text) - 1])
+            return
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not event.modifiers():
+            self.picked.emit()
+            return
+        super().keyPressEvent(event)
+
+    def resolved(self) -> str:
+        """The type typed: an exact type, else the only type starting with it, else as typed."""
+        typed = self.text().strip().upper()
+        if typed in self.types:
+            return typed
+        starting = [t for t in self.types if t.startswith(typed)] if typed else []
+        return starting[0] if len(starting) == 1 else typed
+
+
+class CallTakingPanel(QWidget):
+    """See the module docstring. ``geocoder`` None: the street index is loaded behind the
+    panel; ``rule``: when a call may be a duplicate."""
+
+    focus_requested = Signal()  # a call was answered here: bring the panel forward
+
+    def __init__(
+        self,
+        service: DispatchService,
+        runcards: RunCards,
+        *,
+        geocoder: Geocoder | None = None,
+        rule: DuplicateRule | None = None,
+        clock: Callable[[], float] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("call_taking_panel")
+        self.service = service
+        self.runcards = runcards
+        self.rule = rule or DuplicateRule()
+        self._clock = clock or service.server_now
+        self.draft = IncidentDraft()
+        self.place = PlaceInfo()
+        self._call_id: str | None = None
+        self._answer_key: str | None = None
+        self._build()
+        self._shortcuts()
+        self._tick = QTimer(self)
+        self._tick.setInterval(1000)
+        self._tick.timeout.connect(self._refresh_times)
+        self._tick.start()
+        if geocoder is not None:
+            self.address.set_geocoder(geocoder)
+        else:
+            self._load_street_index()
+        self.refresh()
+
+    # --- building ------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.ringing_title = QLabel()
+        self.ringing_title.setObjectName("ringing_title")
+        self.ringing = self._table(
+            "calls_ringing", ["Ringing", "Service", "Callback", "Caller location"]
+        )
+        self.call_header = QLabel("No call answered · F3 answers the oldest ringing call")
+        self.call_header.setObjectName("call_header")
+        self.call_location = QLabel()
+        self.call_location.setObjectName("call_location")
+        self.call_location.setWordWrap(True)
+        self.call_location.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.release_button = QPushButton("Release call (Ctrl+R)")
+        self.release_button.setObjectName("release_call")
+        self.release_button.clicked.connect(self.release_call)
+        self.use_caller_button = QPushButton("Use caller location (Ctrl+U)")
+        self.use_caller_button.setObjectName("use_caller_location")
+        self.use_caller_button.clicked.connect(self.use_caller_location)
+        call_actions = QHBoxLayout()
+        call_actions.addWidget(self.use_caller_button)
+        call_actions.addWidget(self.release_button)
+        call_actions.addStretch(1)
+
+        self.address = AddressEntry(self)
+        self.address.accepted.connect(self._on_address)
+        self.address.withdrawn.connect(self._on_address_withdrawn)
+        types = self.runcards.incident_types()
+        self.type_field = TypeField(types, self)
+        self.type_field.setObjectName("type_input")
+        self.type_field.setPlaceholderText("Type: 1-9 or its name, then Enter saves")
+        self.type_field.picked.connect(lambda: self.save())
+        self.type_field.textChanged.connect(self._on_type_changed)
+        quick = "   ".join(f"{n} {t}" for n, t in enumerate(types[:QUICK_TYPES], 1))
+        self.type_hint = QLabel(quick)
+        self.type_hint.setObjectName("type_hint")
+        self.type_hint.setProperty("class", "muted")
+        self.type_hint.setWordWrap(True)
+        self.priority_label = QLabel()
+        self.priority_label.setObjectName("priority_label")
+        self.caller_name = QLineEdit()
+        self.caller_name.setObjectName("caller_name")
+        self.caller_name.setPlaceholderText("Caller's name (optional)")
+        form = QFormLayout()
+        form.addRow("Address", self.address)
+        form.addRow("Type", self.type_field)
+        form.addRow("", self.type_hint)
+        form.addRow("Priority", self.priority_label)
+        form.addRow("Caller", self.caller_name)
+
+        self.duplicates = QLabel()
+        self.duplicates.setObjectName("duplicates")
+        self.duplicates.setProperty("class", "duplicate")
+        self.duplicates.setWordWrap(True)
+        self.join_button = QPushButton("Join call to it (Ctrl+J)")
+        self.join_button.setObjectName("join_duplicate")
+        self.join_button.clicked.connect(lambda: self.save("join"))
+        self.child_button = QPushButton("New incident, linked as its child (Ctrl+Shift+N)")
+        self.child_button.setObjectName("child_of_duplicate")
+        self.child_button.clicked.connect(lambda: self.save("child"))
+        self.duplicate_box = QFrame()
+        dup_layout = QVBoxLayout(self.duplicate_box)
+        dup_layout.setContentsMargins(0, 0, 0, 0)
+        dup_layout.addWidget(self.duplicates)
+        dup_buttons = QHBoxLayout()
+        dup_buttons.addWidget(self.join_button)
+        dup_buttons.addWidget(self.child_button)
+        dup_buttons.addStretch(1)
+        dup_layout.addLayout(dup_buttons)
+        self.duplicate_box.hide()
+        self.place_box = PlaceBox("call_place")
+        self.place_box.hide()
+        self.message = MessageLine("call_taking_message")
+
+        self.callbacks_title = QLabel()
+        self.callbacks_title.setObjectName("callbacks_title")
+        self.callbacks = self._table("calls_callback", ["Abandoned", "Callback", "Service", "When"])
+        self.callbacks.setMaximumHeight(150)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.ringing_title)
+        layout.addWidget(self.ringing)
+        layout.addWidget(self.call_header)
+        layout.addWidget(self.call_location)
+        layout.addLayout(call_actions)
+        layout.addLayout(form)
+        layout.addWidget(self.duplicate_box)
+        layout.addWidget(self.place_box)
+        layout.addWidget(self.message)
+        layout.addWidget(self.callbacks_title)
+        layout.addWidget(self.callbacks)
+
+    @staticmethod
+    def _table(name: str, headers: list[str]) -> QTableWidget:
+        table = QTableWidget(0, len(headers))
+        table.setObjectName(name)
+        table.setHorizontalHeaderLabels(headers)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.verticalHeader().hide()
+        table.horizontalHeader().setStretchLastSection(True)
+        table.setMaximumHeight(170)
+        return table
+
+    def _shortcuts(self) -> None:
+        QShortcut(
+            QKeySequence(ANSWER_KEYS),
+            self,
+            self.answer_oldest,
+            context=Qt.ShortcutContext.ApplicationShortcut,
+        )
+        local = Qt.ShortcutContext.WidgetWithChildrenShortcut
+        for keys, action in (
+            ("Ctrl+U", self.use_caller_location),
+            ("Ctrl+R", self.release_call),
+            ("Ctrl+J", lambda: self.save("join")),
+            ("Ctrl+Shift+N", lambda: self.save("child")),
+            ("Ctrl+B", self.mark_called_back),
+        ):
+            QShortcut(QKeySequence(keys), self, action, context=local)
+        for priority in range(1, 6):
+            QShortcut(
+                QKeySequence(f"Alt+{priority}"),
+                self,
+                lambda p=priority: self.set_priority(p),
+                context=local,
+            )
+
+    def _load_street_index(self) -> None:
+        self.address.verdict.say("Loading the street index…", MessageState.PREVIEW)
+        loaded: list[Geocoder] = []
+
+        def done(error: str | None) -> None:
+            self.address.verdict.clear_message()
+            self.address.set_geocoder(loaded[0] if loaded else None, error or "")
+
+        run_behind(self, "street-index", lambda: loaded.append(Geocoder.load_default()), done)
+
+    # --- what is on screen -----------------------------------------------------------------
+
+    def on_change(self, change: Change) -> None:
+        """Bridge: the call lists when calls changed (or a snapshot, or our own commands);
+        only what is known about the draft's place when incidents or premises changed (the
+        board's churn costs one look-up per frame at most)."""
+        if change.attention:
+            self._answer_outcome()
+        if change.calls or change.reset or change.pending:
+            self.refresh()
+        elif change.incidents or change.premises:
+            self._look_up_place()
+
+    def current_call(self) -> Call | None:
+        """The call this position is working: the one it answered last, still on the line."""
+        world = self.service.state.view
+        mine = calls_answered_by(world, self.service.state.actor)
+        chosen = [c for c in mine if c.id == self._call_id]
+        if chosen:
+            return chosen[0]
+        return mine[-1] if mine else None
+
+    def refresh(self) -> None:
+        world = self.service.state.view
+        now = self._clock()
+        ringing = ringing_calls(world)
+        self.ringing_title.setText(
+            f"Ringing {len(ringing)} · {ANSWER_KEYS} answers the oldest"
+            if ringing
+            else "No call ringing"
+        )
+        self.ringing_title.setProperty("state", "ringing" if ringing else "")
+        self.ringing_title.style().polish(self.ringing_title)
+        self._fill(
+            self.ringing,
+            [
+                (
+                    c.id,
+                    [
+                        duration(now - c.times.get("received", now)),
+                        _service_words(c),
+                        ani_text(c.ani),
+                        caller_location_words(c),
+                    ],
+                )
+                for c in ringing
+            ],
+        )
+        waiting = callback_list(world)
+        self.callbacks_title.setText(
+            f"Callbacks {len(waiting)} · Ctrl+B marks the selected one called back"
+            if waiting
+            else "No abandoned call to call back"
+        )
+        self._fill(
+            self.callbacks,
+            [
+                (
+                    c.id,
+                    [
+                        "after answer" if "answered" in c.times else "before answer",
+                        ani_text(c.ani),
+                        _service_words(c),
+                        time.strftime("%H:%M:%S", time.localtime(c.times.get("ended", now))),
+                    ],
+                )
+                for c in waiting
+            ],
+        )
+        self._show_call(self.current_call(), now)
+        self._look_up_place()
+        self._apply_role()
+
+    @staticmethod
+    def _fill(table: QTableWidget, rows: list[tuple[str, list[str]]]) -> None:
+        current = table.item(table.currentRow(), 0) if table.currentRow() >= 0 else None
+        chosen = current.data(Qt.ItemDataRole.UserRole) if current is not None else None
+        table.setRowCount(len(rows))
+        for row, (call_id, cells) in enumerate(rows):
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setData(Qt.ItemDataRole.UserRole, call_id)
+                item.setToolTip(text)
+                table.setItem(row, column, item)
+            if call_id == chosen:
+                table.selectRow(row)
+
+    def _refresh_times(self) -> None:
+        now = self._clock()
+        world = self.service.state.view
+        for row, ringing in enumerate(ringing_calls(world)):
+            item = self.ringing.item(row, 0)
+            if item is not None and item.data(Qt.ItemDataRole.UserRole) == ringing.id:
+                item.setText(duration(now - ringing.times.get("received", now)))
+        call = self.current_call()
+        if call is not None:
+            self._show_call(call, now)
+
+    def _show_call(self, call: Call | None, now: float) -> None:
+        self.use_caller_button.setEnabled(call is not None and bool(call.locations))
+        self.release_button.setEnabled(call is not None)
+        if call is None:
+            self.call_header.setText(
+                f"No call answered · {ANSWER_KEYS} answers the oldest ringing call"
+            )
+            self.call_location.setText("")
+            return
+        answered = call.times.get("answered", now)
+        on_line = duration(now - answered)
+        header = f"{ani_text(call.ani)} · {_service_words(call)} · on the line {on_line}"
+        if call.caller_name:
+            header += f" · {call.caller_name}"
+        if call.incident_id is not None and (incident := self.service.incident(call.incident_id)):
+            header += f" · linked to {incident_label(incident)}"
+        self.call_header.setText(header)
+        lines = [f"Caller is at: {caller_location_words(call)}"]
+        near = self._nearest_address(call)
+        if near:
+            lines.append(near)
+        self.call_location.setText("\n".join(lines))
+
+    def _nearest_address(self, call: Call) -> str:
+        shape = best_geodetic(call)
+        geocoder = self.address.geocoder
+        if shape is None or geocoder is None:
+            return ""
+        found = geocoder.reverse(
+            shape.lat, shape.lon, max_distance_m=max(150.0, shape.uncertainty_m or 0)
+        )
+        if found is None:
+            return "Nearest address: none known within range"
+        return f"Nearest address: {found.label} ({found.distance_m or 0:.0f} m from the centre)"
+
+    def _apply_role(self) -> None:
+        """A monitoring position sees the calls and can do nothing with them."""
+        if not is_read_only(self.service.role):
+            return
+        for widget in (
+            self.type_field,
+            self.caller_name,
+            self.address.field,
+            self.release_button,
+            self.use_caller_button,
+            self.join_button,
+            self.child_button,
+        ):
+            widget.setEnabled(False)
+            widget.setToolTip(READ_ONLY_HINT)
+
+    # --- answering and the call ------------------------------------------------------------
+
+    def answer_oldest(self) -> None:
+        """F3: answer the call that has rung longest."""
+        ringing = ringing_calls(self.service.state.view)
+        if not ringing:
+            self.message.say("No call is ringing", MessageState.REFUSED)
+            return
+        call = ringing[0]
+        entries: list[str] = []
+
+        def answer() -> None:
+            entries.append(self.service.submit(CallAnswer(call_id=call.id)).key)
+
+        if attempt(self.message, answer, f"Answered {ani_text(call.ani)}"):
+            self._call_id, self._answer_key = call.id, entries[0]
+            self._reset_draft()
+            self.focus_requested.emit()
+            self.address.field.setFocus()
+            self.refresh()
+
+    def _answer_outcome(self) -> None:
+        """Tell in place when another position won our answer, and take it off Needs
+        attention (it is not a problem to resolve)."""
+        if self._answer_key is None:
+            return
+        for rejection in self.service.needs_attention():
+            if rejection.entry.key == self._answer_key:
+                self._answer_key = None
+                self._call_id = None
+                self.service.discard(rejection.entry.key, "lost the answer race")
+                self.message.say(
+                    f"{rejection.message} · {ANSWER_KEYS} answers the next call",
+                    MessageState.SERVER,
+                )
+                return
+
+    def release_call(self) -> None:
+        call = self.current_call()
+        if call is None:
+            self.message.say("No call to release", MessageState.REFUSED)
+            return
+        if submit_and_say(
+            self.service,
+            self.message,
+            CallRelease(call_id=call.id),
+            f"Released {ani_text(call.ani)}",
+        ):
+            self._call_id = None
+            self._reset_draft()
+            self.refresh()
+
+    def mark_called_back(self) -> None:
+        row = self.callbacks.currentRow()
+        item = self.callbacks.item(max(row, 0), 0) if self.callbacks.rowCount() else None
+        if item is None:
+            self.message.say("No abandoned call to mark", MessageState.REFUSED)
+            return
+        call_id = str(item.data(Qt.ItemDataRole.UserRole))
+        call = self.service.state.view.calls.get(call_id)
+        number = ani_text(call.ani) if call is not None else "the caller"
+        note, ok = QInputDialog.getText(self, "Called back", f"What came of calling {number} back?")
+        if ok:
+            submit_and_say(
+                self.service,
+                self.message,
+                CallMarkCalledBack(call_id=call_id, note=note.strip()[:200]),
+                f"{number} marked called back",
+            )
+
+    def use_caller_location(self) -> None:
+        """Ctrl+U: the caller's civic address, else the address nearest their point, into the
+        address field (confirmed with Enter); with neither, their point itself."""
+        call = self.current_call()
+        if call is None or not call.locations:
+            self.message.say("No caller location on this call", MessageState.REFUSED)
+            return
+        civic = caller_civic(call)
+        if civic:
+            self.address.set_text(civic.split(",")[0])
+            self.address.field.setFocus()
+            return
+        shape = best_geodetic(call)
+        geocoder = self.address.geocoder
+        found = geocoder.reverse(shape.lat, shape.lon) if shape is not None and geocoder else None
+        if found is not None:
+            self.address.set_text(found.label)
+            self.address.field.setFocus()
+        elif shape is not None:
+            point = LocationArgs(lat=shape.lat, lon=shape.lon, uncertainty_m=shape.uncertainty_m)
+            self._on_address(point, "")
+            self.message.say(
+                "The caller's point is the incident's location (no address near it)",
+                MessageState.REFUSED,
+            )
+
+    # --- the draft -------------------------------------------------------------------------
+
+    def _reset_draft(self) -> None:
+        self.draft = IncidentDraft()
+        self.address.clear()
+        self.type_field.clear()
+        self.caller_name.clear()
+        self._show_priority()
+        self._look_up_place()
+
+    def _on_address(self, location: LocationArgs, verified_as: str) -> None:
+        self.draft = self.draft.with_location(location, verified_as)
+        self._look_up_place()
+        self.type_field.setFocus()
+
+    def _on_address_withdrawn(self) -> None:
+        self.draft = self.draft.with_location(None)
+        self._look_up_place()
+
+    def _on_type_changed(self, _text: str) -> None:
+        self.draft = self.draft.with_type(self.type_field.resolved())
+        self._show_priority()
+        self._look_up_place()
+
+    def set_priority(self, priority: int) -> None:
+        self.draft = self.draft.with_priority(priority)
+        self._show_priority()
+
+    def _show_priority(self) -> None:
+        if self.draft.priority is not None:
+            self.priority_label.setText(f"P{self.draft.priority} (chosen · Alt+1…5 changes it)")
+        elif self.draft.incident_type:
+            p = default_priority(self.runcards, self.draft.incident_type)
+            self.priority_label.setText(f"P{p} (the run card's · Alt+1…5 changes it)")
+        else:
+            self.priority_label.setText("From the type (Alt+1…5 sets it)")
+
+    def _look_up_place(self) -> None:
+        location = self.draft.location
+        if location is None:
+            self.place = PlaceInfo()
+            self.place_box.hide()
+            self.duplicate_box.hide()
+            return
+        now = self._clock()
+        self.place = look_up(
+            self.service.state.view, location, self.draft.incident_type, now, self.rule
+        )
+        self.place_box.show_place(self.place)
+        dups = self.place.duplicates
+        if dups:
+            more = f" (and {len(dups) - 1} more)" if len(dups) > 1 else ""
+            self.duplicates.setText(f"Possible duplicate: {duplicate_text(dups[0], now)}{more}")
+        self.duplicate_box.setVisible(bool(dups))
+
+    def save(self, choice: SaveChoice = "new") -> bool:
+        """Save the draft: a new incident linked to the call (``new``), also linked as a child
+        of the nearest possible duplicate (``child``), or the call joined to it (``join``)."""
+        self.draft = self.draft.with_type(self.type_field.resolved())
+        duplicate = self.place.duplicates[0].incident if self.place.duplicates else None
+        if choice != "new" and duplicate is None:
+            self.message.say("No possible duplicate to link to", MessageState.REFUSED)
+            return False
+        if choice != "join" and self.draft.missing():
+            self.message.say(f"Give {self.draft.missing()} first", MessageState.REFUSED)
+            return False
+        call = self.current_call()
+        if choice == "join" and call is None:
+            self.message.say("No call to join to it", MessageState.REFUSED)
+            return False
+        if call is not None and call.incident_id is not None:
+            call = None  # the call already has its incident: this one is saved on its own
+        commands = self.draft.commands(
+            call, self.runcards, choice=choice, duplicate_id=duplicate.id if duplicate else None
+        )
+        words = self._saved_words(choice, duplicate)
+        if not submit_and_say(self.service, self.message, commands, words):
+            return False
+        self._reset_draft()
+        self.refresh()
+        return True
+
+    def _saved_words(self, choice: SaveChoice, duplicate: Incident | None) -> str:
+        target = incident_label(duplicate) if duplicate is not None else ""
+        if choice == "join":
+            return f"Call joined to {target}"
+        where = self.draft.verified_as or (
+            self.draft.location.address if self.draft.location else ""
+        )
+        text = f"Saved {self.draft.incident_type} at {where or 'the caller point'}"
+        return text + (f", linked as a child of {target}" if choice == "child" else "")

@@ -1,9 +1,11 @@
 """``dispatch-server demo`` and ``dispatch-server derive-demo``, a plugin of ``dispatch-server``.
 
     dispatch-server demo [--data-dir DIR] [--port 8765] [--password demo] [--call-interval 20]
+                         [--speed 10] [--ring-interval 60]
     dispatch-server derive-demo --sffd CSV --out resources/demo
 
-``demo`` runs the reference server on 127.0.0.1 with the demo roster and a simulated call feed
+``demo`` runs the reference server on 127.0.0.1 with the demo roster, a simulated call feed
+(incidents every ``--call-interval`` s) and simulated 911 calls (every ``--ring-interval`` s)
 (`sim.demo_floor`), prints one JSON line ``{"listening": {...}, "user": ..., "password":
 ...}`` and serves until SIGINT/SIGTERM. It listens on loopback only: the demo password is printed.
 ``derive-demo`` regenerates the demo city from the SFFD calls-for-service CSV.
@@ -34,8 +36,13 @@ def add_commands(
     demo.add_argument("--data-dir", type=Path, default=Path("dispatch-demo"))
     demo.add_argument("--port", type=int, default=8765)
     demo.add_argument("--password", default="demo", help="password of the user 'demo'")
-    demo.add_argument("--call-interval", type=float, default=20.0, help="seconds between calls")
+    demo.add_argument(
+        "--call-interval", type=float, default=20.0, help="seconds between call-feed incidents"
+    )
     demo.add_argument("--speed", type=float, default=10.0, help="crews work this much faster")
+    demo.add_argument(
+        "--ring-interval", type=float, default=60.0, help="mean seconds between 911 calls"
+    )
     derive = commands.add_parser("derive-demo", help="derive resources/demo from SFFD data")
     derive.add_argument("--sffd", type=Path, required=True, help="calls-for-service CSV")
     derive.add_argument("--out", type=Path, required=True)
@@ -53,6 +60,7 @@ def run_demo(args: argparse.Namespace) -> int:
         args.data_dir,
         call_interval=args.call_interval,
         speed=args.speed,
+        ring_interval=args.ring_interval,
         port=args.port,
         password=args.password,
     )

@@ -1,13 +1,19 @@
 """`EmbeddedServer`: the reference server, and optionally the demo floor, in a background thread.
 
-The demo floor is the server plus the call-feed simulator (`sim.callfeed`), which signs in to it
-as its own user. ``dispatch-desktop --demo`` runs one (through `ui.demo_launcher`, the only way
-the workstation reaches this package) so a newcomer sees a live floor with one command; so does
-``dispatch-server demo`` (`sim.demo_cli`). The server gets its own thread and event loop, so its
-SQLite commits never stall the user interface.
+The demo floor is the server plus two simulators, each signed in to it as its own user: the
+call feed (`sim.callfeed`, user ``floor-sim``: the other dispatchers of the floor, opening and
+working incidents) and the telephone network (`sim.calls`, user ``call-sim`` in the role
+``telephony``: 911 calls ringing in the call-taking panel, some abandoned). Before they start,
+the floor's setup flags a few demo addresses with premise hazards (`DEMO_PREMISES`, set by the
+admin account ``floor-admin`` over the protocol), at the houses the call simulator's civic
+addresses name, so premise warnings show up. ``dispatch-desktop --demo`` runs one (through
+`ui.demo_launcher`, the only way the workstation reaches this package) so a newcomer sees a
+live floor with one command; so does ``dispatch-server demo`` (`sim.demo_cli`). The server gets
+its own thread and event loop, so its SQLite commits never stall the user interface.
 
-Contract: `start` returns once the server listens (raises if it cannot); `stop` closes every
-connection, stops the simulator, checkpoints the database and joins the thread.
+Contract: `start` returns once the server listens and the premises are set (raises if it cannot
+listen); `stop` closes every connection, stops the simulators, checkpoints the database and
+joins the thread. The simulators' accounts get a fresh random password on every start.
 """
 
 from __future__ import annotations
@@ -19,25 +25,89 @@ import secrets
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
+from desktop.domain.premises import PremiseSet
+from desktop.geo.geocoder import Geocoder
 from desktop.link import Backoff
+from desktop.protocol.errors import ErrorCode
 from desktop.service import DispatchService, ServiceConfig
 from desktop.signin import SignIn
+from server.admin_client import AdminClient, AdminError
 from server.app import DispatchServer
 from server.auth import hash_password
 from server.store.sqlite import SqliteStore
 from sim.callfeed import CallFeedSimulator
-from sim.demo_data import load_calls, load_roster
+from sim.calls import CallSimulator, caller_address
+from sim.demo_data import CallTemplate, load_calls, load_roster
 
-__all__ = ["DEMO_USER", "SIM_USER", "DemoLogin", "EmbeddedServer"]
+__all__ = [
+    "CALL_SIM_USER",
+    "DEMO_PREMISES",
+    "DEMO_USER",
+    "PREMISE_USER",
+    "SIM_USER",
+    "DemoLogin",
+    "EmbeddedServer",
+    "demo_premises",
+]
 
 log = logging.getLogger(__name__)
 
 DEMO_USER = "demo"
 SIM_USER = "floor-sim"
+CALL_SIM_USER = "call-sim"
+PREMISE_USER = "floor-admin"
+
+#: Premise hazards of the demo floor: (a demo call's block address, hazards, note). Each is
+#: set at the house the call simulator's civic addresses on that block name.
+DEMO_PREMISES: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("1000 Block of Polk St", ("dog on premises",), "Two large dogs; the tenant secures them."),
+    (
+        "500 Block of 5th St",
+        ("oxygen in use",),
+        "Resident on home oxygen, 3rd floor: no open flame.",
+    ),
+    (
+        "100 Block of Golden Gate Ave",
+        ("prior violence — stage for PD",),
+        "Crew assaulted here last year; stage until PD clears the scene.",
+    ),
+    (
+        "0 Block of 6th St",
+        ("hazmat storage",),
+        "Solvents and compressed gas cylinders in the basement.",
+    ),
+    (
+        "200 Block of Eddy St",
+        ("oxygen in use", "bariatric patient"),
+        "Lift assist needs four; bariatric stretcher.",
+    ),
+)
+
+
+def demo_premises(calls: Sequence[CallTemplate], geocoder: Geocoder) -> list[PremiseSet]:
+    """The `DEMO_PREMISES` whose block the demo ``calls`` hold, as ``premise.set`` commands at
+    the simulated callers' house on that block (`sim.calls.caller_address`)."""
+    by_address = {call.address: call for call in reversed(calls)}  # the first call of each
+    commands = []
+    for address, hazards, note in DEMO_PREMISES:
+        template = by_address.get(address)
+        house = caller_address(template, geocoder) if template is not None else None
+        if house is not None:
+            commands.append(
+                PremiseSet(
+                    address=house.label,
+                    hazards=list(hazards),
+                    note=note,
+                    lat=house.lat,
+                    lon=house.lon,
+                )
+            )
+    return commands
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,17 +129,23 @@ class EmbeddedServer:
         demo: bool = True,
         call_interval: float = 20.0,
         speed: float = 10.0,
+        ring_interval: float = 60.0,
         port: int = 0,
         password: str | None = None,
     ) -> None:
-        """``password`` for the demo user; None: a random one for this run only."""
+        """``password`` for the demo user; None: a random one for this run only.
+        ``call_interval``: mean seconds between the incidents the call feed opens, worked
+        ``speed`` times faster than the real crews did; ``ring_interval``: mean seconds between
+        911 calls (the callers keep real time)."""
         self.data_dir = data_dir
         self.port = port
         self.password = password
         self.demo = demo
         self.call_interval = call_interval
         self.speed = speed
+        self.ring_interval = ring_interval
         self.simulator: CallFeedSimulator | None = None
+        self.call_simulator: CallSimulator | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._stopped: asyncio.Event | None = None
@@ -109,40 +185,77 @@ class EmbeddedServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         store = SqliteStore(self.data_dir / "server.sqlite")
         password = self.password or secrets.token_urlsafe(16)
-        sim_password = secrets.token_urlsafe(16)
         await asyncio.to_thread(self._ensure_user, store, DEMO_USER, "dispatcher", password)
-        await asyncio.to_thread(self._ensure_user, store, SIM_USER, "dispatcher", sim_password)
         server = DispatchServer(store, "127.0.0.1", self.port)
         await server.start()
-        sim_task: asyncio.Task[None] | None = None
+        tasks: list[asyncio.Task[None]] = []
         try:
             if self.demo:
-                sim_dir = Path(tempfile.mkdtemp(prefix="dispatch-floor-sim-"))
-                config = ServiceConfig(
-                    data_dir=sim_dir,
-                    url=server.url,
-                    workstation="simulator",
-                    backoff=Backoff(0.2, 2.0, 5.0),
-                )
-                service = DispatchService(config, SignIn(SIM_USER, sim_password))
-                self.simulator = CallFeedSimulator(
-                    service,
-                    load_roster(),
-                    load_calls(),
-                    interval=self.call_interval,
-                    speed=self.speed,
-                )
-                sim_task = asyncio.create_task(self.simulator.run(), name="call feed simulator")
+                tasks = await self._start_floor(store, server.url)
             self._ready.set_result(DemoLogin(server.url, DEMO_USER, password))
             await self._stopped.wait()
         finally:
-            if sim_task is not None:
-                sim_task.cancel()
-                await asyncio.gather(sim_task, return_exceptions=True)
-            if self.simulator is not None:
-                await self.simulator.stop()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for simulator in (self.simulator, self.call_simulator):
+                if simulator is not None:
+                    await simulator.stop()
             await server.stop()
             store.close()
+
+    async def _start_floor(self, store: SqliteStore, url: str) -> list[asyncio.Task[None]]:
+        """Set the demo premises, then start both simulators; their running tasks."""
+        calls = load_calls()
+        logins = {name: secrets.token_urlsafe(16) for name in (SIM_USER, CALL_SIM_USER)}
+        for name, role in ((SIM_USER, "dispatcher"), (CALL_SIM_USER, "telephony")):
+            await asyncio.to_thread(self._ensure_user, store, name, role, logins[name])
+        await self._set_premises(store, url, calls)
+        self.simulator = CallFeedSimulator(
+            self._service(url, SIM_USER, logins[SIM_USER]),
+            load_roster(),
+            calls,
+            interval=self.call_interval,
+            speed=self.speed,
+        )
+        self.call_simulator = CallSimulator(
+            self._service(url, CALL_SIM_USER, logins[CALL_SIM_USER]),
+            calls,
+            interval=self.ring_interval,
+        )
+        return [
+            asyncio.create_task(self.simulator.run(), name="call feed simulator"),
+            asyncio.create_task(self.call_simulator.run(), name="call simulator"),
+        ]
+
+    async def _set_premises(self, store: SqliteStore, url: str, calls: list[CallTemplate]) -> None:
+        """Flag `DEMO_PREMISES` as ``floor-admin`` (flags already set are refused ``no_change``
+        and left). A failure is logged: the floor runs without them."""
+        commands = await asyncio.to_thread(demo_premises, calls, Geocoder.load_default())
+        admin_password = secrets.token_urlsafe(16)
+        await asyncio.to_thread(self._ensure_user, store, PREMISE_USER, "admin", admin_password)
+        try:
+            async with await AdminClient.connect(
+                url, PREMISE_USER, admin_password, tool="demo floor"
+            ) as client:
+                results = await client.submit(commands)
+        except AdminError as exc:
+            log.warning("demo premises not set: %s", exc)
+            return
+        for command, result in zip(commands, results, strict=True):
+            if result.error is not None and result.error.code != ErrorCode.NO_CHANGE:
+                log.warning("demo premise %s refused: %s", command.address, result.error.message)
+
+    @staticmethod
+    def _service(url: str, user: str, password: str) -> DispatchService:
+        """A headless workstation core for a simulator, over a fresh temporary directory."""
+        config = ServiceConfig(
+            data_dir=Path(tempfile.mkdtemp(prefix=f"dispatch-{user}-")),
+            url=url,
+            workstation="simulator",
+            backoff=Backoff(0.2, 2.0, 5.0),
+        )
+        return DispatchService(config, SignIn(user, password))
 
     @staticmethod
     def _ensure_user(store: SqliteStore, name: str, role: str, password: str) -> None:

@@ -79,6 +79,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import msgspec
 
 from bench._support import emit, slow_disk_env
+from desktop.domain.calls import CallAbandoned, CallOffered
 from desktop.domain.catalog import event_kind_of
 from desktop.domain.incidents import (
     IncidentCreated,
@@ -88,6 +89,7 @@ from desktop.domain.incidents import (
 )
 from desktop.domain.kinds import EventData
 from desktop.domain.types import (
+    Call,
     Caller,
     Incident,
     IncidentStatus,
@@ -117,6 +119,8 @@ MEASURE = 10.0  # s of measurement window (--seconds)
 TAIL = 1.0  # s of stream after it, so the window's last events are not the stream's last
 UNITS = 200
 INCIDENTS = 100
+CALLS_RINGING = 12  # calls ringing in the Call-taking panel, and as many abandoned
+
 STALL_TICK_MS = 5
 SEED = 911
 #: One 1920x1080 screen (Qt's offscreen default is 800x600, smaller than the window).
@@ -176,6 +180,12 @@ def build_stream(seconds: float, rate: float = RATE) -> Stream:
             )
         )
         roster.append((event_kind_of(data).name, encoder.encode(data), rng.uniform(60, 3600)))
+    for n in range(2 * CALLS_RINGING):  # the Call-taking panel's ringing and callback lists
+        call = Call(id=f"call-{n:03d}", ani=f"415555{n:04d}", class_of_service="wireless")
+        roster.append(("call.offered", encoder.encode(CallOffered(call=call)), rng.uniform(5, 90)))
+        if n >= CALLS_RINGING:
+            data = CallAbandoned(call_id=call.id, reason="caller hung up")
+            roster.append((event_kind_of(data).name, encoder.encode(data), 1.0))
 
     # unit state machine: AQ/AV -> (dispatched) DP -> ER -> OS -> AV -> AQ ...
     status = {unit_id: UnitStatus.AQ for unit_id, _ in units}
@@ -242,6 +252,19 @@ def build_stream(seconds: float, rate: float = RATE) -> Stream:
 
 
 # --- the sender process ---------------------------------------------------------------------
+
+
+def show_call_taking(window: Any) -> None:
+    """The Call-taking dock beside Incident detail, with a verified address in its draft."""
+    from PySide6.QtCore import Qt
+
+    from desktop.domain.types import LocationArgs
+
+    docks = window.docks
+    window.splitDockWidget(docks["incident_detail"], docks["call_taking"], Qt.Orientation.Vertical)
+    docks["call_taking"].show()
+    where = LocationArgs(address="1200 MARKET ST", lat=37.77877, lon=-122.41484, verified=True)
+    window.call_taking._on_address(where, "1200 MARKET ST")
 
 
 def serve_forever(port_queue: Any, seconds: float, rate: float) -> None:
@@ -591,8 +614,11 @@ async def measure(args: argparse.Namespace, url: str, plan: Plan, work_dir: Path
         await asyncio.sleep(0.01)
     stream_start = record.sent[0]
     # as at a real position: the top incident of the queue is open in Incident detail, whose
-    # units, timeline and recommendation follow the stream too
+    # units, timeline and recommendation follow the stream too; the Call-taking panel is shown
+    # beside it with calls ringing (their times tick) and an address entered for a call, whose
+    # duplicates and prior incidents are looked up again as incidents change
     window.selection.select_incident(window.models.incidents.id_at(0))
+    show_call_taking(window)
     measure_s = args.seconds
     window_start, window_end = stream_start + WARMUP, stream_start + WARMUP + measure_s
     print(

@@ -201,3 +201,11 @@ def test_control_file() -> None:
 def test_windows_and_macos_targets_say_where_they_build(capsys: pytest.CaptureFixture[str]) -> None:
     assert build.main(["windows"]) == 2
     assert "packaging/windows/README.md" in capsys.readouterr().err
+
+
+def test_the_data_files_read_at_run_time_are_collected() -> None:
+    """The street index parses addresses with usaddress's CRF model: without it in the bundle
+    the frozen workstation fails at the first address typed."""
+    pytest.importorskip("PyInstaller")
+    collected = {Path(source).name for source, _ in bundle_rules.package_data()}
+    assert "usaddr.crfsuite" in collected

@@ -34,10 +34,23 @@ __all__ = [
     "QT_MODULES",
     "QT_PLUGINS",
     "SERVER_EXCLUDES",
+    "DATA_PACKAGES",
     "drop_dangling_links",
     "keep_qt_file",
+    "package_data",
     "prune_libraries",
 ]
+
+#: Packages whose data files the code reads at run time and PyInstaller does not find on its
+#: own: usaddress's CRF model (``usaddr.crfsuite``, the address parser of the street index).
+DATA_PACKAGES = ("usaddress",)
+
+
+def package_data() -> list[tuple[str, str]]:
+    """The (source, destination folder) data entries of `DATA_PACKAGES` for an Analysis."""
+    from PyInstaller.utils.hooks import collect_data_files
+
+    return [entry for package in DATA_PACKAGES for entry in collect_data_files(package)]
 
 #: The PySide6 modules the workstation imports (and the map's pyqtgraph will need no other).
 QT_MODULES = ("QtCore", "QtGui", "QtWidgets")

@@ -155,7 +155,7 @@ async def test_a_call_is_answered_located_verified_and_saved_in_two_keys(
     )
     assert "linked to" in panel.call_header.text()
 
-    QtBot.keyClick(panel.type_field, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    QtBot.keyClick(panel.type_field, Qt.Key.Key_F8)
     await wait_until(
         lambda: service.state.view.calls["c1"].status is CallStatus.RELEASED, what="released"
     )
@@ -191,3 +191,59 @@ async def test_the_answer_race_is_lost_in_place_and_abandoned_calls_wait_for_a_c
     await wait_until(lambda: panel.callbacks.rowCount() == 1, what="on the callback list")
     assert panel.callbacks.item(0, 0).text() == "before answer"
     assert panel.callbacks_title.text().startswith("Callbacks 1")
+
+
+async def test_the_callers_civic_address_a_forced_address_and_joining_a_duplicate(
+    server: ServerProcess,
+    open_workstation: Callable[..., Workstation],
+    make_client: ClientFactory,
+) -> None:
+    tel = make_client("tel", server.url)
+    await _live(tel)
+    station = await _calltaker(open_workstation, server.url)
+    service, panel = station.service, station.window.call_taking
+    _offer(tel, "c1", VOIP, cos="voip")
+    await _ringing(panel, 1)
+    panel.answer_oldest()
+    QtBot.keyClick(panel.address.field, Qt.Key.Key_F4)  # the caller's civic address
+    assert panel.address.field.text() == "1200 MARKET ST"
+    QtBot.keyClick(panel.address.field, Qt.Key.Key_Return)
+    assert panel.draft.verified_as == "1200 MARKET ST"
+    QtBot.keyClicks(panel.type_field, "FIRE-STRUCTURE")
+    QtBot.keyClick(panel.type_field, Qt.Key.Key_Return)
+    await wait_until(lambda: not service.outbox, what="first incident saved")
+    first = service.state.view.calls["c1"].incident_id
+    assert first is not None
+
+    # a second caller reports the same fire: F5 joins the call to it, no new incident
+    _offer(tel, "c2", WIRELESS)
+    await _ringing(panel, 1)
+    QtBot.keyClick(panel.address.field, Qt.Key.Key_F8)  # done with the first caller
+    panel.answer_oldest()
+    QtBot.keyClicks(panel.address.field, "1200 market st")
+    QtBot.keyClick(panel.address.field, Qt.Key.Key_Return)
+    assert panel.duplicate_box.isVisible() and "FIRE-STRUCTURE" in panel.duplicates.text()
+    incidents = len(service.incidents())
+    QtBot.keyClick(panel.type_field, Qt.Key.Key_F5)
+    await wait_until(lambda: not service.outbox, what="joined")
+    assert service.state.view.calls["c2"].incident_id == first
+    assert len(service.incidents()) == incidents
+    incident = service.incident(first)
+    assert incident is not None and incident.calls == ["c1", "c2"]
+
+    # an address the index does not know, kept on purpose, flags the incident for follow-up
+    QtBot.keyClick(panel.address.field, Qt.Key.Key_F8)
+    _offer(tel, "c3", WIRELESS)
+    await _ringing(panel, 1)
+    panel.answer_oldest()
+    QtBot.keyClicks(panel.address.field, "behind the old pier shed")
+    QtBot.keyClick(panel.address.field, Qt.Key.Key_Return)
+    assert panel.address.verdict.text().startswith("Not verified")
+    QtBot.keyClick(panel.address.field, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    QtBot.keyClicks(panel.type_field, "ASSIST")
+    QtBot.keyClick(panel.type_field, Qt.Key.Key_Return)
+    await wait_until(lambda: not service.outbox, what="forced saved")
+    forced = service.incident(service.state.view.calls["c3"].incident_id or "")
+    assert forced is not None and forced.location.forced and not forced.location.verified
+    station.window.selection.select_incident(forced.id)
+    assert "FOLLOW UP" in station.window.incident_detail.facts.text()

@@ -5,10 +5,10 @@ incident in a few keys. Every action is a command through the outbox, so it work
 Keys: **F3** (anywhere) answers the oldest ringing call. In the panel: Enter on the address
 verifies it (Ctrl+Enter keeps it unverified: flagged for follow-up) and moves to the type; a
 digit 1-9 in the empty type field picks a listed type; Enter saves (so an incident is saved in
-two keys once its address is in); Alt+1…5 sets the priority; Ctrl+U puts the caller's location
-in the address field; Ctrl+J joins the call to the nearest possible duplicate, Ctrl+Shift+N
-saves the incident as a child of it; Ctrl+R releases the call; Ctrl+B marks the selected
-abandoned call called back.
+two keys once its address is in); Alt+1…5 sets the priority; F4 puts the caller's location in
+the address field; F5 joins the call to the nearest possible duplicate, Shift+F5 saves the
+incident as a child of it; F8 releases the call; F7 marks the selected abandoned call called
+back.
 
 An answer another position won first is told in place ("bob answered it first") and taken
 off Needs attention: losing an answer race is not a problem to resolve.
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
     QHBoxLayout,
+    QHeaderView,
     QInputDialog,
     QLabel,
     QLineEdit,
@@ -66,10 +67,27 @@ from ui.widgets.address_entry import AddressEntry
 from ui.widgets.message_line import MessageLine, MessageState, attempt, submit_and_say
 from ui.widgets.place_box import PlaceBox
 
-__all__ = ["ANSWER_KEYS", "QUICK_TYPES", "CallTakingPanel", "TypeField"]
+__all__ = [
+    "ANSWER_KEYS",
+    "CALLED_BACK_KEYS",
+    "CALLER_LOCATION_KEYS",
+    "CHILD_KEYS",
+    "JOIN_KEYS",
+    "QUICK_TYPES",
+    "RELEASE_KEYS",
+    "CallTakingPanel",
+    "TypeField",
+]
 
 #: Answers the oldest ringing call, from anywhere on the workstation.
 ANSWER_KEYS = "F3"
+#: The panel's keys. Function keys, because a line edit takes most Ctrl+letter keys for
+#: itself on Linux (Ctrl+U deletes to the start of the line).
+CALLER_LOCATION_KEYS = "F4"
+JOIN_KEYS = "F5"
+CHILD_KEYS = "Shift+F5"
+CALLED_BACK_KEYS = "F7"
+RELEASE_KEYS = "F8"
 #: How many types the type field lists under digits 1-9.
 QUICK_TYPES = 9
 
@@ -157,6 +175,7 @@ class CallTakingPanel(QWidget):
             self.address.set_geocoder(geocoder)
         else:
             self._load_street_index()
+        self._show_priority()
         self.refresh()
 
     # --- building ------------------------------------------------------------------------------
@@ -173,10 +192,10 @@ class CallTakingPanel(QWidget):
         self.call_location.setObjectName("call_location")
         self.call_location.setWordWrap(True)
         self.call_location.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.release_button = QPushButton("Release call (Ctrl+R)")
+        self.release_button = QPushButton(f"Release call ({RELEASE_KEYS})")
         self.release_button.setObjectName("release_call")
         self.release_button.clicked.connect(self.release_call)
-        self.use_caller_button = QPushButton("Use caller location (Ctrl+U)")
+        self.use_caller_button = QPushButton(f"Use caller location ({CALLER_LOCATION_KEYS})")
         self.use_caller_button.setObjectName("use_caller_location")
         self.use_caller_button.clicked.connect(self.use_caller_location)
         call_actions = QHBoxLayout()
@@ -214,10 +233,10 @@ class CallTakingPanel(QWidget):
         self.duplicates.setObjectName("duplicates")
         self.duplicates.setProperty("class", "duplicate")
         self.duplicates.setWordWrap(True)
-        self.join_button = QPushButton("Join call to it (Ctrl+J)")
+        self.join_button = QPushButton(f"Join call to it ({JOIN_KEYS})")
         self.join_button.setObjectName("join_duplicate")
         self.join_button.clicked.connect(lambda: self.save("join"))
-        self.child_button = QPushButton("New incident, linked as its child (Ctrl+Shift+N)")
+        self.child_button = QPushButton(f"New incident, linked as its child ({CHILD_KEYS})")
         self.child_button.setObjectName("child_of_duplicate")
         self.child_button.clicked.connect(lambda: self.save("child"))
         self.duplicate_box = QFrame()
@@ -261,7 +280,10 @@ class CallTakingPanel(QWidget):
         table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         table.verticalHeader().hide()
-        table.horizontalHeader().setStretchLastSection(True)
+        header = table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        table.setMinimumHeight(4 * 24 + 28)  # a header and four calls, however small the dock
         table.setMaximumHeight(170)
         return table
 
@@ -274,11 +296,11 @@ class CallTakingPanel(QWidget):
         )
         local = Qt.ShortcutContext.WidgetWithChildrenShortcut
         for keys, action in (
-            ("Ctrl+U", self.use_caller_location),
-            ("Ctrl+R", self.release_call),
-            ("Ctrl+J", lambda: self.save("join")),
-            ("Ctrl+Shift+N", lambda: self.save("child")),
-            ("Ctrl+B", self.mark_called_back),
+            (CALLER_LOCATION_KEYS, self.use_caller_location),
+            (RELEASE_KEYS, self.release_call),
+            (JOIN_KEYS, lambda: self.save("join")),
+            (CHILD_KEYS, lambda: self.save("child")),
+            (CALLED_BACK_KEYS, self.mark_called_back),
         ):
             QShortcut(QKeySequence(keys), self, action, context=local)
         for priority in range(1, 6):
@@ -349,7 +371,7 @@ class CallTakingPanel(QWidget):
         )
         waiting = callback_list(world)
         self.callbacks_title.setText(
-            f"Callbacks {len(waiting)} · Ctrl+B marks the selected one called back"
+            f"Callbacks {len(waiting)} · {CALLED_BACK_KEYS} marks the selected one called back"
             if waiting
             else "No abandoned call to call back"
         )
@@ -519,7 +541,7 @@ class CallTakingPanel(QWidget):
             )
 
     def use_caller_location(self) -> None:
-        """Ctrl+U: the caller's civic address, else the address nearest their point, into the
+        """F4: the caller's civic address, else the address nearest their point, into the
         address field (confirmed with Enter); with neither, their point itself."""
         call = self.current_call()
         if call is None or not call.locations:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from desktop.domain.caller_location import describe_caller_location
 from desktop.domain.types import Call, Caller, Incident, Location, UnitStatus
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "STATUS_WORDS",
     "ani_text",
     "call_label",
+    "caller_location_text",
     "caller_text",
     "incident_label",
     "incident_reference",
@@ -23,6 +25,7 @@ __all__ = [
     "located",
     "ordinal",
     "place",
+    "service_text",
 ]
 
 #: Characters of an incident's id shown (and typed on the command line) while it has no number
@@ -121,5 +124,20 @@ def ani_text(ani: str) -> str:
 def call_label(call: Call) -> str:
     """How a call is named in a timeline or a message: callback number and class of service
     ("(415) 555-0134 wireless")."""
-    service = CLASS_OF_SERVICE_WORDS.get(call.class_of_service, call.class_of_service)
-    return f"{ani_text(call.ani)} {service.lower()}"
+    return f"{ani_text(call.ani)} {service_text(call).lower()}"
+
+
+def service_text(call: Call) -> str:
+    """The call's class of service as a call-taker reads it ("Wireless", "VoIP")."""
+    return CLASS_OF_SERVICE_WORDS.get(call.class_of_service, call.class_of_service)
+
+
+def caller_location_text(call: Call) -> str:
+    """Where the caller is as the network said it, each location with its uncertainty; or
+    why there is none and what to do."""
+    shapes = [describe_caller_location(loc) for loc in call.locations]
+    if shapes:
+        return " | ".join(shapes)
+    if call.location_error:
+        return f"Caller location unreadable ({call.location_error}); ask where they are"
+    return "No caller location: ask where they are"

@@ -20,19 +20,15 @@ import time
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFormLayout,
     QFrame,
     QHBoxLayout,
-    QHeaderView,
     QInputDialog,
     QLabel,
     QLineEdit,
     QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -45,7 +41,6 @@ from desktop.calltaking.draft import (
     default_priority,
 )
 from desktop.calltaking.place import DuplicateRule, PlaceInfo, duplicate_text, look_up
-from desktop.domain.caller_location import describe_caller_location
 from desktop.domain.calls import (
     CallAnswer,
     CallMarkCalledBack,
@@ -56,7 +51,12 @@ from desktop.domain.calls import (
 )
 from desktop.domain.roles import READ_ONLY_HINT, is_read_only
 from desktop.domain.types import Call, Incident, LocationArgs
-from desktop.domain.wording import CLASS_OF_SERVICE_WORDS, ani_text, incident_label
+from desktop.domain.wording import (
+    ani_text,
+    caller_location_text,
+    incident_label,
+    service_text,
+)
 from desktop.geo.geocoder import Geocoder
 from desktop.runcards import RunCards
 from desktop.service import DispatchService
@@ -64,6 +64,7 @@ from desktop.state import Change
 from ui.background import run_behind
 from ui.presentation import duration
 from ui.widgets.address_entry import AddressEntry
+from ui.widgets.call_lists import TypeField, call_table, fill_calls
 from ui.widgets.message_line import MessageLine, MessageState, attempt, submit_and_say
 from ui.widgets.place_box import PlaceBox
 
@@ -76,7 +77,6 @@ __all__ = [
     "QUICK_TYPES",
     "RELEASE_KEYS",
     "CallTakingPanel",
-    "TypeField",
 ]
 
 #: Answers the oldest ringing call, from anywhere on the workstation.
@@ -90,53 +90,6 @@ CALLED_BACK_KEYS = "F7"
 RELEASE_KEYS = "F8"
 #: How many types the type field lists under digits 1-9.
 QUICK_TYPES = 9
-
-
-def _service_words(call: Call) -> str:
-    return CLASS_OF_SERVICE_WORDS.get(call.class_of_service, call.class_of_service)
-
-
-def caller_location_words(call: Call) -> str:
-    """The caller's location as the network gave it, with its uncertainty; or why there is
-    none."""
-    shapes = [describe_caller_location(loc) for loc in call.locations]
-    if shapes:
-        return " | ".join(shapes)
-    if call.location_error:
-        return f"Caller location unreadable ({call.location_error}); ask where they are"
-    return "No caller location: ask where they are"
-
-
-class TypeField(QLineEdit):
-    """The incident type: a digit in the empty field picks the n-th listed type; Enter saves."""
-
-    picked = Signal()
-
-    def __init__(self, types: list[str], parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.types = types
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        text = event.text()
-        if (
-            not self.text()
-            and text.isdigit()
-            and 1 <= int(text) <= min(QUICK_TYPES, len(self.types))
-        ):
-            self.setText(self.types[int(text) - 1])
-            return
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not event.modifiers():
-            self.picked.emit()
-            return
-        super().keyPressEvent(event)
-
-    def resolved(self) -> str:
-        """The type typed: an exact type, else the only type starting with it, else as typed."""
-        typed = self.text().strip().upper()
-        if typed in self.types:
-            return typed
-        starting = [t for t in self.types if t.startswith(typed)] if typed else []
-        return starting[0] if len(starting) == 1 else typed
 
 
 class CallTakingPanel(QWidget):
@@ -183,11 +136,13 @@ class CallTakingPanel(QWidget):
     def _build(self) -> None:
         self.ringing_title = QLabel()
         self.ringing_title.setObjectName("ringing_title")
-        self.ringing = self._table(
+        self.ringing_title.setWordWrap(True)
+        self.ringing = call_table(
             "calls_ringing", ["Ringing", "Service", "Callback", "Caller location"]
         )
         self.call_header = QLabel("No call answered · F3 answers the oldest ringing call")
         self.call_header.setObjectName("call_header")
+        self.call_header.setWordWrap(True)  # a long header wraps; it never widens the window
         self.call_location = QLabel()
         self.call_location.setObjectName("call_location")
         self.call_location.setWordWrap(True)
@@ -207,12 +162,12 @@ class CallTakingPanel(QWidget):
         self.address.accepted.connect(self._on_address)
         self.address.withdrawn.connect(self._on_address_withdrawn)
         types = self.runcards.incident_types()
-        self.type_field = TypeField(types, self)
+        self.type_field = TypeField(types, QUICK_TYPES, self)
         self.type_field.setObjectName("type_input")
         self.type_field.setPlaceholderText("Type: 1-9 or its name, then Enter saves")
         self.type_field.picked.connect(lambda: self.save())
         self.type_field.textChanged.connect(self._on_type_changed)
-        quick = "   ".join(f"{n} {t}" for n, t in enumerate(types[:QUICK_TYPES], 1))
+        quick = "   ".join(f"{n}\u00a0{t}" for n, t in enumerate(types[:QUICK_TYPES], 1))
         self.type_hint = QLabel(quick)
         self.type_hint.setObjectName("type_hint")
         self.type_hint.setProperty("class", "muted")
@@ -255,7 +210,7 @@ class CallTakingPanel(QWidget):
 
         self.callbacks_title = QLabel()
         self.callbacks_title.setObjectName("callbacks_title")
-        self.callbacks = self._table("calls_callback", ["Abandoned", "Callback", "Service", "When"])
+        self.callbacks = call_table("calls_callback", ["Abandoned", "Callback", "Service", "When"])
         self.callbacks.setMaximumHeight(150)
 
         layout = QVBoxLayout(self)
@@ -270,22 +225,6 @@ class CallTakingPanel(QWidget):
         layout.addWidget(self.message)
         layout.addWidget(self.callbacks_title)
         layout.addWidget(self.callbacks)
-
-    @staticmethod
-    def _table(name: str, headers: list[str]) -> QTableWidget:
-        table = QTableWidget(0, len(headers))
-        table.setObjectName(name)
-        table.setHorizontalHeaderLabels(headers)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.verticalHeader().hide()
-        header = table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
-        table.setMinimumHeight(4 * 24 + 28)  # a header and four calls, however small the dock
-        table.setMaximumHeight(170)
-        return table
 
     def _shortcuts(self) -> None:
         QShortcut(
@@ -354,16 +293,16 @@ class CallTakingPanel(QWidget):
         )
         self.ringing_title.setProperty("state", "ringing" if ringing else "")
         self.ringing_title.style().polish(self.ringing_title)
-        self._fill(
+        fill_calls(
             self.ringing,
             [
                 (
                     c.id,
                     [
                         duration(now - c.times.get("received", now)),
-                        _service_words(c),
+                        service_text(c),
                         ani_text(c.ani),
-                        caller_location_words(c),
+                        caller_location_text(c),
                     ],
                 )
                 for c in ringing
@@ -375,7 +314,7 @@ class CallTakingPanel(QWidget):
             if waiting
             else "No abandoned call to call back"
         )
-        self._fill(
+        fill_calls(
             self.callbacks,
             [
                 (
@@ -383,7 +322,7 @@ class CallTakingPanel(QWidget):
                     [
                         "after answer" if "answered" in c.times else "before answer",
                         ani_text(c.ani),
-                        _service_words(c),
+                        service_text(c),
                         time.strftime("%H:%M:%S", time.localtime(c.times.get("ended", now))),
                     ],
                 )
@@ -393,20 +332,6 @@ class CallTakingPanel(QWidget):
         self._show_call(self.current_call(), now)
         self._look_up_place()
         self._apply_role()
-
-    @staticmethod
-    def _fill(table: QTableWidget, rows: list[tuple[str, list[str]]]) -> None:
-        current = table.item(table.currentRow(), 0) if table.currentRow() >= 0 else None
-        chosen = current.data(Qt.ItemDataRole.UserRole) if current is not None else None
-        table.setRowCount(len(rows))
-        for row, (call_id, cells) in enumerate(rows):
-            for column, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                item.setData(Qt.ItemDataRole.UserRole, call_id)
-                item.setToolTip(text)
-                table.setItem(row, column, item)
-            if call_id == chosen:
-                table.selectRow(row)
 
     def _refresh_times(self) -> None:
         now = self._clock()
@@ -430,13 +355,13 @@ class CallTakingPanel(QWidget):
             return
         answered = call.times.get("answered", now)
         on_line = duration(now - answered)
-        header = f"{ani_text(call.ani)} · {_service_words(call)} · on the line {on_line}"
+        header = f"{ani_text(call.ani)} · {service_text(call)} · on the line {on_line}"
         if call.caller_name:
             header += f" · {call.caller_name}"
         if call.incident_id is not None and (incident := self.service.incident(call.incident_id)):
             header += f" · linked to {incident_label(incident)}"
         self.call_header.setText(header)
-        lines = [f"Caller is at: {caller_location_words(call)}"]
+        lines = [f"Caller is at: {caller_location_text(call)}"]
         near = self._nearest_address(call)
         if near:
             lines.append(near)
@@ -646,6 +571,7 @@ class CallTakingPanel(QWidget):
             return False
         self._reset_draft()
         self.refresh()
+        self.address.field.setFocus()  # ready for the next address
         return True
 
     def _saved_words(self, choice: SaveChoice, duplicate: Incident | None) -> str:

@@ -32,6 +32,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from server.gis_import import line_parts
+
 if TYPE_CHECKING:  # numpy loads with the derivation, not when dispatch-server starts
     from desktop.geo.address_derive import StreetData, Vertex
 
@@ -275,18 +277,11 @@ def read_tiger(path: Path) -> tuple[list[tuple[str, tuple[Vertex, ...]]], str]:
     raw = path.read_bytes()
     data = json.loads(raw)
     lines = []
-    for feature in data.get("features", []):
-        name = str((feature.get("properties") or {}).get("FULLNAME") or "").strip()
-        geometry = feature.get("geometry") or {}
-        parts = geometry.get("coordinates") or []
-        if geometry.get("type") == "LineString":
-            parts = [parts]
-        elif geometry.get("type") != "MultiLineString":
-            continue
-        for part in parts:
-            coords = tuple((round(p[0] * 1e6), round(p[1] * 1e6)) for p in part)
-            if name and len(coords) >= 2:
-                lines.append((name, coords))
+    for props, part in line_parts(data):
+        name = str(props.get("FULLNAME") or "").strip()
+        coords = tuple((round(p[0] * 1e6), round(p[1] * 1e6)) for p in part)
+        if name and len(coords) >= 2:
+            lines.append((name, coords))
     return lines, hashlib.sha256(raw).hexdigest()
 
 

@@ -33,6 +33,7 @@ import re
 import struct
 import sys
 from collections import defaultdict
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,7 @@ __all__ = [
     "RoadLine",
     "add_gis_import_command",
     "build_graph",
+    "line_parts",
     "read_roads",
     "run_gis_import",
 ]
@@ -243,9 +245,9 @@ def read_roads(path: Path) -> list[RoadLine]:
     raise ValueError(f"{path}: expected a .geojson or .shp file")
 
 
-def _read_geojson(path: Path) -> list[RoadLine]:
-    data = json.loads(path.read_text(encoding="utf-8"))
-    lines = []
+def line_parts(data: Mapping[str, Any]) -> Iterator[tuple[Mapping[str, Any], list[Any]]]:
+    """Each line of a GeoJSON FeatureCollection as (properties, [[lon, lat], ...]): a
+    LineString is one line, a MultiLineString one per part; other geometries are skipped."""
     for feature in data.get("features", []):
         props = feature.get("properties") or {}
         geometry = feature.get("geometry") or {}
@@ -255,11 +257,19 @@ def _read_geojson(path: Path) -> list[RoadLine]:
         elif geometry.get("type") != "MultiLineString":
             continue
         for part in parts:
-            coords = tuple((float(p[0]), float(p[1])) for p in part)
-            lines.append(
-                RoadLine(coords, str(props.get("MTFCC", "")), str(props.get("FULLNAME") or ""))
-            )
-    return lines
+            yield props, part
+
+
+def _read_geojson(path: Path) -> list[RoadLine]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return [
+        RoadLine(
+            tuple((float(p[0]), float(p[1])) for p in part),
+            str(props.get("MTFCC", "")),
+            str(props.get("FULLNAME") or ""),
+        )
+        for props, part in line_parts(data)
+    ]
 
 
 def _read_dbf(path: Path, encoding: str) -> list[dict[str, str]]:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, TypeVar
 import msgspec
 
 from desktop.domain.kinds import DomainError
-from desktop.domain.types import Caller, Incident, IncidentStatus, Location, Unit
+from desktop.domain.types import ASSIGNED_STATUSES, Caller, Incident, IncidentStatus, Location, Unit
 from desktop.domain.wording import incident_label
 from desktop.protocol.errors import ErrorCode
 
@@ -28,6 +28,7 @@ __all__ = [
     "check_name",
     "check_priority",
     "check_text",
+    "committed_units",
     "find_incident",
     "find_unit",
     "open_incident",
@@ -56,6 +57,15 @@ def open_incident(world: World, incident_id: str) -> Incident:
             f"{incident_label(incident)} was closed ({incident.disposition or 'no disposition'})",
         )
     return incident
+
+
+def committed_units(world: World, incident_id: str) -> list[str]:
+    """The ids of the units committed to the incident (``DP`` ... ``AH``), sorted."""
+    return sorted(
+        unit.id
+        for unit in world.units.values()
+        if unit.incident_id == incident_id and unit.status in ASSIGNED_STATUSES
+    )
 
 
 def find_unit(world: World, unit_id: str) -> Unit:

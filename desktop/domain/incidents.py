@@ -18,6 +18,7 @@ from desktop.domain.checks import (
     check_name,
     check_priority,
     check_text,
+    committed_units,
     find_incident,
     open_incident,
     plain,
@@ -32,7 +33,6 @@ from desktop.domain.kinds import (
     Lines,
 )
 from desktop.domain.types import (
-    ASSIGNED_STATUSES,
     Caller,
     CallerArgs,
     Incident,
@@ -217,11 +217,7 @@ def _add_note(world: World, args: IncidentAddNote, ctx: DecisionContext) -> list
 def _close(world: World, args: IncidentClose, ctx: DecisionContext) -> list[EventData]:
     incident = open_incident(world, args.incident_id)
     check_name("disposition", args.disposition)
-    committed = sorted(
-        unit.id
-        for unit in world.units.values()
-        if unit.incident_id == incident.id and unit.status in ASSIGNED_STATUSES
-    )
+    committed = committed_units(world, incident.id)
     if committed:
         raise DomainError(
             ErrorCode.UNITS_STILL_ASSIGNED,

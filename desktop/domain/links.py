@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from msgspec.structs import replace
 
-from desktop.domain.checks import find_incident, open_incident
+from desktop.domain.checks import committed_units, find_incident, open_incident
 from desktop.domain.incidents import IncidentClosed
 from desktop.domain.kinds import (
     CommandArgs,
@@ -23,7 +23,7 @@ from desktop.domain.kinds import (
     EventKind,
     Lines,
 )
-from desktop.domain.types import ASSIGNED_STATUSES, IncidentLink, LinkRelation
+from desktop.domain.types import IncidentLink, LinkRelation
 from desktop.domain.wording import incident_label
 from desktop.protocol.errors import ErrorCode
 
@@ -85,11 +85,7 @@ def _link(world: World, args: IncidentLinkTo, ctx: DecisionContext) -> list[Even
     if args.relation == "replaced":
         incident = open_incident(world, incident.id)
         target = open_incident(world, target.id)
-        committed = sorted(
-            u.id
-            for u in world.units.values()
-            if u.incident_id == incident.id and u.status in ASSIGNED_STATUSES
-        )
+        committed = committed_units(world, incident.id)
         if committed:
             raise DomainError(
                 ErrorCode.UNITS_STILL_ASSIGNED,

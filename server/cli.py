@@ -2,23 +2,28 @@
 
     dispatch-server serve --db PATH [--host 127.0.0.1] [--port 8765] [--rate-limit F/S]
                           [--burst N] [--max-frame-bytes N] [--log-level INFO]
-                          [--audit-log FILE]
+                          [--audit-log FILE] [--sip HOST:PORT]
     dispatch-server users add NAME --role ROLE --db PATH     (password: prompt twice, or stdin)
     dispatch-server users passwd NAME --db PATH
     dispatch-server users disable|enable NAME --db PATH
     dispatch-server users list --db PATH
     dispatch-server units list|export|import FILE|add ID|update ID --server URL --user NAME
                           (the roster of a running server, as an admin: server/roster_cli.py)
+    dispatch-server premise list|set ADDRESS|remove ADDRESS|import FILE ...  (server/premise_cli.py)
     dispatch-server gis-import --roads PATH.geojson|.shp --out DIR   (server/gis_import.py)
+    dispatch-server geocode ADDRESS...|--batch [--index PATH]   (server/geocode_cli.py)
+    dispatch-server derive-addresses --streets CSV --roads GEOJSON [--signals CSV] --out PATH
+    dispatch-server location FILE...   (PIDF-LO caller locations as JSON: server/location_cli.py)
     dispatch-server derive-areas --calls CSV --out PATH   (desktop/geo/areas.py)
     dispatch-server derive-stations --calls CSV --out PATH   (desktop/geo/stations.py)
     dispatch-server demo [--data-dir DIR] [--port 8765]   (plugin: sim/demo_cli.py)
     dispatch-server derive-demo --sffd CSV --out DIR      (plugin: sim/demo_cli.py)
 
 ``serve`` prints exactly one JSON line on stdout once bound, ``{"listening": {"host": H,
-"port": P}}``, and stops gracefully on SIGTERM/SIGINT (connections closed with 1001, SQLite
-checkpointed). Exit codes: 0 success, 1 runtime failure, 2 usage or input errors (unknown role,
-empty password, database that cannot be opened, port in use).
+"port": P}}`` (with ``"sip": {"host": H, "port": P}`` in it when ``--sip`` runs the NG911 SIP
+intake on that UDP address: server/sip/), and stops gracefully on SIGTERM/SIGINT (connections
+closed with 1001, SQLite checkpointed). Exit codes: 0 success, 1 runtime failure, 2 usage or
+input errors (unknown role, empty password, database that cannot be opened, port in use).
 
 Plugins add sub-commands without the server importing them (``server`` may not import ``sim``,
 which is a client of the server). A distribution declares an entry point in the
@@ -62,8 +67,12 @@ from desktop.protocol.codec import DEFAULT_MAX_FRAME_BYTES
 from desktop.protocol.session import ServerSessionLimits
 from server.app import DispatchServer
 from server.auth import hash_password
+from server.geocode_cli import add_geocode_command, run_derive_addresses, run_geocode
 from server.gis_import import add_gis_import_command, run_gis_import
+from server.location_cli import add_location_command, run_location
+from server.premise_cli import add_premise_command, run_premise
 from server.roster_cli import add_units_command, run_units
+from server.sip import SipIntake
 from server.store.base import StoreError, StoreOpenError, UserExists
 from server.store.sqlite import SqliteStore
 
@@ -92,7 +101,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "serve": _serve,
         "users": _users,
         "units": run_units,
+        "premise": run_premise,
         "gis-import": run_gis_import,
+        "geocode": run_geocode,
+        "derive-addresses": run_derive_addresses,
+        "location": run_location,
         "derive-areas": _derive_areas,
         "derive-stations": _derive_stations,
     }
@@ -146,6 +159,13 @@ def _parser() -> tuple[argparse.ArgumentParser, Subcommands]:
         metavar="FILE",
         help="append the audit trail (dispatch.audit) to FILE instead of stderr",
     )
+    serve.add_argument(
+        "--sip",
+        type=_sip_address,
+        default=None,
+        metavar="HOST:PORT",
+        help="also run the NG911 SIP intake on this UDP address (port 0 picks a free one)",
+    )
 
     users = commands.add_parser("users", help="manage user accounts")
     actions = users.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -163,7 +183,10 @@ def _parser() -> tuple[argparse.ArgumentParser, Subcommands]:
     listing = actions.add_parser("list", help="list users")
     listing.add_argument("--db", required=True, type=Path)
     add_units_command(commands)
+    add_premise_command(commands)
     add_gis_import_command(commands)
+    add_geocode_command(commands)
+    add_location_command(commands)
     areas = commands.add_parser(
         "derive-areas", help="derive the dispatch-area index from SFFD calls for service"
     )
@@ -234,7 +257,7 @@ def _serve(args: argparse.Namespace) -> int:
     store = _open(args.db)
     stop_logging = _start_logging(args.log_level, args.audit_log)
     try:
-        return asyncio.run(_run(store, args.host, args.port, limits))
+        return asyncio.run(_run(store, args.host, args.port, limits, args.sip))
     finally:
         store.close()
         stop_logging()
@@ -270,14 +293,24 @@ def _start_logging(level: str, audit_log: Path | None) -> Callable[[], None]:
     return stop
 
 
-async def _run(store: SqliteStore, host: str, port: int, limits: ServerSessionLimits) -> int:
+async def _run(
+    store: SqliteStore,
+    host: str,
+    port: int,
+    limits: ServerSessionLimits,
+    sip: tuple[str, int] | None = None,
+) -> int:
     server = DispatchServer(store, host, port, limits)
     try:
         await server.start()
     except OSError as exc:
         await server.stop()
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    print(json.dumps({"listening": {"host": host, "port": server.port}}), flush=True)
+    listening: dict[str, object] = {"host": host, "port": server.port}
+    intake = await _start_sip(server, sip) if sip is not None else None
+    if intake is not None:
+        listening["sip"] = {"host": intake.host, "port": intake.port}
+    print(json.dumps({"listening": listening}), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -287,8 +320,32 @@ async def _run(store: SqliteStore, host: str, port: int, limits: ServerSessionLi
         await stop.wait()
     finally:
         logging.getLogger(__name__).info("shutting down")
+        if intake is not None:
+            await intake.stop()
         await server.stop()
     return 0
+
+
+# --- serve --sip: the NG911 SIP intake (server/sip/) -------------------------------------------
+
+
+def _sip_address(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:5060`` for IPv6) -> (host, port)."""
+    host, colon, port = text.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not colon or not host or not port.isdigit() or int(port) > 65535:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
+    return host, int(port)
+
+
+async def _start_sip(server: DispatchServer, address: tuple[str, int]) -> SipIntake:
+    intake = SipIntake(server.processor, *address)
+    try:
+        await intake.start()
+    except OSError as exc:
+        await server.stop()
+        raise UsageError(f"cannot listen on udp {address[0]}:{address[1]}: {exc}") from None
+    return intake
 
 
 # --- derive-areas ------------------------------------------------------------------------------

@@ -20,6 +20,13 @@ command of the batch is answered ``storage_unavailable`` (transient: the client 
 `world` and `seq` always describe the same committed state; they change together, synchronously,
 so a connection that reads both and registers for broadcasts without awaiting in between misses
 no event and gets none twice.
+
+Observers (`CommandProcessor.observe`) let server-side components that are not connections
+(the SIP intake) learn of committed events: after each committed batch, right after the
+broadcast and before the results are sent, each observer is called once per event, in seq
+order, with ``(seq, kind, data)`` (``data``: the event data as JSON bytes, as stored). An
+observer must not block; one that raises is logged, and it and the others are still told of
+the following events.
 """
 
 from __future__ import annotations
@@ -46,11 +53,14 @@ from server.handlers import Accepted, handle, valid_key
 from server.numbering import IncidentNumbers
 from server.store.base import Batch, NewEvent, NewResult, StorageUnavailable, Store
 
-__all__ = ["CommandProcessor", "Origin", "load_world"]
+__all__ = ["CommandProcessor", "EventObserver", "Origin", "load_world"]
 
 log = logging.getLogger(__name__)
 
 _json = msgspec.json.Encoder()
+
+#: Told of each committed event: ``(seq, kind, data)`` (see the module docstring).
+EventObserver = Callable[[int, str, bytes], None]
 
 
 class Origin(Protocol):
@@ -147,6 +157,18 @@ class CommandProcessor:
         self._queue: asyncio.Queue[_Pending | object] = asyncio.Queue()
         self._busy = False
         self._committer: ThreadPoolExecutor | None = None
+        self._observers: list[EventObserver] = []
+
+    def observe(self, observer: EventObserver) -> Callable[[], None]:
+        """Call ``observer(seq, kind, data)`` for every event committed from now on (module
+        docstring); returns a function that stops it (calling that twice is harmless)."""
+        self._observers.append(observer)
+
+        def stop() -> None:
+            if observer in self._observers:
+                self._observers.remove(observer)
+
+        return stop
 
     def submit(self, origin: Origin, command: CommandBody) -> None:
         """Queue a command; its result will be sent to ``origin``."""
@@ -232,6 +254,7 @@ class CommandProcessor:
                         for seq, e in zip(seqs, events, strict=True)
                     ]
                 )
+                self._notify(seqs, events)
         self._reply(batch, answers, seqs)
 
     def _decide(
@@ -300,6 +323,15 @@ class CommandProcessor:
             bodies.append(body)
             _audit(item, body, note, now)
             _deliver(item.origin, result_frame(body, now))
+
+    def _notify(self, seqs: list[int], events: list[NewEvent]) -> None:
+        """Tell every observer of the committed ``events``; a failing one is logged."""
+        for observer in list(self._observers):
+            for seq, event in zip(seqs, events, strict=True):
+                try:
+                    observer(seq, event.kind, event.data)
+                except Exception:
+                    log.exception("event observer %r failed on event %d", observer, seq)
 
     def _answer_all(self, batch: list[_Pending], code: ErrorCode, message: str) -> None:
         now = self._clock()

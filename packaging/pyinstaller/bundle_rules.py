@@ -30,11 +30,11 @@ from collections.abc import Iterable
 from pathlib import PurePosixPath
 
 __all__ = [
+    "DATA_PACKAGES",
     "DESKTOP_EXCLUDES",
     "QT_MODULES",
     "QT_PLUGINS",
     "SERVER_EXCLUDES",
-    "DATA_PACKAGES",
     "drop_dangling_links",
     "keep_qt_file",
     "package_data",
@@ -51,6 +51,7 @@ def package_data() -> list[tuple[str, str]]:
     from PyInstaller.utils.hooks import collect_data_files
 
     return [entry for package in DATA_PACKAGES for entry in collect_data_files(package)]
+
 
 #: The PySide6 modules the workstation imports (and the map's pyqtgraph will need no other).
 QT_MODULES = ("QtCore", "QtGui", "QtWidgets")

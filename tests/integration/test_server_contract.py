@@ -45,6 +45,15 @@ VALID_ARGS: dict[str, dict[str, Any]] = {
         "reason": "pending P1: not dispatched",
         "started_at": 1.0,
     },
+    "call.offer": {"call_id": "sup-call", "ani": "4155550100"},
+    "call.end": {"call_id": "sup-call"},
+    "call.answer": {"call_id": "sup-call"},
+    "call.link": {"call_id": "sup-call", "incident_id": "inc-1"},
+    "call.release": {"call_id": "sup-call"},
+    "call.mark_called_back": {"call_id": "sup-call"},
+    "incident.link": {"incident_id": "inc-1", "target_id": "sup-1", "relation": "child"},
+    "premise.set": {"address": "1 Main St", "hazards": ["dog"]},
+    "premise.remove": {"address": "1 Main St"},
 }
 
 

@@ -215,12 +215,13 @@ def test_docks_float_tab_close_and_come_back_from_the_view_menu(
         else:
             qtbot.keyClick(window.incidents_view, key)
         assert window.command_line.input.hasFocus(), key
-    # Ctrl+1..4 put the keyboard in a panel from anywhere, bringing a tabbed one to the front
+    # Ctrl+1..5 put the keyboard in a panel from anywhere, bringing a tabbed one to the front
     targets = {
         "incidents": window.incidents_view,
         "units": window.units_view,
         "incident_detail": window.incident_detail.note,
         "alerts": window.alerts_panel.alerts_view,
+        "call_taking": window.call_taking.address.field,
     }
     window.docks["radio"].raise_()  # Alerts tabbed away behind Radio
     QApplication.processEvents()

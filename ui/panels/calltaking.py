@@ -113,7 +113,7 @@ class CallTakingPanel(QWidget):
         self.service = service
         self.runcards = runcards
         self.rule = rule or DuplicateRule()
-        self._clock = clock or service.server_now
+        self._clock = clock or service.now  # display only: never the database (server_now saves)
         self.draft = IncidentDraft()
         self.place = PlaceInfo()
         self._call_id: str | None = None

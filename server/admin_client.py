@@ -17,8 +17,10 @@ drives the sans-I/O `desktop.protocol.session.ClientSession` over one websocket:
 from __future__ import annotations
 
 import asyncio
+import getpass
 import socket
 import ssl
+import sys
 import time
 import uuid
 from collections.abc import Sequence
@@ -44,7 +46,7 @@ from desktop.protocol.session import (
     SyncComplete,
 )
 
-__all__ = ["AdminClient", "AdminConnectionLost", "AdminError", "AdminRefused"]
+__all__ = ["AdminClient", "AdminConnectionLost", "AdminError", "AdminRefused", "read_password"]
 
 #: Commands in flight at once (results awaited before more are sent).
 WINDOW = 32
@@ -65,6 +67,18 @@ class AdminRefused(AdminError):
 
 class AdminConnectionLost(AdminError):
     """The connection failed or ended before the work was done."""
+
+
+def read_password(user: str) -> str:
+    """The admin tools' password: a prompt on a terminal, otherwise the first line of stdin.
+    Raises `AdminRefused` for an empty one (the tools exit 2, as for a refused sign-in)."""
+    if sys.stdin.isatty():
+        password = getpass.getpass(f"Password for {user}: ")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise AdminRefused("no password given (a prompt, or the first line of stdin)")
+    return password
 
 
 class AdminClient:

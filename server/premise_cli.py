@@ -38,7 +38,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
-import getpass
 import io
 import json
 import math
@@ -60,7 +59,7 @@ from desktop.domain.world import World
 from desktop.geo.geocoder import Geocoder
 from desktop.protocol.errors import ErrorCode
 from desktop.protocol.messages import ResultBody
-from server.admin_client import AdminClient, AdminError, AdminRefused
+from server.admin_client import AdminClient, AdminError, AdminRefused, read_password
 
 __all__ = [
     "COLUMNS",
@@ -458,18 +457,7 @@ def format_table(premises: Sequence[Premise]) -> str:
 
 
 async def _sign_in(args: argparse.Namespace) -> AdminClient:
-    password = _read_password(args.user)
+    password = read_password(args.user)
     return await AdminClient.connect(
         args.server, args.user, password, ca_file=args.ca, tool="dispatch-server premise"
     )
-
-
-def _read_password(user: str) -> str:
-    """A prompt on a terminal; otherwise the first line of stdin. Refuses an empty one."""
-    if sys.stdin.isatty():
-        password = getpass.getpass(f"Password for {user}: ")
-    else:
-        password = sys.stdin.readline().rstrip("\r\n")
-    if not password:
-        raise _BadInput("no password given (a prompt, or the first line of stdin)")
-    return password

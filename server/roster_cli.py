@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
 import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
@@ -44,7 +43,7 @@ from desktop.domain.types import UnitStatus
 from desktop.domain.units import UnitAdd, UnitUpdate, radio_holder
 from desktop.geo.stations import Stations
 from desktop.protocol.messages import ResultBody
-from server.admin_client import AdminClient, AdminError, AdminRefused
+from server.admin_client import AdminClient, AdminError, AdminRefused, read_password
 from server.roster import (
     ImportPlan,
     RosterEntry,
@@ -264,21 +263,10 @@ async def _update(args: argparse.Namespace) -> int:
 
 
 async def _sign_in(args: argparse.Namespace) -> AdminClient:
-    password = _read_password(args.user)
+    password = read_password(args.user)
     return await AdminClient.connect(
         args.server, args.user, password, ca_file=args.ca, tool="dispatch-server units"
     )
-
-
-def _read_password(user: str) -> str:
-    """A prompt on a terminal; otherwise the first line of stdin. Refuses an empty one."""
-    if sys.stdin.isatty():
-        password = getpass.getpass(f"Password for {user}: ")
-    else:
-        password = sys.stdin.readline().rstrip("\r\n")
-    if not password:
-        raise _BadInput("no password given (a prompt, or the first line of stdin)")
-    return password
 
 
 def _check(entry: RosterEntry, allow_unknown_station: bool, *, station: bool) -> None:

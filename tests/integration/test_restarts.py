@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from desktop.domain.calls import CallAnswer, CallEnd, CallLink, CallOffer
 from desktop.domain.incidents import IncidentAddNote, IncidentCreate
+from desktop.domain.premises import PremiseRemove, PremiseSet
 from desktop.domain.types import LocationArgs, UnitStatus
 from desktop.domain.units import UnitAdd, UnitDispatch, UnitSetStatus
 from desktop.domain.world import World
@@ -57,6 +59,8 @@ def assert_same_world(restarted: World, server: World) -> None:
         assert [e.text for e in mine.timeline] == [e.text for e in incident.timeline]
         assert mine == incident
     assert restarted.units == server.units
+    assert restarted.calls == server.calls
+    assert restarted.premises == server.premises
 
 
 def no_local_storage_errors(caplog: pytest.LogCaptureFixture) -> None:
@@ -75,9 +79,22 @@ async def test_a_workstation_restarted_four_times_agrees_with_the_server(
     caplog.set_level(logging.INFO, logger="dispatch.link")
     data_dir = tmp_path / "ann-workstation"
     incident_id = uuid7()
+    tel, adm = make_client("tel", server.url), make_client("adm", server.url)
     for start in range(STARTS):
+        # a call rings at every start; ann answers it, and links it (or the caller hangs up)
+        tel.submit(CallOffer(call_id=f"call-{start}", ani="4155550100"))
+        if start == 0:
+            adm.submit(PremiseSet(address="1 Market St", hazards=["dog"]))
+        elif start == 1:
+            tel.submit(CallEnd(call_id="call-0"))  # hung up while ann's workstation was off
+        elif start == 2:
+            adm.submit(PremiseRemove(address="1 Market St"))
+        await wait_until(lambda: settled(tel) and settled(adm), what="offered")
         ann = make_client("ann", server.url, data_dir=data_dir)
         await wait_until(lambda ann=ann: settled(ann), what="the restarted workstation LIVE")
+        ann.submit(CallAnswer(call_id=f"call-{start}"))
+        if start:
+            ann.submit(CallLink(call_id=f"call-{start}", incident_id=incident_id))
         if start == 0:
             location = LocationArgs(address="1 Market St", lat=37.7946, lon=-122.3950)
             ann.submit(UnitAdd(unit_id="E12", type="ENGINE", status=UnitStatus.AV))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
@@ -38,6 +37,7 @@ from desktop.workstation_config import WorkstationConfig
 from ui.background import run_behind
 from ui.bridge import Bridge
 from ui.dialogs.questions import commands, question_box
+from ui.docks import DOCKS, GO_TO_KEYS, PLANNED, apply_default_layout
 from ui.layouts import CentreLayout, LayoutManager, LayoutStore
 from ui.models.board import BoardModels
 from ui.panels import PlannedPanel
@@ -55,26 +55,9 @@ from ui.widgets.connection_banner import ConnectionBanner
 from ui.widgets.message_line import MessageState
 from ui.widgets.outage_bar import OutageBar
 
-__all__ = [
-    "DOCKS",
-    "GO_TO_KEYS",
-    "LAYOUT_VERSION",
-    "MainWindow",
-    "apply_default_layout",
-    "identity_words",
-    "quit_words",
-]
+__all__ = ["LAYOUT_VERSION", "MainWindow", "identity_words", "quit_words"]
 
 LAYOUT_VERSION = 1
-#: Keys that put the keyboard in a panel, from anywhere (View → Go to).
-GO_TO_KEYS = {
-    "incidents": "Ctrl+1",
-    "units": "Ctrl+2",
-    "incident_detail": "Ctrl+3",
-    "alerts": "Ctrl+4",
-    "call_taking": "Ctrl+5",
-}
-Area = Qt.DockWidgetArea
 #: Link phases in which the board shows what there is to show: the road graph may load now.
 _BOARD_SETTLED = frozenset(
     {LinkPhase.LIVE, LinkPhase.REPLAYING, LinkPhase.OFFLINE, LinkPhase.SIGNED_OUT}
@@ -83,30 +66,6 @@ _ERROR_STYLE = "background:#490202;color:#ffdcd7;padding:4px 10px;"
 _NOTICE_STYLE = "background:#1d2b3a;color:#dbe9f7;padding:4px 10px;"
 #: The road graph starts loading this long after the window is shown, settled or not (ms).
 ROADS_AT_THE_LATEST_MS = 3000
-
-
-@dataclass(frozen=True, slots=True)
-class DockSpec:
-    name: str  # objectName: stable, saved in layouts
-    title: str
-
-
-DOCKS = (
-    DockSpec("call_taking", "Call-taking"),
-    DockSpec("incidents", "Incidents"),
-    DockSpec("units", "Units"),
-    DockSpec("map", "Map"),
-    DockSpec("radio", "Radio"),
-    DockSpec("incident_detail", "Incident detail"),
-    DockSpec("alerts", "Alerts"),
-    DockSpec("supervisor", "Supervisor"),
-)
-
-_PLANNED = {
-    "map": "Map: roads of the city, incidents, units by status, caller location.",
-    "radio": "Radio: channels, unit key-ups, emergency buttons, the radio log.",
-    "supervisor": "Supervisor: floor statistics and positions.",
-}
 
 
 def identity_words(service: DispatchService) -> str:
@@ -150,41 +109,6 @@ def quit_words(service: DispatchService) -> tuple[str, str] | None:
     return text, "\n\n".join(lines)
 
 
-def apply_default_layout(window: QMainWindow) -> None:
-    """The layout in code: board on the left with alerts below it; map and incident detail on
-    the right, full height (the right dock area owns the bottom-right corner)."""
-    docks = {d.objectName(): d for d in window.findChildren(QDockWidget)}
-    for dock in docks.values():
-        dock.setFloating(False)
-        window.removeDockWidget(dock)
-    placements = (
-        ("incidents", Area.LeftDockWidgetArea),
-        ("map", Area.RightDockWidgetArea),
-        ("alerts", Area.BottomDockWidgetArea),
-    )
-    for name, area in placements:
-        window.addDockWidget(area, docks[name])
-        docks[name].show()
-    window.splitDockWidget(docks["incidents"], docks["units"], Qt.Orientation.Vertical)
-    window.splitDockWidget(docks["map"], docks["incident_detail"], Qt.Orientation.Vertical)
-    window.tabifyDockWidget(docks["incident_detail"], docks["call_taking"])
-    window.tabifyDockWidget(docks["alerts"], docks["radio"])
-    window.tabifyDockWidget(docks["radio"], docks["supervisor"])
-    for name in ("units", "incident_detail", "call_taking", "radio", "supervisor"):
-        docks[name].show()
-    docks["incident_detail"].raise_()
-    docks["alerts"].raise_()
-    window.resizeDocks([docks["incidents"], docks["map"]], [900, 700], Qt.Orientation.Horizontal)
-    window.resizeDocks(
-        [docks["incidents"], docks["units"], docks["alerts"]],
-        [420, 330, 150],
-        Qt.Orientation.Vertical,
-    )
-    window.resizeDocks(
-        [docks["map"], docks["incident_detail"]], [260, 640], Qt.Orientation.Vertical
-    )
-
-
 class MainWindow(QMainWindow):
     """The workstation window. ``closed`` is emitted once the window has saved and closed."""
 
@@ -212,7 +136,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setObjectName("main_window")
         self.setWindowTitle(f"dispatch-desktop — {service.state.actor} — {service.link.url}")
-        self.setCorner(Qt.Corner.BottomRightCorner, Area.RightDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.setDockOptions(
             QMainWindow.DockOption.AnimatedDocks
             | QMainWindow.DockOption.AllowTabbedDocks
@@ -345,9 +269,9 @@ class MainWindow(QMainWindow):
                 | QDockWidget.DockWidgetFeature.DockWidgetMovable
                 | QDockWidget.DockWidgetFeature.DockWidgetFloatable
             )
-            dock.setWidget(content.get(spec.name) or PlannedPanel(_PLANNED[spec.name]))
+            dock.setWidget(content.get(spec.name) or PlannedPanel(PLANNED[spec.name]))
             self.docks[spec.name] = dock
-            self.addDockWidget(Area.LeftDockWidgetArea, dock)
+            self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
         # the Alerts dock's title counts the unacknowledged alerts
         self.alerts_panel.windowTitleChanged.connect(self.docks["alerts"].setWindowTitle)
         # choosing an incident anywhere brings its detail to the front

@@ -26,7 +26,8 @@ from tests.support.serverproc import PASSWORD, ServerProcess
 from tests.support.waiting import wait_until
 from tests.support.workstation import Workstation
 from ui.bridge import Bridge
-from ui.main_window import DOCKS, GO_TO_KEYS, MainWindow
+from ui.docks import DOCKS, GO_TO_KEYS
+from ui.main_window import MainWindow
 from ui.widgets.connection_banner import banner_text
 
 Shell = tuple[MainWindow, DispatchService, list[LinkStatus]]

@@ -7,6 +7,7 @@ Grammar (verbs in any case; units and incidents separated by spaces or commas):
     ER|OS|TR|AH|AV|AQ|OOS <unit>...         NOTE <incident> <text...>
     CLOSE <incident> <disposition...>       ALARM <incident> <level>   (2, 2nd...: 1-5)
     GO [UNIT|INCIDENT] <unit|incident>      (also FIND: select it on every panel)
+    LINK <incident> <parent>                MERGE <incident> <into>   (EIDO links)
 
 A ``<type>`` is one word: a run card's type code (``FIRE-STRUCTURE``, ``MEDICAL``), in any case.
 Given the run cards' types (``incident_types``), `parse` takes no other and says which codes
@@ -32,7 +33,6 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections import deque
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -41,6 +41,7 @@ from typing import Final, Literal, NamedTuple, TypeAlias
 from desktop.domain.checks import PRIORITIES
 from desktop.domain.incidents import IncidentAddNote, IncidentClose, IncidentCreate, IncidentUpdate
 from desktop.domain.kinds import CommandArgs
+from desktop.domain.links import IncidentLinkTo
 from desktop.domain.types import (
     AVAILABLE_STATUSES,
     Incident,
@@ -57,7 +58,6 @@ from desktop.ids import uuid7
 __all__ = [
     "VERBS",
     "Go",
-    "History",
     "Ok",
     "Parsed",
     "Problem",
@@ -147,6 +147,12 @@ VERBS: Final[Mapping[str, Verb]] = MappingProxyType(
         "GO": Verb(
             "GO", "GO <incident|unit>", "select an incident or a unit on every panel", ("FIND",)
         ),
+        "LINK": Verb("LINK", "LINK <incident> <parent>", "link an incident as a child of another"),
+        "MERGE": Verb(
+            "MERGE",
+            "MERGE <incident> <into>",
+            "merge a duplicate incident into another (closes it)",
+        ),
     }
 )
 #: Every accepted spelling of a verb (its name, its aliases) -> its name.
@@ -193,6 +199,8 @@ def parse(text: str, world: World, now: float, *, incident_types: Collection[str
         return _parse_free_text(verb, text, args, world)
     if verb == "ALARM":
         return _parse_alarm(args, world, end)
+    if verb in ("LINK", "MERGE"):
+        return _parse_link(verb, args, world, end)
     return _parse_status(_STATUS_VERBS[verb], args, world, end)
 
 
@@ -351,6 +359,23 @@ def _parse_alarm(args: list[_Token], world: World, end: int) -> Parsed:
     return Ok([command], f"{label}: {ordinal(alarm)} alarm")
 
 
+def _parse_link(verb: str, args: list[_Token], world: World, end: int) -> Parsed:
+    if len(args) != 2:
+        return Problem(f"{verb} needs two incidents, e.g. {verb} 124 123", end)
+    found = [_incident(world, token) for token in args]
+    for incident in found:
+        if isinstance(incident, Problem):
+            return incident
+    child, other = found
+    assert not isinstance(child, Problem) and not isinstance(other, Problem)
+    if child.id == other.id:
+        return Problem(f"{verb} needs two different incidents", args[1].start)
+    relation: Literal["child", "replaced"] = "child" if verb == "LINK" else "replaced"
+    command = IncidentLinkTo(incident_id=child.id, target_id=other.id, relation=relation)
+    joint = "linked as a child of" if verb == "LINK" else "merged into"
+    return Ok([command], f"{incident_label(child)} {joint} {incident_label(other)}")
+
+
 def _parse_go(args: list[_Token], world: World, end: int) -> Parsed:
     wanted = _GO_KINDS.get(args[0].text.upper()) if len(args) == 2 else None
     if wanted is not None:
@@ -492,6 +517,8 @@ def complete(text: str, world: World, *, incident_types: Collection[str] = ()) -
         candidates = _incident_candidates(world, prefix, open_only=verb == "CLOSE")
     elif verb == "ALARM" and index == 1:
         candidates = _incident_candidates(world, prefix, open_only=True)
+    elif verb in ("LINK", "MERGE") and index in (1, 2):
+        candidates = _incident_candidates(world, prefix, open_only=verb == "MERGE")
     elif verb == "DISP":
         units = _unit_candidates(world, prefix, named)
         incidents = _incident_candidates(world, prefix, open_only=True) if index > 1 else []
@@ -549,51 +576,3 @@ def _natural(text: str) -> tuple[tuple[int, int, str], ...]:
         (1, len(part.lstrip("0")), part.lstrip("0")) if n % 2 else (0, 0, part.casefold())
         for n, part in enumerate(parts)
     )
-
-
-class History:
-    """Up/Down recall of entered lines, like a shell's. `push` records a line (stripped; blank
-    lines and a repeat of the newest are not kept; the oldest falls off beyond ``max_length``)
-    and ends browsing. `previous` steps to an older line (staying on the oldest), remembering on
-    the first step the text being typed; `next` steps towards the newest and, past it, gives back
-    that remembered text and ends browsing. Both return the text to show, or None when the line
-    should stay as it is (nothing to recall, or not browsing)."""
-
-    def __init__(self, max_length: int = 200) -> None:
-        if max_length < 1:
-            raise ValueError("max_length must be at least 1")
-        self._lines: deque[str] = deque(maxlen=max_length)
-        self._index: int | None = None  # position while browsing
-        self._draft = ""
-
-    def entries(self) -> list[str]:
-        """The kept lines, oldest first."""
-        return list(self._lines)
-
-    def push(self, line: str) -> None:
-        self.reset()
-        line = line.strip()
-        if line and (not self._lines or self._lines[-1] != line):
-            self._lines.append(line)
-
-    def previous(self, current_text: str) -> str | None:
-        if not self._lines:
-            return None
-        if self._index is None:
-            self._draft, self._index = current_text, len(self._lines)
-        self._index = max(self._index - 1, 0)
-        return self._lines[self._index]
-
-    def next(self) -> str | None:
-        if self._index is None:
-            return None
-        self._index += 1
-        if self._index < len(self._lines):
-            return self._lines[self._index]
-        draft = self._draft
-        self.reset()
-        return draft
-
-    def reset(self) -> None:
-        """Stop browsing and forget the remembered text."""
-        self._index, self._draft = None, ""

@@ -13,12 +13,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from desktop.command_history import History
 from desktop.commandline import (
     COMPLETION_LIMIT,
     DEFAULT_PRIORITY,
     VERBS,
     Go,
-    History,
     Ok,
     Problem,
     complete,
@@ -36,6 +36,7 @@ from desktop.domain.incidents import (
     IncidentUpdate,
 )
 from desktop.domain.kinds import DecisionContext, EventData
+from desktop.domain.links import IncidentLinkTo
 from desktop.domain.types import Incident, IncidentStatus, Location, Unit, UnitStatus
 from desktop.domain.units import UnitAdded, UnitDispatch, UnitDispatched, UnitSetStatus
 from desktop.domain.world import World
@@ -436,6 +437,22 @@ def test_alarm_problems(world: World, text: str, message: str, position: int) ->
     assert problem(text, world) == Problem(message, position)
 
 
+def test_link_and_merge_name_two_incidents(world: World) -> None:
+    link = ok("LINK F2612-000007 123", world)
+    assert link.commands == [IncidentLinkTo(incident_id=ID_7B, target_id=ID_123, relation="child")]
+    assert link.summary == "F2612-000007 linked as a child of F2611-000123"
+    accepted(world, link)
+    merge = ok("merge F2611-000007 F2612-000007", world)
+    assert merge.commands == [
+        IncidentLinkTo(incident_id=ID_7A, target_id=ID_7B, relation="replaced")
+    ]
+    assert merge.summary == "F2611-000007 merged into F2612-000007"
+    accepted(world, merge)
+    assert problem("LINK 123", world) == Problem("LINK needs two incidents, e.g. LINK 124 123", 8)
+    assert problem("MERGE 123 123", world).message == "MERGE needs two different incidents"
+    assert complete("MERGE ", world)  # incidents offered
+
+
 # --- verbs, references, general ------------------------------------------------------------
 
 
@@ -451,7 +468,7 @@ def test_alarm_problems(world: World, text: str, message: str, position: int) ->
         (
             "HELP",
             "unknown verb 'HELP' — verbs are NEW, DISP, ER, OS, TR, AH, AV, AQ, OOS, NOTE, "
-            "CLOSE, ALARM, GO",
+            "CLOSE, ALARM, GO, LINK, MERGE",
         ),
         ("e12 OS", "start with a verb: E12 is a unit, e.g. OS E12"),
     ],
@@ -711,6 +728,8 @@ def test_verbs_cover_every_settable_status_and_each_has_help() -> None:
         "CLOSE",
         "ALARM",
         "GO",
+        "LINK",
+        "MERGE",
     ]
     assert {s.value for s in UnitStatus} - set(VERBS) == {"DP"}  # DP is DISP's alias
     assert "DP" in VERBS["DISP"].aliases

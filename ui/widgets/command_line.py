@@ -23,7 +23,8 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QAbstractItemView, QCompleter, QHBoxLayout, QLineEdit, QWidget
 
 from desktop.command_edit import command_text, edited_command
-from desktop.commandline import Go, History, Ok, Parsed, Problem, complete, parse
+from desktop.command_history import History
+from desktop.commandline import Go, Ok, Parsed, Problem, complete, parse
 from desktop.domain.roles import READ_ONLY_HINT, is_read_only
 from desktop.outbox import Rejection
 from desktop.service import DispatchService

@@ -32,6 +32,7 @@ from typing import Any
 
 import msgspec
 
+from desktop.domain.roles import TELEPHONY
 from desktop.domain.types import CallStatus
 from desktop.protocol.codec import decode_server_frame
 from desktop.protocol.messages import CommandBody, Result
@@ -46,7 +47,7 @@ log = logging.getLogger(__name__)
 MAX_DATAGRAM = 32 * 1024
 #: Who the intake's commands are from, in the log and the audit trail.
 SIP_USER = "sip-intake"
-SIP_ROLE = "telephony"
+SIP_ROLE = TELEPHONY
 #: The events the dialogs act on.
 OBSERVED = frozenset({"call.answered", "call.released", "call.abandoned"})
 

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import os
 import socket
 import ssl
 import sys
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from typing import Any
 
 import msgspec
@@ -46,7 +47,14 @@ from desktop.protocol.session import (
     SyncComplete,
 )
 
-__all__ = ["AdminClient", "AdminConnectionLost", "AdminError", "AdminRefused", "read_password"]
+__all__ = [
+    "AdminClient",
+    "AdminConnectionLost",
+    "AdminError",
+    "AdminRefused",
+    "read_password",
+    "run_action",
+]
 
 #: Commands in flight at once (results awaited before more are sent).
 WINDOW = 32
@@ -67,6 +75,40 @@ class AdminRefused(AdminError):
 
 class AdminConnectionLost(AdminError):
     """The connection failed or ended before the work was done."""
+
+
+def run_action(
+    where: str,
+    work: Coroutine[Any, Any, int],
+    *,
+    file_errors: tuple[type[Exception], ...] = (),
+    input_errors: tuple[type[Exception], ...] = (),
+    refusals: tuple[type[Exception], ...] = (),
+) -> int:
+    """Run an admin tool's action and turn its failures into the tools' exit codes, said on
+    stderr after ``where`` ("dispatch-server units import"): a file with problems (an
+    exception with ``problems``) or bad input (``input_errors``, `AdminRefused`) → 2; a
+    refusal (``refusals``, any other `AdminError`) → 1; the reader of stdout gone → 0."""
+    bad_input: tuple[type[Exception], ...] = (*input_errors, AdminRefused)
+    refused: tuple[type[Exception], ...] = (*refusals, AdminError)
+    try:
+        return asyncio.run(work)
+    except file_errors as exc:
+        count = len(getattr(exc, "problems", ()))
+        print(
+            f"{where}: {count} problem{'s' if count > 1 else ''}, nothing sent:\n{exc}",
+            file=sys.stderr,
+        )
+        return 2
+    except BrokenPipeError:  # the reader went away (| head): nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+        return 0
+    except bad_input as exc:
+        print(f"{where}: {exc}", file=sys.stderr)
+        return 2
+    except refused as exc:
+        print(f"{where}: {exc}", file=sys.stderr)
+        return 1
 
 
 def read_password(user: str) -> str:

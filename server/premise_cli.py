@@ -36,12 +36,10 @@ addresses) or a refused sign-in (a non-admin account gets ``role_not_allowed``).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import csv
 import io
 import json
 import math
-import os
 import sys
 import time
 from collections.abc import Callable, Coroutine, Sequence
@@ -59,7 +57,7 @@ from desktop.domain.world import World
 from desktop.geo.geocoder import Geocoder
 from desktop.protocol.errors import ErrorCode
 from desktop.protocol.messages import ResultBody
-from server.admin_client import AdminClient, AdminError, AdminRefused, read_password
+from server.admin_client import AdminClient, read_password, run_action
 
 __all__ = [
     "COLUMNS",
@@ -150,24 +148,13 @@ def run_premise(args: argparse.Namespace) -> int:
         "remove": _remove,
         "import": _import,
     }
-    try:
-        return asyncio.run(handlers[args.action](args))
-    except PremiseFileError as exc:
-        count = len(exc.problems)
-        print(
-            f"{PROG} import: {count} problem{'s' if count > 1 else ''}, nothing sent:\n{exc}",
-            file=sys.stderr,
-        )
-        return 2
-    except BrokenPipeError:  # the reader went away (| head): nothing more to say
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
-    except (_BadInput, AdminRefused) as exc:
-        print(f"{PROG} {args.action}: {exc}", file=sys.stderr)
-        return 2
-    except (_Refused, AdminError) as exc:
-        print(f"{PROG} {args.action}: {exc}", file=sys.stderr)
-        return 1
+    return run_action(
+        f"{PROG} {args.action}",
+        handlers[args.action](args),
+        file_errors=(PremiseFileError,),
+        input_errors=(_BadInput,),
+        refusals=(_Refused,),
+    )
 
 
 # --- the actions -------------------------------------------------------------------------------

@@ -32,8 +32,6 @@ or a refused sign-in); nothing is sent when the input is bad.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
@@ -43,7 +41,7 @@ from desktop.domain.types import UnitStatus
 from desktop.domain.units import UnitAdd, UnitUpdate, radio_holder
 from desktop.geo.stations import Stations
 from desktop.protocol.messages import ResultBody
-from server.admin_client import AdminClient, AdminError, AdminRefused, read_password
+from server.admin_client import AdminClient, read_password, run_action
 from server.roster import (
     ImportPlan,
     RosterEntry,
@@ -118,25 +116,13 @@ def run_units(args: argparse.Namespace) -> int:
         "add": _add,
         "update": _update,
     }
-    try:
-        return asyncio.run(handlers[args.action](args))
-    except RosterError as exc:
-        count = len(exc.problems)
-        print(
-            f"{PROG} {args.action}: {count} problem{'s' if count > 1 else ''}, nothing sent:\n"
-            f"{exc}",
-            file=sys.stderr,
-        )
-        return 2
-    except BrokenPipeError:  # the reader went away (| head): nothing more to say
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
-        return 0
-    except (_BadInput, AdminRefused) as exc:
-        print(f"{PROG} {args.action}: {exc}", file=sys.stderr)
-        return 2
-    except AdminError as exc:
-        print(f"{PROG} {args.action}: {exc}", file=sys.stderr)
-        return 1
+    return run_action(
+        f"{PROG} {args.action}",
+        handlers[args.action](args),
+        file_errors=(RosterError,),
+        input_errors=(_BadInput,),
+        refusals=(),
+    )
 
 
 # --- the actions -------------------------------------------------------------------------------

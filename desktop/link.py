@@ -19,6 +19,13 @@ most every ``REPLICA_SAVE_INTERVAL`` seconds and whenever a connection ends. The
 recoverable writes (`desktop.localdb`): the server can give all of it again, so they do not
 wait for the disk, and a slow disk never stalls the event loop (the screen) while events
 stream in.
+
+AVL positions go beside all that: a ``positions`` frame is applied at once
+(`ClientState.apply_positions`) and never written for itself. `Link.report_positions` (an
+``avl`` gateway) keeps the newest unsent fix of each unit and sends them once the resync is
+done, paced with the commands within the server's rate limit (`desktop.link_policy.Pacer`);
+fixes reported while offline, or not yet sent when a connection ends, are dropped and counted
+(``positions_dropped``): a position is a latest value, never queued for later.
 """
 
 from __future__ import annotations
@@ -26,28 +33,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import itertools
 import logging
 import random
 import ssl as ssl_module
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 
 import msgspec
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
+from desktop.domain.positions import is_newer
 from desktop.domain.world import snapshot_lists
+from desktop.link_policy import Backoff, LinkPhase, LinkStatus, Pacer
 from desktop.localdb import LocalStorageError
 from desktop.outbox import Outbox, OutboxEntry, Rejection
 from desktop.protocol.errors import TRANSIENT_CODES, ProtocolError, error_words
-from desktop.protocol.messages import CommandBody, Limits, ResultBody
+from desktop.protocol.messages import CommandBody, Limits, PositionFix, ResultBody
 from desktop.protocol.session import (
     ClientConfig,
     ClientSession,
     EventReceived,
     PongReceived,
+    PositionsReceived,
     ResultReceived,
     ServerErrorReceived,
     SnapshotReceived,
@@ -68,48 +78,6 @@ REPLICA_SAVE_INTERVAL = 0.25
 WRITE_POLL_INTERVAL = 0.005
 #: Meta key of the profile database: the server id of the first welcome (the server was reached).
 SERVER_ID_META = "server_id"
-
-
-class LinkPhase(StrEnum):
-    OFFLINE = "offline"  # no connection; the next try is scheduled
-    CONNECTING = "connecting"
-    SYNCING = "syncing"  # receiving what happened while away
-    REPLAYING = "replaying"  # sending the outbox backlog
-    LIVE = "live"
-    SIGNED_OUT = "signed_out"  # the server refused every credential we have
-    STOPPED = "stopped"
-
-
-@dataclass(frozen=True, slots=True)
-class LinkStatus:
-    """What the connection banner shows. Times: ``next_retry_at`` monotonic, others wall clock."""
-
-    phase: LinkPhase
-    queued: int = 0
-    next_retry_at: float | None = None
-    sync_done: int = 0
-    sync_total: int = 0
-    last_confirmed_at: float | None = None
-    clock_offset: float | None = None
-    rtt: float | None = None
-    detail: str = ""
-    local_error: str = ""  # the workstation database could not record what arrived
-    #: This profile's server has welcomed it at least once (ever, across restarts): until then
-    #: its password has never been checked and nothing queued has reached anyone.
-    ever_connected: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    """Exponential backoff with equal jitter: attempt n waits in [d/2, d], d = base * factor**n."""
-
-    base: float = 0.5
-    factor: float = 2.0
-    cap: float = 30.0
-
-    def delay(self, attempt: int, rng: random.Random) -> float:
-        ceiling = min(self.cap, self.base * self.factor**attempt)
-        return ceiling / 2 + rng.uniform(0, ceiling / 2)
 
 
 class _ConnectionEnded(Exception):
@@ -180,6 +148,10 @@ class Link:
         self._reached_live = False
         self._last_frame_at: float | None = None
         self._write_waiting = False  # a flush found a write still committing
+        self._pacer = Pacer(1250.0, 125.0, time.monotonic())  # replaced at each resync's end
+        self._unsent_fixes: dict[str, PositionFix] = {}
+        self._fixes_due = asyncio.Event()
+        self.positions_dropped = 0  # fixes reported offline or unsent when a connection ended
         self.storage_error: str | None = None
         self.role: str | None = None  # the role the server granted (from the newest welcome)
 
@@ -210,6 +182,21 @@ class Link:
     def credentials_changed(self) -> None:
         """New credentials were entered after SIGNED_OUT: try again now."""
         self._signed_in.set()
+
+    def report_positions(self, fixes: Iterable[PositionFix]) -> int:
+        """Send ``fixes`` (an AVL gateway's) once the resync is done: the newest unsent fix of
+        each unit is kept and goes out as soon as the pacing allows. Returns how many were
+        taken; none while offline or resyncing (they are dropped and counted)."""
+        taken = 0
+        for fix in fixes:
+            if not self._ready.is_set():
+                self.positions_dropped += 1
+            elif is_newer(fix.at, self._unsent_fixes.get(fix.unit_id)):
+                self._unsent_fixes[fix.unit_id] = fix
+                taken += 1
+        if taken:
+            self._fixes_due.set()
+        return taken
 
     def stop(self) -> None:
         """Ask `run` to end; it closes the socket (with a timeout) and returns."""
@@ -297,6 +284,7 @@ class Link:
                     group.create_task(self._read(ws, session))
                     group.create_task(self._heartbeat(ws, session))
                     group.create_task(self._send(ws, session))
+                    group.create_task(self._send_positions(ws, session))
                     group.create_task(self._until_stopped())
             except* _SignedOut as group_error:
                 raise group_error.exceptions[0] from None
@@ -311,8 +299,14 @@ class Link:
                 raise group_error.exceptions[0] from None
             finally:
                 self._ready.clear()
+                self._drop_unsent_fixes()
+
+    def _drop_unsent_fixes(self) -> None:
+        self.positions_dropped += len(self._unsent_fixes)
+        self._unsent_fixes.clear()
 
     def _reset_connection_state(self) -> None:
+        self._drop_unsent_fixes()
         self._in_flight.clear()
         self._backlog.clear()
         self._ready.clear()
@@ -349,10 +343,6 @@ class Link:
     async def _send(self, ws: ClientConnection, session: ClientSession) -> None:
         """Send queued commands in client_seq order once resynced, paced to the server's limits."""
         await self._ready.wait()
-        limits = self._limits
-        rate = (limits.commands_per_second * 0.8) if limits else 1000.0
-        burst = max(1.0, (limits.command_burst * 0.8) if limits else 100.0)
-        tokens, stamp = burst, time.monotonic()
         last_sent = 0
         while True:
             self._wake.clear()
@@ -362,19 +352,34 @@ class Link:
                 while len(self._in_flight) >= self._max_in_flight:
                     self._room.clear()
                     await self._room.wait()
-                now = time.monotonic()
-                tokens = min(burst, tokens + (now - stamp) * rate)
-                stamp = now
-                if tokens < 1.0:
-                    await asyncio.sleep((1.0 - tokens) / rate)
-                    tokens, stamp = 1.0, time.monotonic()
-                tokens -= 1.0
+                delay = self._pacer.wait(1.0, time.monotonic())
+                if delay:
+                    await asyncio.sleep(delay)
+                self._pacer.spend(1.0)
                 await ws.send(session.command(_command_body(entry), self._clock()), text=True)
                 self._in_flight.add(entry.key)
                 self._sent.append(entry.key)
                 last_sent = entry.client_seq
             self._schedule_flush()
             await self._wake.wait()
+
+    async def _send_positions(self, ws: ClientConnection, session: ClientSession) -> None:
+        """Send the unsent fixes once resynced, oldest reported first, within the pacing."""
+        await self._ready.wait()
+        while True:
+            self._fixes_due.clear()
+            while self._unsent_fixes:
+                pacer = self._pacer
+                count = int(min(len(self._unsent_fixes), pacer.capacity))
+                delay = pacer.wait(count, time.monotonic())
+                if delay:
+                    await asyncio.sleep(delay)
+                unit_ids = list(itertools.islice(self._unsent_fixes, count))
+                fixes = [self._unsent_fixes.pop(unit_id) for unit_id in unit_ids]
+                pacer.spend(len(fixes))
+                for frame in session.positions(fixes, self._clock()):
+                    await ws.send(frame, text=True)
+            await self._fixes_due.wait()
 
     # --- frames ----------------------------------------------------------------------------
 
@@ -387,6 +392,8 @@ class Link:
                 event.seq, body.kind, body.data, body.at, body.key, body.actor, body.acted_at
             )
             self._touched.update(touched)
+        elif isinstance(output, PositionsReceived):
+            self._state.apply_positions(output.fixes)
         elif isinstance(output, ResultReceived):
             self._on_result(output.result)
         elif isinstance(output, Welcomed):
@@ -407,6 +414,8 @@ class Link:
                 self._replace_replica = True
         elif isinstance(output, SyncComplete):
             self._backlog = {entry.key for entry in self._outbox.entries()}
+            if self._limits is not None:
+                self._pacer = Pacer.within(self._limits, time.monotonic())
             self._ready.set()
             self._publish_sync_done()
         elif isinstance(output, PongReceived):

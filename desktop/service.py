@@ -6,6 +6,10 @@ what cannot work — commits it to the outbox, overlays the effect that check wo
 view, notifies observers and wakes the link. It returns once the command is on disk; whether the
 network is up does not matter. Read path: the link applies events and results; observers get a
 `Change` per burst.
+
+AVL positions are no command: `positions` reads the newest fix of each unit known here, and an
+``avl`` gateway's `report_positions` sends fixes while connected and drops them while offline
+(a position is a latest value: the next fix replaces it, so none is queued).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import socket
 import ssl as ssl_module
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,14 +29,14 @@ import msgspec
 from desktop.domain.action_time import corrected_now
 from desktop.domain.catalog import command_kind_of
 from desktop.domain.kinds import CommandArgs, DomainError
-from desktop.domain.roles import may_issue, refusal
-from desktop.domain.types import Incident, Unit
+from desktop.domain.roles import may_issue, may_send, refusal
+from desktop.domain.types import Incident, Position, Unit
 from desktop.link import Backoff, Link, LinkStatus
 from desktop.localdb import LocalDatabase
 from desktop.outbox import Outbox, OutboxEntry, Rejection
 from desktop.profiles import record_identity
 from desktop.protocol.errors import ErrorCode
-from desktop.protocol.messages import Role
+from desktop.protocol.messages import PositionFix, Role
 from desktop.protocol.session import ClientConfig
 from desktop.replica import Replica
 from desktop.signin import SignIn
@@ -251,6 +255,17 @@ class DispatchService:
         self.link.wake()
         return added, kept
 
+    def report_positions(self, fixes: Iterable[PositionFix]) -> int:
+        """Send AVL ``fixes`` (stamped on the server's clock: `server_now`) in ``position``
+        frames, for a position signed in as ``avl`` (or ``admin``). Connected (the resync done),
+        the newest fix of each unit goes out within the pacing; offline they are dropped,
+        never queued. Returns how many were taken to send. Raises `CommandRefused`
+        (``forbidden``) when the role granted may not report positions."""
+        role = self.role
+        if role is not None and not may_send(role, "position"):
+            raise CommandRefused(ErrorCode.FORBIDDEN, refusal(role, "position"))
+        return self.link.report_positions(fixes)
+
     # --- read ------------------------------------------------------------------------------
 
     def now(self) -> float:
@@ -288,6 +303,11 @@ class DispatchService:
 
     def pending(self) -> list[PendingCommand]:
         return self.state.pending()
+
+    def positions(self) -> Mapping[str, Position]:
+        """The newest AVL position known here of each unit that has one, by unit id (a live,
+        read-only view: `Change.positions` says whose moved). Also each ``Unit.position``."""
+        return self.state.positions
 
     def subscribe(self, observer: Callable[[Change], None]) -> Callable[[], None]:
         return self.state.subscribe(observer)

@@ -14,12 +14,19 @@
 - Observers receive one `Change` per `flush`, listing what changed since the previous flush.
 - An incident a pending ``incident.create`` opens carries its local reference in the view
   (``Incident.local_ref``, ``L`` + the command's client_seq) until the server numbers it.
+- AVL positions (`apply_positions`) are a latest-value stream beside the log: a fix newer than
+  the one held sets ``Unit.position`` in the confirmed world and in the view, and is listed in
+  `Change.positions` only (never in `Change.units`: the board ignores it). It touches no seq,
+  no pending command and no outbox row, and is not written to the replica for itself: after a
+  reconnect the server's catch-up gives every unit's newest fix again. A snapshot keeps the
+  positions held for the units it still has.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import msgspec
 from msgspec.structs import replace
@@ -27,10 +34,12 @@ from msgspec.structs import replace
 from desktop.domain.catalog import COMMANDS, EVENTS, decide
 from desktop.domain.incidents import IncidentCreate
 from desktop.domain.kinds import CommandArgs, DecisionContext, DomainError
-from desktop.domain.types import Incident, Unit
+from desktop.domain.positions import is_newer, position_of
+from desktop.domain.types import Incident, Position, Unit
 from desktop.domain.wording import local_reference
 from desktop.domain.world import Touched, World, collection_of, world_from_lists
 from desktop.outbox import OutboxEntry
+from desktop.protocol.messages import PositionFix
 
 __all__ = ["Change", "ClientState", "Forecast", "GapError", "PendingCommand"]
 
@@ -49,12 +58,14 @@ class GapError(Exception):
 
 @dataclass(slots=True)
 class Change:
-    """What changed since the last notification."""
+    """What changed since the last notification. ``positions``: the units whose AVL position
+    moved (and nothing else about them, unless they are in ``units`` too)."""
 
     incidents: set[str] = field(default_factory=set)
     units: set[str] = field(default_factory=set)
     calls: set[str] = field(default_factory=set)
     premises: set[str] = field(default_factory=set)
+    positions: set[str] = field(default_factory=set)
     pending: bool = False  # the set of pending commands changed
     attention: bool = False  # Needs attention changed
     reset: bool = False  # the whole world was replaced (snapshot)
@@ -65,6 +76,7 @@ class Change:
             or self.units
             or self.calls
             or self.premises
+            or self.positions
             or self.pending
             or self.attention
             or self.reset
@@ -76,6 +88,7 @@ class Change:
         self.units |= other.units
         self.calls |= other.calls
         self.premises |= other.premises
+        self.positions |= other.positions
         self.pending |= other.pending
         self.attention |= other.attention
         self.reset |= other.reset
@@ -130,6 +143,11 @@ class ClientState:
         self._observers: list[Observer] = []
         self._event_listeners: list[EventListener] = []
         self.duplicate_events = 0
+        self._positions: dict[str, Position] = {
+            unit_id: unit.position
+            for unit_id, unit in self.confirmed.units.items()
+            if unit.position is not None
+        }
 
     # --- events ----------------------------------------------------------------------------
 
@@ -173,12 +191,43 @@ class ClientState:
         """Replace the confirmed world with a snapshot at ``seq``: each collection's JSON lists
         (`desktop.domain.world.snapshot_lists` of every part, in order)."""
         world = world_from_lists(lists)
+        self._positions = {k: v for k, v in self._positions.items() if k in world.units}
+        for unit_id, position in self._positions.items():
+            world.units[unit_id] = replace(world.units[unit_id], position=position)
         self.confirmed = world
         self._generation += 1
         self.last_seq = seq
         self._seen_keys.clear()
         self._view = None if self._pending else world
         self._change.reset = True
+
+    # --- positions -------------------------------------------------------------------------
+
+    def apply_positions(self, fixes: Iterable[PositionFix]) -> set[str]:
+        """Take the AVL ``fixes`` that are newer than the position held for their unit (a unit
+        not on this roster is skipped); return the units whose position moved (module
+        docstring). The view's forecasts are kept: only ``Unit.position`` changes."""
+        moved: set[str] = set()
+        confirmed = self.confirmed
+        view = self._view if self._view is not confirmed else None
+        for fix in fixes:
+            unit = confirmed.units.get(fix.unit_id)
+            if unit is None or not is_newer(fix.at, self._positions.get(fix.unit_id)):
+                continue
+            position = self._positions[fix.unit_id] = position_of(fix)
+            confirmed.units[fix.unit_id] = replace(unit, position=position)
+            shown = view.units.get(fix.unit_id) if view is not None else None
+            if view is not None and shown is not None:
+                view.units[fix.unit_id] = replace(shown, position=position)
+            moved.add(fix.unit_id)
+        self._change.positions |= moved
+        return moved
+
+    @property
+    def positions(self) -> Mapping[str, Position]:
+        """The newest position known here of each unit on the roster that has one (read-only;
+        it follows every `apply_positions`)."""
+        return MappingProxyType(self._positions)
 
     # --- pending commands ------------------------------------------------------------------
 

@@ -12,6 +12,13 @@ the `Hub`, the resync is queued: a replay of the events after the client's ``las
 from the store) or snapshot frames of the world; live events follow. So a client ends its resync
 holding exactly ``server_seq`` and then sees every later event once.
 
+AVL positions (`server.positions`): a signed-in connection whose role may send them
+(`desktop.domain.roles.may_send`: ``avl``, ``admin``) reports fixes in ``position`` frames; any
+other role gets an ``error`` ``forbidden``, a frame with invalid fixes one ``invalid_position``
+(its valid fixes are kept). The `PositionFeed` fans the changed positions out to every
+connection of the `Hub` every ``positions_interval`` s, and right after a connection's resync
+(queued behind it) the server sends every unit's newest fix.
+
 Sync choice (`choose_sync`): ``replay`` when ``0 < last_seq <= server_seq`` and at most
 ``replay_limit`` events are missing, or when ``last_seq == 0`` and the log holds at most
 ``fresh_replay_limit`` events; ``snapshot`` otherwise (also for a ``last_seq`` the server never
@@ -33,6 +40,7 @@ from typing import Any, Literal
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
+from desktop.domain.roles import may_send, refusal
 from desktop.protocol.codec import encode
 from desktop.protocol.errors import CloseCode, ErrorCode
 from desktop.protocol.messages import Error, ErrorInfo, HelloBody, PasswordAuth, Role, WelcomeBody
@@ -41,6 +49,7 @@ from desktop.protocol.session import (
     CloseConnection,
     CommandReceived,
     HelloReceived,
+    PositionsReported,
     ServerOutput,
     ServerSession,
     ServerSessionLimits,
@@ -57,6 +66,13 @@ from server.auth import (
 )
 from server.connection import Connection, Hub
 from server.frames import snapshot_frames
+from server.positions import (
+    DEFAULT_HISTORY,
+    DEFAULT_INTERVAL,
+    DEFAULT_SAVE_INTERVAL,
+    PositionBook,
+    PositionFeed,
+)
 from server.processor import CommandProcessor, load_world
 from server.store.base import StorageUnavailable, Store, StoreError
 
@@ -92,6 +108,9 @@ class ServerConfig:
     #: connection: off by default (dispatch centres run on LANs).
     compression: Literal["deflate"] | None = None
     hello_timeout: float = 30.0  # a connection that has not signed in by then is closed (1008)
+    positions_interval: float = DEFAULT_INTERVAL  # seconds between fan-outs of AVL positions
+    positions_save_interval: float = DEFAULT_SAVE_INTERVAL  # most seconds between their writes
+    positions_history: int = DEFAULT_HISTORY  # fixes kept per unit in memory
 
 
 def choose_sync(
@@ -129,6 +148,13 @@ class DispatchServer:
         self.limits = limits or ServerSessionLimits()
         self.config = config or ServerConfig()
         self.hub = Hub()
+        self.positions = PositionFeed(
+            store,
+            self.hub.broadcast,
+            book=PositionBook(self.config.positions_history),
+            interval=self.config.positions_interval,
+            save_interval=self.config.positions_save_interval,
+        )
         self.throttle = LoginThrottle(self.config.login_max_failures, self.config.login_window)
         self._requested_port = port
         self._port: int | None = None
@@ -167,11 +193,13 @@ class DispatchServer:
             seq,
         )
         await asyncio.to_thread(self.store.purge_expired_tokens, time.time())
+        self.positions.book.load(await asyncio.to_thread(self.store.load_positions))
         self._processor = CommandProcessor(
             self.store, world, seq, self.hub.broadcast, max_batch=self.config.max_batch
         )
         self._spawn(self._processor.run(), "command processor")
         self._spawn(self._purge_tokens(), "token purge")
+        self._spawn(self.positions.run(), "position feed")
         self._server = await serve(
             self._serve_connection,
             self.host,
@@ -198,6 +226,7 @@ class DispatchServer:
                 task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        await self.positions.stop()
 
     async def __aenter__(self) -> DispatchServer:
         await self.start()
@@ -291,6 +320,8 @@ class DispatchServer:
                 conn.send(out)
             elif isinstance(out, CommandReceived):
                 self.processor.submit(conn, out.command)
+            elif isinstance(out, PositionsReported):
+                self._on_positions(conn, out)
             elif isinstance(out, HelloReceived):
                 on_hello(out.hello)
             elif isinstance(out, CaughtUp):
@@ -299,6 +330,20 @@ class DispatchServer:
                 conn.close(out.code, out.reason)
                 return False
         return True
+
+    def _on_positions(self, conn: Connection, report: PositionsReported) -> None:
+        """Keep a report's valid fixes; answer a role that may not report, or invalid fixes,
+        with one error frame (the connection stays open)."""
+        now = time.time()
+        if not may_send(conn.role, "position"):
+            error = ErrorInfo(code=ErrorCode.FORBIDDEN, message=refusal(conn.role, "position"))
+        else:
+            refused = self.positions.report(report.fixes, self.processor.world.units)
+            if refused is None:
+                return
+            log.debug("%r: %s", conn, refused.message)
+            error = ErrorInfo(code=ErrorCode.INVALID_POSITION, message=refused.message)
+        conn.send(encode(Error(body=error, ts=now)))
 
     async def _on_hello(self, conn: Connection, session: ServerSession, hello: HelloBody) -> None:
         """Authenticate, then welcome and queue the resync; or refuse (error, close 1008)."""
@@ -394,6 +439,7 @@ class DispatchServer:
             conn.replay(hello.last_seq, seq)
         else:
             conn.send_many(snapshot_frames(world, seq, now))
+        conn.send_many(self.positions.catch_up_frames())  # behind the resync, before live
         self.hub.add(conn)
 
     # --- introspection (tests, operations) -------------------------------------------------

@@ -3,6 +3,7 @@
     dispatch-server serve --db PATH [--host 127.0.0.1] [--port 8765] [--rate-limit F/S]
                           [--burst N] [--max-frame-bytes N] [--log-level INFO]
                           [--audit-log FILE] [--sip HOST:PORT]
+                          [--positions-interval S] [--positions-history N]
     dispatch-server users add NAME --role ROLE --db PATH     (password: prompt twice, or stdin)
     dispatch-server users passwd NAME --db PATH
     dispatch-server users disable|enable NAME --db PATH
@@ -65,7 +66,7 @@ from desktop import __version__
 from desktop.domain.roles import ROLES
 from desktop.protocol.codec import DEFAULT_MAX_FRAME_BYTES
 from desktop.protocol.session import ServerSessionLimits
-from server.app import DispatchServer
+from server.app import DispatchServer, ServerConfig
 from server.auth import hash_password
 from server.geocode_cli import add_geocode_command, run_derive_addresses, run_geocode
 from server.gis_import import add_gis_import_command, run_gis_import
@@ -167,6 +168,22 @@ def _parser() -> tuple[argparse.ArgumentParser, Subcommands]:
         help="also run the NG911 SIP intake on this UDP address (port 0 picks a free one)",
     )
 
+    config = ServerConfig()
+    serve.add_argument(
+        "--positions-interval",
+        type=float,
+        default=config.positions_interval,
+        metavar="S",
+        help="seconds between fan-outs of the AVL positions that changed",
+    )
+    serve.add_argument(
+        "--positions-history",
+        type=int,
+        default=config.positions_history,
+        metavar="N",
+        help="AVL fixes kept in memory per unit",
+    )
+
     users = commands.add_parser("users", help="manage user accounts")
     actions = users.add_subparsers(dest="action", metavar="ACTION", required=True)
     add = actions.add_parser("add", help="add a user (password from a prompt or stdin)")
@@ -249,15 +266,20 @@ def _open(path: Path, *, must_exist: bool = False) -> SqliteStore:
 def _serve(args: argparse.Namespace) -> int:
     if args.rate_limit <= 0 or args.burst < 1 or args.max_frame_bytes < 1024:
         raise UsageError("--rate-limit must be > 0, --burst >= 1, --max-frame-bytes >= 1024")
+    if not 0.01 <= args.positions_interval <= 60 or args.positions_history < 1:
+        raise UsageError("--positions-interval must be 0.01-60 s, --positions-history >= 1")
     limits = ServerSessionLimits(
         max_frame_bytes=args.max_frame_bytes,
         frames_per_second=args.rate_limit,
         burst=args.burst,
     )
+    config = ServerConfig(
+        positions_interval=args.positions_interval, positions_history=args.positions_history
+    )
     store = _open(args.db)
     stop_logging = _start_logging(args.log_level, args.audit_log)
     try:
-        return asyncio.run(_run(store, args.host, args.port, limits, args.sip))
+        return asyncio.run(_run(store, args.host, args.port, limits, config, args.sip))
     finally:
         store.close()
         stop_logging()
@@ -298,9 +320,10 @@ async def _run(
     host: str,
     port: int,
     limits: ServerSessionLimits,
+    config: ServerConfig,
     sip: tuple[str, int] | None = None,
 ) -> int:
-    server = DispatchServer(store, host, port, limits)
+    server = DispatchServer(store, host, port, limits, config)
     try:
         await server.start()
     except OSError as exc:

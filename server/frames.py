@@ -1,13 +1,14 @@
-"""Encoding of the frames the server sends: events, results and snapshots.
+"""Encoding of the frames the server sends: events, results, snapshots and positions.
 
-Each event frame is encoded once and the same bytes go to every connection. Snapshot parts hold
+Each event frame is encoded once and the same bytes go to every connection; so is each
+``positions`` frame (at most `POSITIONS_PER_FRAME` fixes in one). Snapshot parts hold
 at most `SNAPSHOT_PART_ENTITIES` entities (incidents first, then units, calls, premises) and
 roughly at most `SNAPSHOT_PART_BYTES` of entity JSON (always at least one entity).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import msgspec
 
@@ -16,6 +17,9 @@ from desktop.protocol.codec import encode
 from desktop.protocol.messages import (
     Event,
     EventBody,
+    PositionFix,
+    Positions,
+    PositionsBody,
     Result,
     ResultBody,
     Snapshot,
@@ -24,9 +28,11 @@ from desktop.protocol.messages import (
 from server.store.base import StoredEvent
 
 __all__ = [
+    "POSITIONS_PER_FRAME",
     "SNAPSHOT_PART_BYTES",
     "SNAPSHOT_PART_ENTITIES",
     "event_frame",
+    "positions_frames",
     "result_frame",
     "snapshot_frames",
     "stored_event_frame",
@@ -35,6 +41,8 @@ __all__ = [
 
 SNAPSHOT_PART_ENTITIES = 500
 SNAPSHOT_PART_BYTES = 1024 * 1024
+#: Most fixes in one ``positions`` frame (about 100 bytes each: ~100 KB).
+POSITIONS_PER_FRAME = 1000
 
 _json = msgspec.json.Encoder()
 _result_decoder = msgspec.json.Decoder(ResultBody)
@@ -69,6 +77,16 @@ def result_frame(body: ResultBody, now: float) -> bytes:
 def stored_result(data: bytes) -> ResultBody:
     """Decode a result kept in the idempotency table."""
     return _result_decoder.decode(data)
+
+
+def positions_frames(
+    fixes: Sequence[PositionFix], now: float, per_frame: int = POSITIONS_PER_FRAME
+) -> list[bytes]:
+    """``fixes`` as ``positions`` frames of at most ``per_frame`` fixes each."""
+    return [
+        encode(Positions(body=PositionsBody(fixes=list(fixes[i : i + per_frame])), ts=now))
+        for i in range(0, len(fixes), per_frame)
+    ]
 
 
 def snapshot_frames(

@@ -1,4 +1,5 @@
-"""Roles: who may sign in as what, who may issue which command, and what a read-only position is.
+"""Roles: who may sign in as what, who may issue which command or send which stream, and what a
+read-only position is.
 
 The one home of every role rule: the server enforces these functions, the workstation mirrors
 them so that it refuses at once what the server would refuse, and docs/protocol.md and
@@ -9,35 +10,46 @@ docs/operations.md describe them (a test checks the documents against `grant_rol
   (`desktop.domain.kinds.CommandKind.least_role`).
 - **``supervisor``** stands beside the ladder: it is monitoring, sees everything and issues no
   command at all (every command is refused ``forbidden``).
-- **``telephony``** stands beside it too: the centre's call-handling equipment (the SIP intake,
-  a call simulator) offering 911 calls and saying when a caller hangs up. It may issue only
-  the commands whose least role is ``telephony`` (and an admin may issue those as well); it may
-  not answer, dispatch or change anything else.
+- **Gateway roles** (`GATEWAYS`) stand beside it too: the centre's equipment, each registered
+  once with what it may do. A gateway may issue only the commands whose least role it is, and
+  send only the streams it names; ``admin`` may do all of that as well. Today:
+  ``telephony`` (the SIP intake, a call simulator: offers 911 calls and says when a caller
+  hangs up) and ``avl`` (the AVL/telemetry feed, an AVL simulator: reports vehicle positions,
+  the ``position`` stream, and issues no command).
 - **Signing in.** A position works in its account's role unless it asks for another
   (``role_requested``). It may ask for its own role or one below it on the ladder; a supervisor
-  account signs in as supervisor only; an admin may ask for any role. Anything else — a role the
-  account does not hold — is refused with ``role_not_allowed``.
+  or gateway account signs in as itself only; an admin may ask for any role. Anything else — a
+  role the account does not hold — is refused with ``role_not_allowed``.
 """
 
 from __future__ import annotations
 
-from typing import get_args
+from dataclasses import dataclass
+from typing import Literal, get_args
 
 from desktop.protocol.messages import Role
 
 __all__ = [
+    "AVL",
     "COMMAND_LADDER",
+    "GATEWAYS",
     "MONITOR",
     "READ_ONLY_HINT",
     "ROLES",
     "TELEPHONY",
+    "Gateway",
+    "Stream",
     "grant_role",
     "is_read_only",
     "may_issue",
+    "may_send",
     "may_sign_in_as",
     "refusal",
     "roles_from",
 ]
+
+#: Client -> server streams beside commands (frame types a gateway may be allowed to send).
+Stream = Literal["position"]
 
 #: Every role the protocol knows.
 ROLES: tuple[Role, ...] = get_args(Role)
@@ -47,17 +59,39 @@ COMMAND_LADDER: tuple[Role, ...] = ("calltaker", "dispatcher", "admin")
 MONITOR: Role = "supervisor"
 #: The call-handling equipment's role: offers calls, issues nothing else.
 TELEPHONY: Role = "telephony"
+#: The AVL feed's role: reports vehicle positions, issues no command.
+AVL: Role = "avl"
 #: What a read-only position's command entries say instead of their usual hint.
 READ_ONLY_HINT = "Monitoring mode: read-only"
+#: The ladder's top: it may do whatever any gateway may.
+_ADMIN: Role = "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class Gateway:
+    """A role for the centre's equipment, beside the ladder: it issues only the commands whose
+    least role is ``role``, and sends only ``streams``; ``what`` says what it stands for."""
+
+    role: Role
+    streams: frozenset[Stream]
+    what: str
+
+
+#: Every gateway role, registered once.
+GATEWAYS: tuple[Gateway, ...] = (
+    Gateway(TELEPHONY, frozenset(), "call-handling equipment: offers calls, reports hang-ups"),
+    Gateway(AVL, frozenset({"position"}), "the AVL feed: reports vehicle positions"),
+)
 
 _RUNG: dict[str, int] = {role: rung for rung, role in enumerate(COMMAND_LADDER)}
+_GATEWAY: dict[str, Gateway] = {gateway.role: gateway for gateway in GATEWAYS}
 
 
 def roles_from(least: Role) -> frozenset[Role]:
     """The roles that may issue a command whose least role is ``least``: those at or above it
-    on the command ladder, or for a telephony command the telephony role and admin."""
-    if least == TELEPHONY:
-        return frozenset({TELEPHONY, "admin"})
+    on the command ladder, or for a gateway's command that gateway and admin."""
+    if least in _GATEWAY:
+        return frozenset({least, _ADMIN})
     return frozenset(COMMAND_LADDER[_RUNG[least] :])
 
 
@@ -68,15 +102,23 @@ def is_read_only(role: str | None) -> bool:
 
 def may_issue(role: str, least_role: Role) -> bool:
     """Whether a position in ``role`` may issue a command whose least role is ``least_role``."""
-    if least_role == TELEPHONY:
-        return role in roles_from(TELEPHONY)
+    if least_role in _GATEWAY:
+        return role in roles_from(least_role)
     rung = _RUNG.get(role)
     return rung is not None and rung >= _RUNG[least_role]
 
 
+def may_send(role: str, stream: Stream) -> bool:
+    """Whether a connection in ``role`` may send the client -> server ``stream`` (e.g.
+    ``"position"``): the gateways that name it, and admin."""
+    gateway = _GATEWAY.get(role)
+    return role == _ADMIN or (gateway is not None and stream in gateway.streams)
+
+
 def refusal(role: str, kind: str) -> str:
-    """Why a position in ``role`` may not issue the command ``kind``, for a person (the kind's
-    wire name is for the audit log, not for the dispatcher: it is not shown)."""
+    """Why a position in ``role`` may not issue the command ``kind`` (or send the stream
+    ``kind``), for a person (the wire name is for the audit log, not for the dispatcher: it is
+    not shown)."""
     if is_read_only(role):
         return "a monitoring position is read-only: it cannot change anything"
     return f"a {role} position may not do that"
@@ -84,12 +126,13 @@ def refusal(role: str, kind: str) -> str:
 
 def may_sign_in_as(account_role: str) -> frozenset[Role]:
     """The roles a position of a ``account_role`` account may ask to work in."""
-    if account_role == "admin":
+    if account_role == _ADMIN:
         return frozenset(ROLES)
     if account_role in _RUNG:
         return frozenset(COMMAND_LADDER[: _RUNG[account_role] + 1])
-    if account_role in (MONITOR, TELEPHONY):
-        return frozenset({account_role})
+    for role in (MONITOR, *(gateway.role for gateway in GATEWAYS)):
+        if account_role == role:
+            return frozenset({role})
     return frozenset()
 
 

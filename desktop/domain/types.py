@@ -201,12 +201,15 @@ class Incident(msgspec.Struct, kw_only=True, omit_defaults=True):
     local_ref: str | None = None
 
 
-class Position(msgspec.Struct, kw_only=True):
-    """An AVL fix: where a unit was at ``at``."""
+class Position(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """An AVL fix: where a unit was at ``at`` (server clock, seconds since the epoch), and when
+    the vehicle reported them its speed (m/s) and heading (degrees clockwise from north)."""
 
     lat: float
     lon: float
     at: float
+    speed_mps: float | None = None
+    heading_deg: float | None = None
 
 
 class Unit(msgspec.Struct, kw_only=True, omit_defaults=True):

@@ -29,8 +29,8 @@ DEFAULT_MAX_FRAME_BYTES = 256 * 1024
 _encoder = msgspec.json.Encoder()
 _client_decoder = msgspec.json.Decoder(ClientFrame)
 _server_decoder = msgspec.json.Decoder(ServerFrame)
-_CLIENT_TYPES = frozenset({"hello", "command", "ping"})
-_SERVER_TYPES = frozenset({"welcome", "event", "snapshot", "result", "error", "pong"})
+_CLIENT_TYPES = frozenset({"hello", "command", "ping", "position"})
+_SERVER_TYPES = frozenset({"welcome", "event", "snapshot", "result", "error", "pong", "positions"})
 
 T = TypeVar("T")
 

@@ -17,6 +17,7 @@ class ErrorCode(StrEnum):
     UNSUPPORTED_VERSION = "unsupported_version"
     FRAME_TOO_LARGE = "frame_too_large"
     RATE_LIMITED = "rate_limited"
+    INVALID_POSITION = "invalid_position"  # fixes of a position frame were dropped
     # session level
     NOT_AUTHENTICATED = "not_authenticated"  # a command before a successful hello
     ALREADY_AUTHENTICATED = "already_authenticated"
@@ -51,6 +52,7 @@ _WORDS: dict[ErrorCode, str] = {
     ErrorCode.UNSUPPORTED_VERSION: "this version does not match the server",
     ErrorCode.FRAME_TOO_LARGE: "too large to send",
     ErrorCode.RATE_LIMITED: "too many at once; sent again shortly",
+    ErrorCode.INVALID_POSITION: "a vehicle position was not accepted",
     ErrorCode.NOT_AUTHENTICATED: "not signed in",
     ErrorCode.ALREADY_AUTHENTICATED: "already signed in",
     ErrorCode.AUTH_FAILED: "user name or password not accepted",

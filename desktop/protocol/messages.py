@@ -18,6 +18,7 @@ from typing import Literal
 import msgspec
 
 __all__ = [
+    "MAX_FIXES_PER_FRAME",
     "PROTOCOL_VERSION",
     "ClientFrame",
     "Command",
@@ -35,6 +36,11 @@ __all__ = [
     "PingBody",
     "Pong",
     "PongBody",
+    "PositionBody",
+    "PositionFix",
+    "PositionReport",
+    "Positions",
+    "PositionsBody",
     "Result",
     "ResultBody",
     "Role",
@@ -47,8 +53,10 @@ __all__ = [
 ]
 
 PROTOCOL_VERSION = 1
+#: Most fixes one ``position`` frame may carry (more: the frame is refused ``invalid_frame``).
+MAX_FIXES_PER_FRAME = 500
 
-Role = Literal["calltaker", "dispatcher", "supervisor", "admin", "telephony"]
+Role = Literal["calltaker", "dispatcher", "supervisor", "admin", "telephony", "avl"]
 
 
 class Frame(msgspec.Struct, tag_field="type", kw_only=True):
@@ -128,7 +136,35 @@ class Ping(Frame, tag="ping"):
     body: PingBody = msgspec.field(default_factory=PingBody)
 
 
-ClientFrame = Hello | Command | Ping
+class PositionFix(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """Where unit ``unit_id`` was at ``at`` (seconds since the epoch, on the server's clock as
+    the reporter estimates it): ``lat``/``lon`` in degrees (WGS 84), and when the vehicle knows
+    them its ``speed_mps`` (metres per second) and ``heading_deg`` (degrees clockwise from
+    true north, 0 <= h < 360). The rules a fix must meet are `desktop.domain.positions`."""
+
+    unit_id: str
+    lat: float
+    lon: float
+    at: float
+    speed_mps: float | None = None
+    heading_deg: float | None = None
+
+
+class PositionBody(msgspec.Struct, forbid_unknown_fields=True):
+    """AVL fixes reported by a gateway (role ``avl`` or ``admin``), at most
+    `MAX_FIXES_PER_FRAME` of them; any order, any units."""
+
+    fixes: list[PositionFix]
+
+
+class PositionReport(Frame, tag="position"):
+    """Client -> server: AVL fixes. No ``seq``, no result: positions are a latest-value stream
+    beside the event log (docs/protocol.md, "Positions (AVL)")."""
+
+    body: PositionBody
+
+
+ClientFrame = Hello | Command | Ping | PositionReport
 
 
 # --- server -> client -----------------------------------------------------------------------
@@ -247,4 +283,18 @@ class Pong(Frame, tag="pong"):
     body: PongBody
 
 
-ServerFrame = Welcome | Event | Snapshot | Result | Error | Pong
+class PositionsBody(msgspec.Struct, forbid_unknown_fields=True):
+    """The newest fix of each unit whose position changed (or, after a resync, of every unit
+    the server has a fix for); at most one fix per unit per frame."""
+
+    fixes: list[PositionFix]
+
+
+class Positions(Frame, tag="positions"):
+    """Server -> client: latest AVL positions, coalesced. No ``seq``: a client keeps a fix only
+    when it is newer (``at``) than the one it holds for that unit."""
+
+    body: PositionsBody
+
+
+ServerFrame = Welcome | Event | Snapshot | Result | Error | Pong | Positions

@@ -19,6 +19,7 @@ from desktop.protocol.codec import (
 )
 from desktop.protocol.errors import CloseCode, ErrorCode, ProtocolError
 from desktop.protocol.messages import (
+    MAX_FIXES_PER_FRAME,
     Command,
     CommandBody,
     Error,
@@ -32,6 +33,10 @@ from desktop.protocol.messages import (
     PingBody,
     Pong,
     PongBody,
+    PositionBody,
+    PositionFix,
+    PositionReport,
+    Positions,
     Result,
     ResultBody,
     Role,
@@ -51,6 +56,8 @@ __all__ = [
     "EventReceived",
     "HelloReceived",
     "PongReceived",
+    "PositionsReceived",
+    "PositionsReported",
     "ResultReceived",
     "ServerErrorReceived",
     "ServerSession",
@@ -109,6 +116,14 @@ class PongReceived:
     clock_offset: float
 
 
+@dataclass(frozen=True, slots=True)
+class PositionsReceived:
+    """Latest AVL fixes from the server (a ``positions`` frame): keep each only if it is newer
+    than the fix held for its unit (`desktop.domain.positions.is_newer`)."""
+
+    fixes: list[PositionFix]
+
+
 ClientOutput = (
     Welcomed
     | EventReceived
@@ -117,6 +132,7 @@ ClientOutput = (
     | ResultReceived
     | ServerErrorReceived
     | PongReceived
+    | PositionsReceived
 )
 
 _FATAL_CODES = frozenset(
@@ -191,6 +207,17 @@ class ClientSession:
             raise RuntimeError(f"cannot send commands while {self.phase}")
         return encode(Command(body=body, ts=now))
 
+    def positions(self, fixes: list[PositionFix], now: float) -> list[bytes]:
+        """``position`` frames reporting ``fixes``, at most `MAX_FIXES_PER_FRAME` in each. Only
+        valid once the session is READY (an AVL gateway reports live, never from a queue)."""
+        if self.phase is not ClientPhase.READY:
+            raise RuntimeError(f"cannot report positions while {self.phase}")
+        step = MAX_FIXES_PER_FRAME
+        return [
+            encode(PositionReport(body=PositionBody(fixes=fixes[i : i + step]), ts=now))
+            for i in range(0, len(fixes), step)
+        ]
+
     def tick(self, now: float, queued: int | None = None) -> tuple[list[bytes], bool]:
         """Frames due (heartbeat pings, saying how many commands are ``queued``
         unacknowledged) and whether the connection is to be declared dead."""
@@ -230,6 +257,10 @@ class ClientSession:
             return self._on_welcome(frame.body)
         if isinstance(frame, Snapshot):
             return self._on_snapshot(frame)
+        if isinstance(frame, Positions):
+            if self.phase not in (ClientPhase.SYNCING, ClientPhase.READY):
+                raise ProtocolError(ErrorCode.INVALID_FRAME, "positions before welcome")
+            return [PositionsReceived(frame.body.fixes)]
         fatal = frame.body.code in _FATAL_CODES
         if fatal:
             self.phase = ClientPhase.CLOSED
@@ -296,6 +327,14 @@ class CommandReceived:
 
 
 @dataclass(frozen=True, slots=True)
+class PositionsReported:
+    """A signed-in client reported AVL fixes (at most `MAX_FIXES_PER_FRAME`). The application
+    checks the connection's role (`desktop.domain.roles.may_send`) and each fix."""
+
+    fixes: list[PositionFix]
+
+
+@dataclass(frozen=True, slots=True)
 class CloseConnection:
     code: CloseCode
     reason: str
@@ -311,7 +350,8 @@ class CaughtUp:
 
 @dataclass(frozen=True, slots=True)
 class ServerSessionLimits:
-    """Per-connection limits. Commands and pings share one token bucket."""
+    """Per-connection limits. Every frame spends from one token bucket: a command, a ping or a
+    hello one token, a ``position`` frame one per fix it carries (at least one)."""
 
     max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
     frames_per_second: float = 5000.0
@@ -326,7 +366,9 @@ class ServerSessionLimits:
         )
 
 
-ServerOutput = HelloReceived | CommandReceived | CloseConnection | CaughtUp | bytes
+ServerOutput = (
+    HelloReceived | CommandReceived | PositionsReported | CloseConnection | CaughtUp | bytes
+)
 
 
 @dataclass(slots=True)
@@ -336,12 +378,12 @@ class _TokenBucket:
     tokens: float
     stamp: float
 
-    def take(self, now: float) -> bool:
+    def take(self, now: float, cost: float = 1.0) -> bool:
         elapsed = max(0.0, now - self.stamp)  # a wall clock may step back; never drain on that
         self.tokens = min(self.capacity, self.tokens + elapsed * self.rate)
         self.stamp = now
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
+        if self.tokens >= cost:
+            self.tokens -= cost
             return True
         return False
 
@@ -359,7 +401,10 @@ class ServerSession:
 
     `receive` returns, in order: frames to send back (``bytes``), a `HelloReceived` for the
     application to authenticate (answer with `accept` or `reject`), `CommandReceived` for the
-    command pipeline, or `CloseConnection` after which nothing else is processed.
+    command pipeline, `PositionsReported` for the position book, or `CloseConnection` after
+    which nothing else is processed. A ``position`` frame before the welcome is refused
+    ``not_authenticated``, one with more than `MAX_FIXES_PER_FRAME` fixes ``invalid_frame``
+    (both count as invalid frames).
     """
 
     limits: ServerSessionLimits
@@ -386,7 +431,13 @@ class ServerSession:
                 too_big = self._close(CloseCode.MESSAGE_TOO_BIG, "frame too large")
                 return [self._error(exc.code, exc.message, now), *too_big]
             return self._bad_frame(exc.code, exc.message, now)
-        if not self._bucket.take(now):
+        cost = 1
+        if isinstance(frame, PositionReport):
+            cost = len(frame.body.fixes)
+            if cost > MAX_FIXES_PER_FRAME:
+                message = f"{cost} fixes in one frame; at most {MAX_FIXES_PER_FRAME}"
+                return self._bad_frame(ErrorCode.INVALID_FRAME, message, now)
+        if not self._bucket.take(now, max(1, cost)):
             refusal = self._error(ErrorCode.RATE_LIMITED, "too many frames; slow down", now)
             if isinstance(frame, Command):
                 result = _refused(frame.body.key, ErrorCode.RATE_LIMITED)
@@ -402,11 +453,18 @@ class ServerSession:
                 return self._bad_frame(ErrorCode.ALREADY_AUTHENTICATED, "hello sent twice", now)
             self.phase = ServerPhase.AUTHENTICATING
             return [HelloReceived(frame.body)]
+        if isinstance(frame, PositionReport):
+            return self._on_positions(frame, now)
         if self.phase is not ServerPhase.OPEN:
             result = _refused(frame.body.key, ErrorCode.NOT_AUTHENTICATED, "send hello first")
             self.bad_frames += 1
             return [encode(Result(body=result, ts=now)), *self._budget_check()]
         return [CommandReceived(frame.body)]
+
+    def _on_positions(self, frame: PositionReport, now: float) -> list[ServerOutput]:
+        if self.phase is not ServerPhase.OPEN:
+            return self._bad_frame(ErrorCode.NOT_AUTHENTICATED, "send hello first", now)
+        return [PositionsReported(frame.body.fixes)]
 
     def accept(self, welcome: WelcomeBody, now: float) -> bytes:
         """The welcome frame for an authenticated hello; the session is then open for commands."""

@@ -1,8 +1,9 @@
 """The storage contract of the dispatch server: `Store` and the records it reads and writes.
 
 A `Store` holds the durable state of a dispatch centre: users, tokens, the append-only event log,
-the idempotency table (first result of every command key) and a small key/value ``meta`` table
-(schema version, incident number counters, server id). `server.store.sqlite.SqliteStore` is the
+the idempotency table (first result of every command key), the newest AVL position of each unit
+(beside the log, not in it) and a small key/value ``meta`` table (schema version, incident
+number counters, server id). `server.store.sqlite.SqliteStore` is the
 embedded implementation; a PostgreSQL store shared by several server instances implements the same
 Protocol.
 
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from desktop.protocol.codec import encode_raw
-from desktop.protocol.messages import ErrorInfo, ResultBody
+from desktop.protocol.messages import ErrorInfo, PositionFix, ResultBody
 
 __all__ = [
     "Batch",
@@ -223,6 +224,17 @@ class Store(Protocol):
     def record_contact(self, client_id: str, at: float) -> None:
         """Note that ``client_id`` was heard from at ``at`` (an earlier time never replaces a
         later one)."""
+        ...
+
+    # --- AVL positions (the newest per unit; not events) --------------------------------
+
+    def load_positions(self) -> list[PositionFix]:
+        """The newest position kept of each unit (any order)."""
+        ...
+
+    def save_positions(self, fixes: Sequence[PositionFix]) -> None:
+        """Keep ``fixes`` as their units' newest positions, in one transaction; a fix older
+        than the one kept for its unit does not replace it. Raises `StorageUnavailable`."""
         ...
 
     # --- lifecycle -------------------------------------------------------------------------

@@ -4,7 +4,7 @@ Two connections: a writer (every write, serialised by a lock, used from worker t
 a reader (queries). WAL lets the reader run while the writer commits. Both are opened with
 ``check_same_thread=False`` and guarded by their own lock, so every method is thread-safe.
 
-Schema (version 2)::
+Schema (version 3)::
 
     users(name PK, role, password_hash, created_at, disabled)
     tokens(token_hash PK, user, kind, expires_at, created_at)
@@ -12,10 +12,13 @@ Schema (version 2)::
                                                                         -- append-only
     idempotency(key PK, user, result BLOB, created_at)
     contacts(client_id PK, at REAL)   -- when each workstation was last heard from
+    positions(unit_id PK, lat REAL, lon REAL, at REAL, speed_mps REAL, heading_deg REAL)
+                                      -- the newest AVL fix of each unit (a latest value)
     meta(k PK, v)
 
-Triggers forbid UPDATE and DELETE on ``events``. Version 1 (no action times, no contacts) is
-upgraded in place on open: its events keep ``acted_at`` NULL (acted when recorded).
+Triggers forbid UPDATE and DELETE on ``events``. Older versions are upgraded in place on open:
+version 1 (no action times, no contacts) keeps ``acted_at`` NULL on its events (acted when
+recorded); version 2 gets the empty ``positions`` table.
 """
 
 from __future__ import annotations
@@ -24,10 +27,11 @@ import contextlib
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from desktop.protocol.messages import PositionFix
 from server.store.base import (
     Batch,
     StorageUnavailable,
@@ -42,7 +46,7 @@ from server.store.base import (
 
 __all__ = ["SCHEMA_VERSION", "SqliteStore"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 5000
 
 _SCHEMA = """
@@ -83,6 +87,14 @@ CREATE TABLE IF NOT EXISTS idempotency(
 CREATE TABLE IF NOT EXISTS contacts(
     client_id TEXT PRIMARY KEY,
     at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS positions(
+    unit_id TEXT PRIMARY KEY,
+    lat REAL NOT NULL,
+    lon REAL NOT NULL,
+    at REAL NOT NULL,
+    speed_mps REAL,
+    heading_deg REAL
 );
 CREATE TABLE IF NOT EXISTS meta(
     k TEXT PRIMARY KEY,
@@ -145,7 +157,10 @@ class SqliteStore:
                 )
             if int(row[0]) < 2:
                 conn.execute("ALTER TABLE events ADD COLUMN acted_at REAL")
-                conn.execute("UPDATE meta SET v = '2' WHERE k = 'schema_version'")
+            if int(row[0]) < SCHEMA_VERSION:  # version 3: positions, made by _SCHEMA above
+                conn.execute(
+                    "UPDATE meta SET v = ? WHERE k = 'schema_version'", (str(SCHEMA_VERSION),)
+                )
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -359,6 +374,29 @@ class SqliteStore:
                 "INSERT INTO contacts(client_id, at) VALUES (?, ?)"
                 " ON CONFLICT(client_id) DO UPDATE SET at = MAX(at, excluded.at)",
                 (client_id, at),
+            )
+
+    # --- AVL positions ---------------------------------------------------------------------
+
+    def load_positions(self) -> list[PositionFix]:
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT unit_id, lat, lon, at, speed_mps, heading_deg FROM positions"
+            ).fetchall()
+        return [
+            PositionFix(unit_id=r[0], lat=r[1], lon=r[2], at=r[3], speed_mps=r[4], heading_deg=r[5])
+            for r in rows
+        ]
+
+    def save_positions(self, fixes: Sequence[PositionFix]) -> None:
+        with self._write() as conn:
+            conn.executemany(
+                "INSERT INTO positions(unit_id, lat, lon, at, speed_mps, heading_deg)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(unit_id) DO UPDATE SET"
+                " lat = excluded.lat, lon = excluded.lon, at = excluded.at,"
+                " speed_mps = excluded.speed_mps, heading_deg = excluded.heading_deg"
+                " WHERE excluded.at > positions.at",
+                [(f.unit_id, f.lat, f.lon, f.at, f.speed_mps, f.heading_deg) for f in fixes],
             )
 
     # --- lifecycle -------------------------------------------------------------------------

@@ -27,6 +27,7 @@ USERS: dict[str, Role] = {
     "sam": "supervisor",
     "carl": "calltaker",
     "tel": "telephony",  # the call-handling equipment: offers calls
+    "avl": "avl",  # the AVL feed: reports unit positions
     "adm": "admin",
 }
 

@@ -1,15 +1,18 @@
 """`EmbeddedServer`: the reference server, and optionally the demo floor, in a background thread.
 
-The demo floor is the server plus two simulators, each signed in to it as its own user: the
+The demo floor is the server plus three simulators, each signed in to it as its own user: the
 call feed (`sim.callfeed`, user ``floor-sim``: the other dispatchers of the floor, opening and
-working incidents) and the telephone network (`sim.calls`, user ``call-sim`` in the role
-``telephony``: 911 calls ringing in the call-taking panel, some abandoned). Before they start,
-the floor's setup flags a few demo addresses with premise hazards (`DEMO_PREMISES`, set by the
-admin account ``floor-admin`` over the protocol), at the houses the call simulator's civic
-addresses name, so premise warnings show up. ``dispatch-desktop --demo`` runs one (through
-`ui.demo_launcher`, the only way the workstation reaches this package) so a newcomer sees a
-live floor with one command; so does ``dispatch-server demo`` (`sim.demo_cli`). The server gets
-its own thread and event loop, so its SQLite commits never stall the user interface.
+working incidents), the telephone network (`sim.calls`, user ``call-sim`` in the role
+``telephony``: 911 calls ringing in the call-taking panel, some abandoned) and the vehicles'
+AVL modems (`sim.avl`, user ``avl-sim`` in the role ``avl``: every unit's position, driving
+its road route to its incident and back to quarters at the call feed's ``speed``). Before
+they start, the floor's setup flags a few demo addresses with premise hazards
+(`DEMO_PREMISES`, set by the admin account ``floor-admin`` over the protocol), at the houses
+the call simulator's civic addresses name, so premise warnings show up.
+``dispatch-desktop --demo`` runs one (through `ui.demo_launcher`, the only way the workstation
+reaches this package) so a newcomer sees a live floor with one command; so does
+``dispatch-server demo`` (`sim.demo_cli`). The server gets its own thread and event loop, so
+its SQLite commits never stall the user interface.
 
 Contract: `start` returns once the server listens and the premises are set (raises if it cannot
 listen); `stop` closes every connection, stops the simulators, checkpoints the database and
@@ -40,11 +43,13 @@ from server.admin_client import AdminClient, AdminError
 from server.app import DispatchServer
 from server.auth import hash_password
 from server.store.sqlite import SqliteStore
+from sim.avl import AvlSimulator
 from sim.callfeed import CallFeedSimulator
 from sim.calls import CallSimulator, caller_address
 from sim.demo_data import CallTemplate, load_calls, load_roster
 
 __all__ = [
+    "AVL_SIM_USER",
     "CALL_SIM_USER",
     "DEMO_PREMISES",
     "DEMO_USER",
@@ -60,6 +65,7 @@ log = logging.getLogger(__name__)
 DEMO_USER = "demo"
 SIM_USER = "floor-sim"
 CALL_SIM_USER = "call-sim"
+AVL_SIM_USER = "avl-sim"
 PREMISE_USER = "floor-admin"
 
 #: Premise hazards of the demo floor: (a demo call's block address, hazards, note). Each is
@@ -146,6 +152,7 @@ class EmbeddedServer:
         self.ring_interval = ring_interval
         self.simulator: CallFeedSimulator | None = None
         self.call_simulator: CallSimulator | None = None
+        self.avl_simulator: AvlSimulator | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._stopped: asyncio.Event | None = None
@@ -198,17 +205,18 @@ class EmbeddedServer:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            for simulator in (self.simulator, self.call_simulator):
+            for simulator in (self.simulator, self.call_simulator, self.avl_simulator):
                 if simulator is not None:
                     await simulator.stop()
             await server.stop()
             store.close()
 
     async def _start_floor(self, store: SqliteStore, url: str) -> list[asyncio.Task[None]]:
-        """Set the demo premises, then start both simulators; their running tasks."""
+        """Set the demo premises, then start the three simulators; their running tasks."""
         calls = load_calls()
-        logins = {name: secrets.token_urlsafe(16) for name in (SIM_USER, CALL_SIM_USER)}
-        for name, role in ((SIM_USER, "dispatcher"), (CALL_SIM_USER, "telephony")):
+        users = ((SIM_USER, "dispatcher"), (CALL_SIM_USER, "telephony"), (AVL_SIM_USER, "avl"))
+        logins = {name: secrets.token_urlsafe(16) for name, _ in users}
+        for name, role in users:
             await asyncio.to_thread(self._ensure_user, store, name, role, logins[name])
         await self._set_premises(store, url, calls)
         self.simulator = CallFeedSimulator(
@@ -223,9 +231,13 @@ class EmbeddedServer:
             calls,
             interval=self.ring_interval,
         )
+        self.avl_simulator = AvlSimulator(
+            self._service(url, AVL_SIM_USER, logins[AVL_SIM_USER]), speed=self.speed
+        )
         return [
             asyncio.create_task(self.simulator.run(), name="call feed simulator"),
             asyncio.create_task(self.call_simulator.run(), name="call simulator"),
+            asyncio.create_task(self.avl_simulator.run(), name="AVL simulator"),
         ]
 
     async def _set_premises(self, store: SqliteStore, url: str, calls: list[CallTemplate]) -> None:

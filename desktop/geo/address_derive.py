@@ -46,10 +46,8 @@ timestamps and entry order, so the same input gives byte-identical bytes):
 
 from __future__ import annotations
 
-import io
 import itertools
 import json
-import zipfile
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -62,6 +60,7 @@ import numpy.typing as npt
 from desktop.geo.address_nodes import CLOSEST_M, IMPLAUSIBLE_M, SIGNAL_DISAGREE_M, place_nodes
 from desktop.geo.address_parse import FuzzyNames, street_base, street_key
 from desktop.geo.address_streets import SNAP_M, Block, StreetData, StreetGraph, Vertex, dist
+from desktop.geo.npz_files import write_npz
 
 __all__ = [
     "CLOSEST_M",
@@ -276,15 +275,4 @@ def write_index(
         "meta": np.asarray(json.dumps(meta, sort_keys=True)),
         **arrays,
     }
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".tmp")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
-        for name, array in entries.items():
-            buffer = io.BytesIO()
-            np.lib.format.write_array(buffer, np.asarray(array, order="C"), allow_pickle=False)
-            info = zipfile.ZipInfo(name + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            zf.writestr(info, buffer.getvalue(), compresslevel=9)
-    tmp.replace(target)
+    write_npz(path, entries)

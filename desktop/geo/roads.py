@@ -6,7 +6,9 @@ writes it with :func:`write_graph`; today every road is two-way, but nothing her
 
 Travel times *to* one place are one Dijkstra over the reversed graph (:meth:`RoadGraph.travel_to`,
 :meth:`RoadGraph.travel_from`): a single search gives every node's fastest drive to the target,
-so ranking many units costs one search plus array indexing.
+so ranking many units costs one search plus array indexing. The same search, with its
+predecessors, gives the route behind each ETA (:meth:`RoadGraph.route`,
+:meth:`TravelField.route_from`, `desktop.geo.routes`).
 
 Points are snapped to the nearest road *segment* (not only the nearest vertex): a point mid-block
 starts or ends its drive part-way along that segment. The distance from a point to the road
@@ -17,10 +19,8 @@ creeping through a yard or lot).
 
 from __future__ import annotations
 
-import io
 import json
 import math
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,9 @@ from scipy.sparse import csr_matrix  # type: ignore[import-untyped]
 from scipy.sparse.csgraph import dijkstra  # type: ignore[import-untyped]
 from scipy.spatial import cKDTree  # type: ignore[import-untyped]
 
+from desktop.geo.npz_files import write_npz
 from desktop.geo.projection import LocalProjection
+from desktop.geo.routes import Route, route_along
 from desktop.resources import resource_path
 
 __all__ = [
@@ -40,6 +42,7 @@ __all__ = [
     "OFFROAD_SPEED_MPS",
     "RoadGraph",
     "RoadPoints",
+    "Route",
     "TravelField",
     "offroad_seconds",
     "write_graph",
@@ -109,13 +112,23 @@ class TravelField:
     """The fastest drive from every node to one target point (:meth:`RoadGraph.travel_to`).
 
     ``seconds[v]``/``metres[v]``: time and length of the fastest drive from node ``v`` to the
-    target's foot point (``inf`` where unreachable). ``target`` is the snapped target.
+    target's foot point (``inf`` where unreachable). ``target`` is the snapped target, at
+    (``target_lat``, ``target_lon``). ``next_node[v]``: the node after ``v`` on that drive
+    (``graph.n_nodes``: the target's foot; negative where there is none).
     """
 
     graph: RoadGraph
     target: RoadPoints
     seconds: F64
     metres: F64
+    next_node: I64 | None = None
+    target_lat: float = math.nan
+    target_lon: float = math.nan
+
+    def route_from(self, lat: float, lon: float) -> Route | None:
+        """The fastest drive from (``lat``, ``lon``) to the target, whose ``seconds`` and
+        ``metres`` are what :meth:`from_points` gives for that point; None when none exists."""
+        return route_along(self, lat, lon)
 
     def from_points(self, lat: Any, lon: Any) -> tuple[F64, F64, F64]:
         """ETA in seconds, distance in metres and off-network metres from each point to the
@@ -341,7 +354,14 @@ class RoadGraph:
         graph = csr_matrix((data, indices, indptr), shape=(n + 1, n + 1))
         secs, pred = dijkstra(graph, indices=n, return_predecessors=True)
         metres = self._path_metres(pred, secs, n, {h: m for h, (_, m) in virtual.items()})
-        return TravelField(self, target, secs[:n], metres[:n])
+        nodes = np.asarray(pred, np.int64)
+        return TravelField(self, target, secs[:n], metres[:n], nodes, float(lat), float(lon))
+
+    def route(self, from_lat: float, from_lon: float, to_lat: float, to_lon: float) -> Route | None:
+        """The fastest drive between two points, snapped as the ETAs are (:meth:`travel_to`):
+        the polyline along the roads with both off-road ends, its ``seconds`` (equal to the
+        ETA the recommendation gives from ``from``) and ``metres``; None when none exists."""
+        return self.travel_to(to_lat, to_lon).route_from(from_lat, from_lon)
 
     def _path_metres(self, pred: Any, secs: F64, root: int, virtual_m: dict[int, float]) -> F64:
         """Length of every node's path in the shortest-path tree ``pred`` (scipy's: negative at
@@ -386,15 +406,4 @@ def write_graph(
         "metres": np.ascontiguousarray(metres, np.float32),
         "meta": np.asarray(json.dumps(meta, sort_keys=True)),
     }
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".tmp")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
-        for name, array in arrays.items():
-            buffer = io.BytesIO()
-            np.lib.format.write_array(buffer, array, allow_pickle=False)
-            info = zipfile.ZipInfo(name + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            zf.writestr(info, buffer.getvalue(), compresslevel=9)
-    tmp.replace(target)
+    write_npz(path, arrays)

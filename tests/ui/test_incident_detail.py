@@ -33,9 +33,11 @@ from desktop.geo.advice import Advisor, shipped_graph
 from desktop.geo.roads import RoadGraph
 from desktop.link import LinkPhase, LinkStatus
 from desktop.protocol.codec import encode_raw
+from desktop.protocol.messages import PositionFix
 from desktop.runcards import RunCards
 from desktop.service import DispatchService, ServiceConfig
 from desktop.signin import SignIn
+from tests.support.fixtures import ClientFactory
 from tests.support.serverproc import ServerProcess
 from tests.support.waiting import wait_until
 from tests.support.workstation import Workstation
@@ -89,6 +91,24 @@ def timeline(station: Workstation) -> list[str]:
 def picks(panel: IncidentDetailPanel) -> list[str]:
     table = panel.recommendation.table
     return [table.item(row, 1).text() for row in range(table.rowCount())]
+
+
+async def test_a_unit_moving_on_avl_is_recommended_from_where_it_is(
+    server: ServerProcess,
+    open_workstation: Callable[..., Workstation],
+    make_client: ClientFactory,
+) -> None:
+    station, panel = await floor(open_workstation, server.url)
+    station.window.selection.select_incident("i-1")
+    assert picks(panel) == ["E51", "M53"]  # from their stations: no AVL yet
+    avl = make_client("avl", server.url)
+    await wait_until(lambda: avl.status.phase is LinkPhase.LIVE, what="the AVL feed LIVE")
+    # E03 drives up to the Marina: a fix a few metres from the incident
+    fix = PositionFix(unit_id="E03", lat=MARINA[0] + 0.0002, lon=MARINA[1], at=avl.server_now())
+    assert avl.report_positions([fix]) == 1
+    await wait_until(lambda: picks(panel)[:1] == ["E03"], what="E03 recommended from its AVL fix")
+    why = panel.recommendation.table.item(0, 5).text()
+    assert "no AVL" not in why
 
 
 async def test_the_recommended_units_go_with_one_key(

@@ -268,16 +268,16 @@ class IncidentDetailPanel(QWidget):
 
     def on_change(self, change: Change) -> None:
         """Refresh when ``change`` touched the incident (a unit joining, leaving or changing
-        status on it touches it too: its timeline records that); other units' changes only
-        re-run the recommendation, at most every `ADVICE_DELAY_MS`."""
+        status on it touches it too: its timeline records that); other units' changes and AVL
+        positions only re-run the recommendation, at most every `ADVICE_DELAY_MS`."""
         incident_id = self._incident_id
         if incident_id is None:
             return
         if change.reset or incident_id in change.incidents or change.premises or change.calls:
             self.refresh()
             self._advice_timer.start()
-        elif change.units and not self._advice_timer.isActive():
-            self._advice_timer.start()
+        elif (change.units or change.positions) and not self._advice_timer.isActive():
+            self._advice_timer.start()  # a unit moved or changed: its ETA may have
 
     def tick(self) -> None:
         """Once a second: the pending timer and times in status move."""

@@ -9,14 +9,17 @@ the hello with a welcome (``sync="replay"``), replays a roster (200 units, 100 o
 answers pings, then streams live events at a steady 2,000 events/s for warm-up + measurement +
 tail seconds: unit status cycles (dispatched, en route, on scene, available, in quarters),
 incident notes, incident updates (a few re-prioritise, so the incidents table re-sorts) and
-incident status changes. Each event's ``at`` (and the envelope ``ts``) is ``time.time()`` when
-the frame is handed to the socket; both processes share the machine's wall clock.
+incident status changes; beside them, as the server coalesces the AVL stream, a ``positions``
+frame every 0.2 s moves every unit (1,000 AVL updates/s, drawn on the map). Each event's
+``at`` (and the envelope ``ts``) is ``time.time()`` when the frame is handed to the socket;
+both processes share the machine's wall clock.
 
 This process runs the product as `ui.session.Workstation` wires it: a QApplication (offscreen,
 one 1920x1080 screen) on ``asyncio.Runner(loop_factory=qasync.QEventLoop)``, the dark theme, a
 real `DispatchService` whose link observers feed a real `Bridge`, and the real `MainWindow`
-shown with its default layout and the top incident open in Incident detail (its units,
-timeline and recommendation follow the stream too). Nothing in the path is replaced:
+shown with its default layout, the map open (loaded before the stream), the top incident open
+in Incident detail (its units, timeline and recommendation follow the stream too) and the
+Call-taking panel beside it with calls ringing. Nothing in the path is replaced:
 websocket -> `Link` -> `ClientState` -> SQLite outbox/replica flush -> observers -> `Bridge`
 (16 ms coalescing) -> `BoardModels` -> ``dataChanged`` -> view paint.
 
@@ -109,6 +112,9 @@ from desktop.protocol.messages import (
     Ping,
     Pong,
     PongBody,
+    PositionFix,
+    Positions,
+    PositionsBody,
     Welcome,
     WelcomeBody,
 )
@@ -120,6 +126,7 @@ TAIL = 1.0  # s of stream after it, so the window's last events are not the stre
 UNITS = 200
 INCIDENTS = 100
 CALLS_RINGING = 12  # calls ringing in the Call-taking panel, and as many abandoned
+AVL_INTERVAL = 0.2  # s between positions frames: every unit moves (1,000 AVL updates/s)
 
 STALL_TICK_MS = 5
 SEED = 911
@@ -267,6 +274,28 @@ def show_call_taking(window: Any) -> None:
     window.call_taking._on_address(where, "1200 MARKET ST")
 
 
+class AvlFeed:
+    """Every unit drives a random walk over the city: one `positions` frame per
+    `AVL_INTERVAL` with a fix for each unit (200 units every 0.2 s: 1,000 AVL updates/s, as the
+    server coalesces them)."""
+
+    def __init__(self, units: list[tuple[str, str]]) -> None:
+        rng = random.Random(SEED)
+        self.rng = rng
+        self.where = {
+            unit_id: [37.72 + 0.08 * rng.random(), -122.51 + 0.12 * rng.random()]
+            for unit_id, _ in units
+        }
+
+    def frame(self, now: float) -> bytes:
+        fixes = []
+        for unit_id, point in self.where.items():
+            point[0] += self.rng.uniform(-2e-4, 2e-4)
+            point[1] += self.rng.uniform(-2e-4, 2e-4)
+            fixes.append(PositionFix(unit_id=unit_id, lat=point[0], lon=point[1], at=now))
+        return encode(Positions(body=PositionsBody(fixes=fixes), ts=now))
+
+
 def serve_forever(port_queue: Any, seconds: float, rate: float) -> None:
     """Serve protocol v1 on 127.0.0.1: welcome, roster replay, then live events at ``rate``/s."""
     from websockets.asyncio.server import ServerConnection, serve
@@ -310,12 +339,17 @@ def serve_forever(port_queue: Any, seconds: float, rate: float) -> None:
         total = len(stream.live)
         start = time.perf_counter()
         sent = 0
+        avl = AvlFeed(_unit_ids())
+        next_avl = start
         while sent < total:  # steady pacing: every event goes out at its due time (1 ms grain)
             due = min(total, int((time.perf_counter() - start) * rate) + 1)
             while sent < due:
                 kind, data = stream.live[sent]
                 sent += 1
                 await ws.send(frame(base + sent, kind, data, time.time()), text=True)
+            if time.perf_counter() >= next_avl:  # the server's coalesced positions frame
+                await ws.send(avl.frame(time.time()), text=True)
+                next_avl += AVL_INTERVAL
             await asyncio.sleep(0.001)
         await ws.wait_closed()
         pings.cancel()
@@ -460,9 +494,15 @@ async def measure(args: argparse.Namespace, url: str, plan: Plan, work_dir: Path
     config = ServiceConfig(data_dir=work_dir / "data", url=url, workstation="bench")
     service = DispatchService(config, SignIn("bench", "unused"), on_status=bridge.on_status)
     service.subscribe(bridge.on_change)
-    service.start()
     window = MainWindow(service, bridge, work_dir / "config")
     window.show()
+    # the map open before the stream, as it is a few seconds into a shift (it loads behind the
+    # board: the start-up benches time that); its markers then follow the AVL feed
+    window.advisor.load()
+    window.maps.start(behind=False)
+    moved = [0]  # AVL fixes applied (units moved)
+    service.subscribe(lambda change: moved.__setitem__(0, moved[0] + len(change.positions)))
+    service.start()
 
     views = (window.incidents_view, window.units_view)
     models = (window.models.incidents, window.models.units)
@@ -628,6 +668,9 @@ async def measure(args: argparse.Namespace, url: str, plan: Plan, work_dir: Path
         f"units viewport {viewports[1].width()}x{viewports[1].height()}",
         flush=True,
     )
+    map_panel = window.maps.holders["map"].panel
+    assert map_panel is not None and window.docks["map"].isVisible(), "the map is not open"
+    moves_in_window = [0, 0]  # AVL unit moves applied at the window's start and end
     progress_at = stream_start
     cpu_at_start: float | None = None
     cpu_at_end: float | None = None
@@ -636,11 +679,13 @@ async def measure(args: argparse.Namespace, url: str, plan: Plan, work_dir: Path
         now = time.time()
         if cpu_at_start is None and now >= window_start:
             cpu_at_start, perf_window[0] = _cpu_seconds(), time.perf_counter()
+            moves_in_window[0] = moved[0]
             if profiler is not None:
                 profiler.enable()
                 profiling = True
         if cpu_at_end is None and now >= window_end:
             cpu_at_end, perf_window[1] = _cpu_seconds(), time.perf_counter()
+            moves_in_window[1] = moved[0]
             if profiler is not None:
                 profiler.disable()
                 profiling = False
@@ -686,6 +731,7 @@ async def measure(args: argparse.Namespace, url: str, plan: Plan, work_dir: Path
     assert cpu_at_start is not None and cpu_at_end is not None
     result = {
         "events_in_window": len(in_window),
+        "avl_moves": moves_in_window[1] - moves_in_window[0],
         "visible": len(visible),
         "unshown": len(unshown),
         "latency_visible": lat(visible, record.sent, record.shown),
@@ -713,6 +759,10 @@ def report(result: dict[str, Any]) -> None:
         f"events sent in the {seconds:.0f} s window: {result['events_in_window']:,} "
         f"({result['events_in_window'] / seconds:,.0f}/s); on visible rows: {result['visible']:,}; "
         f"never painted: {result['unshown']:,}"
+    )
+    print(
+        f"map open; AVL unit moves applied in the window: {result['avl_moves']:,} "
+        f"({result['avl_moves'] / seconds:,.0f}/s)"
     )
     print(
         f"paints (whole run): incidents viewport {counters.paints[0]:,}, units viewport "

@@ -1,10 +1,13 @@
 """``dispatch-server gis-import``: derive the routing graph from TIGER/Line roads.
 
-    dispatch-server gis-import --roads tl_2017_06075_roads.geojson|.shp --out resources/geo
+    dispatch-server gis-import --roads tl_2017_06075_roads.geojson|.shp --out resources/geo \
+        [--render]
 
 Reads TIGER "All Roads" lines (GeoJSON with stdlib ``json``, or the shapefile with the small
 reader below: no new dependency), nodes them at shared vertices and writes ``<out>/sf_roads.npz``
-(:func:`desktop.geo.roads.write_graph`) and ``<out>/PROVENANCE.md``. The same input gives
+(:func:`desktop.geo.roads.write_graph`) and ``<out>/PROVENANCE.md``. With ``--render`` it also
+writes ``<out>/sf_roads_render.npz``, the lines as the map draws them, by class and with their
+names (:mod:`desktop.geo.road_render`), and says so in the provenance. The same input gives
 byte-identical output.
 
 Graph rules (documented again in the generated PROVENANCE.md):
@@ -326,6 +329,11 @@ def add_gis_import_command(commands: Any) -> None:
     sub.add_argument("--roads", type=Path, required=True, help="TIGER roads .geojson or .shp")
     sub.add_argument("--out", type=Path, required=True, help="output directory")
     sub.add_argument("--name", default="sf_roads", help="graph file name without .npz")
+    sub.add_argument(
+        "--render",
+        action="store_true",
+        help="also write <name>_render.npz: the lines the map draws, by class, with names",
+    )
 
 
 def run_gis_import(args: argparse.Namespace) -> int:
@@ -352,7 +360,10 @@ def run_gis_import(args: argparse.Namespace) -> int:
     out: Path = args.out
     graph = out / f"{args.name}.npz"
     write_graph(graph, meta=meta, **arrays)
-    (out / "PROVENANCE.md").write_text(_provenance(source, digest, graph, report), "utf-8")
+    text = _provenance(source, digest, graph, report, render=args.render)
+    if args.render:
+        text += _write_render(lines, source, digest, out / f"{args.name}_render.npz")
+    (out / "PROVENANCE.md").write_text(text, "utf-8")
     print(
         f"{graph}: {report.nodes} nodes, {report.edges} directed edges, "
         f"{report.km_of_road} km of road; dropped {report.nodes_dropped} nodes in "
@@ -361,7 +372,51 @@ def run_gis_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _provenance(source: Path, digest: str, graph: Path, r: ImportReport) -> str:
+def _write_render(lines: list[RoadLine], source: Path, digest: str, target: Path) -> str:
+    """Write the map's render file from ``lines``; its section of the provenance."""
+    from desktop.geo.road_render import (
+        ARTERIAL_M,
+        DETAIL_TOLERANCE_M,
+        MTFCC_CLASS,
+        derive_render,
+        write_render,
+    )
+
+    arrays, meta = derive_render(lines)
+    meta = {"source": source.name, "source_sha256": digest, **meta}
+    write_render(target, arrays, meta)
+    print(f"{target}: {meta['lines']} lines, {meta['vertices']} vertices")
+    codes = {
+        c: ", ".join(sorted(m for m, k in MTFCC_CLASS.items() if k == c)) for c in meta["classes"]
+    }
+    codes["secondary"] = "S1400 (long streets)"
+    codes["freeway"] += ", names with Fwy"
+    codes["ramp"] += ", names with Ramp/Rmp"
+    rows = "\n".join(f"| {c} | {codes[c]} | {n} |" for c, n in meta["lines_by_class"].items())
+    left = ", ".join(f"{m} ({n})" for m, n in meta["left_out"].items()) or "none"
+    by_detail = " / ".join(str(n) for n in meta["vertices_by_detail"])
+    return f"""
+## Map render file (`{target.name}`, `desktop/geo/road_render.py`)
+
+The lines as the map draws them, from the same input: every TIGER line (not noded, not split)
+with its drawing class and FULLNAME; vertices as int32 degrees x 1e6, lines sorted by class.
+{meta["lines"]} lines, {meta["vertices"]} vertices, centre {meta["centre"][0]}, {meta["centre"][1]}
+(the map's projection). Classes come from MTFCC, then names: "Ramp"/"Rmp" make a ramp, "Fwy" a
+freeway; an S1400 street with at least {ARTERIAL_M:.0f} m of lines under its name is drawn as
+`secondary` ({meta["arterial_streets"]} streets; TIGER has no functional class). Left out, by
+MTFCC (S1750 is Census-internal use; a line of fewer than two distinct vertices goes whatever
+its class): {left}. Levels of detail (`vertex_detail`, Douglas-Peucker within
+{" m, ".join(f"{t:g}" for t in DETAIL_TOLERANCE_M)} m, then every vertex): {by_detail} vertices.
+
+| class | MTFCC | lines |
+| --- | --- | --- |
+{rows}
+"""
+
+
+def _provenance(
+    source: Path, digest: str, graph: Path, r: ImportReport, *, render: bool = False
+) -> str:
     classes = "\n".join(
         f"| {m} | {SPEEDS_MPH[m]:g} | {r.lines_by_class.get(m, 0)} |" for m in sorted(SPEEDS_MPH)
     )
@@ -382,7 +437,7 @@ def _provenance(source: Path, digest: str, graph: Path, r: ImportReport) -> str:
   the same arrays):
 
       dispatch-server gis-import --roads ../shared/data/sf-tiger2017-roads/{source.name} \\
-          --out resources/geo
+          --out resources/geo{" --render" if render else ""}
 
 ## Derivation (`server/gis_import.py`)
 

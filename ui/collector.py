@@ -16,10 +16,17 @@ import gc
 
 from PySide6.QtCore import QObject, QTimer
 
-__all__ = ["INTERVAL_MS", "GuiThreadCollector", "collect_due", "install_gui_thread_collector"]
+__all__ = [
+    "INTERVAL_MS",
+    "GuiThreadCollector",
+    "collect_due",
+    "freeze_survivors",
+    "install_gui_thread_collector",
+]
 
 #: How often the GUI thread looks at the collector's counts (ms).
 INTERVAL_MS = 250
+_frozen = False  # freeze_survivors has run in this process
 
 
 class GuiThreadCollector(QObject):
@@ -60,3 +67,18 @@ def install_gui_thread_collector(parent: QObject) -> GuiThreadCollector:
     """Turn automatic collection off and collect on the GUI thread from now on (call it from
     the GUI thread, with the application object as ``parent``)."""
     return GuiThreadCollector(parent)
+
+
+def freeze_survivors() -> bool:
+    """Collect once, then move every object still alive into the permanent generation
+    (`gc.freeze`), so later collections leave it alone (module docstring). Call it on the GUI
+    thread once start-up has loaded what lives all shift. Frozen objects are never collected,
+    so only the process's first call does it (a later sign-in's window is not frozen); returns
+    whether this call did."""
+    global _frozen
+    if _frozen:
+        return False
+    _frozen = True
+    gc.collect()
+    gc.freeze()
+    return True

@@ -41,7 +41,6 @@ DOCKS = (
 
 #: What each panel still to be built will hold, said in its empty frame.
 PLANNED = {
-    "map": "Map: roads of the city, incidents, units by status, caller location.",
     "radio": "Radio: channels, unit key-ups, emergency buttons, the radio log.",
     "supervisor": "Supervisor: floor statistics and positions.",
 }
@@ -49,11 +48,14 @@ PLANNED = {
 
 def apply_default_layout(window: QMainWindow) -> None:
     """The layout in code: board on the left with alerts below it; map and incident detail on
-    the right, full height (the right dock area owns the bottom-right corner)."""
+    the right, full height (the right dock area owns the bottom-right corner). Extra maps
+    (View → New map) are closed: the layout in code has one."""
     docks = {d.objectName(): d for d in window.findChildren(QDockWidget)}
-    for dock in docks.values():
+    for name, dock in docks.items():
         dock.setFloating(False)
         window.removeDockWidget(dock)
+        if name.startswith("map_"):
+            dock.close()
     placements = (
         ("incidents", Area.LeftDockWidgetArea),
         ("map", Area.RightDockWidgetArea),

@@ -8,6 +8,12 @@ corrupt one is moved aside as ``<name>.corrupt-<UTC time>``). After every restor
 windows showing on no attached screen are brought onto the primary one, and once the main window
 is shown its floating docks are brought in front of it (`LayoutManager.bring_floating_to_front`).
 
+A dock's widget may keep state of its own in the layout (a map's view and layers): a widget
+with ``save_state() -> dict`` (JSON-able) has it saved under ``panels`` by dock objectName, and
+given back to its ``restore_state(dict)`` once the docks are restored. A dock a layout names in
+``panels`` that the window does not have yet (an extra map) is first made by the manager's
+``create_dock(name)``, so that ``restoreState`` places it.
+
 A centre's default layout (`CentreLayout`, the workstation configuration's
 ``workstation.default_layout``) is a named layout in a layouts file IT exported from a
 configured workstation, opened read-only: it applies when the user has nothing saved for the
@@ -67,6 +73,7 @@ class Layout(TypedDict):
     state: str  # base64 of QMainWindow.saveState(version)
     floating: dict[str, list[Any]]  # dock objectName -> [x, y, w, h, screen name]
     window: NotRequired[list[Any]]  # the main window: [x, y, w, h, screen name]
+    panels: NotRequired[dict[str, Any]]  # dock objectName -> its widget's save_state()
     saved_at: str  # ISO 8601, UTC
 
 
@@ -290,6 +297,8 @@ class LayoutManager:
     ``version`` is passed to ``saveState``/``restoreState``; raise it whenever the set of docks or
     their meaning changes, and layouts saved with another version are ignored. ``centre``: the
     centre's default layout, which comes before the layout in code (`restore`, `reset`).
+    ``create_dock(name)``: makes a dock a layout names that the window does not have yet (or
+    returns None), before the layout is applied (see the module docstring).
     """
 
     def __init__(
@@ -299,12 +308,14 @@ class LayoutManager:
         apply_default: Callable[[QMainWindow], None],
         version: int,
         centre: CentreLayout | None = None,
+        create_dock: Callable[[str], QDockWidget | None] | None = None,
     ) -> None:
         self.window = window
         self.store = store
         self.apply_default = apply_default
         self.version = version
         self.centre = centre
+        self.create_dock = create_dock
         self.check_object_names()
 
     def key(self) -> str:
@@ -336,7 +347,7 @@ class LayoutManager:
         floating = {
             n: [*_rect(d.geometry()), d.screen().name()] for n, d in docks if d.isFloating()
         }
-        return Layout(
+        layout = Layout(
             version=self.version,
             window=[*_rect(self.window.geometry()), self.window.screen().name()],
             geometry=base64.b64encode(self.window.saveGeometry().data()).decode(),
@@ -344,6 +355,12 @@ class LayoutManager:
             floating=floating,
             saved_at=datetime.now(UTC).isoformat(),
         )
+        panels = {
+            n: save() for n, d in docks if callable(save := getattr(d.widget(), "save_state", None))
+        }
+        if panels:
+            layout["panels"] = panels
+        return layout
 
     def _apply(self, layout: Layout) -> bool:
         """Apply ``layout``; ``False`` (window unchanged) if its version or data do not fit."""
@@ -356,6 +373,11 @@ class LayoutManager:
         except (binascii.Error, ValueError):
             log.warning("layout data is not base64: ignored")
             return False
+        panels = layout.get("panels")
+        panels = panels if isinstance(panels, dict) else {}
+        if self.create_dock is not None:
+            for name in sorted(set(panels) - set(self.docks())):
+                self.create_dock(str(name))
         before = self.window.saveGeometry()
         self.window.restoreGeometry(geometry)
         if not self.window.restoreState(state, self.version):
@@ -367,6 +389,11 @@ class LayoutManager:
         for name, record in layout["floating"].items():
             if (dock := docks.get(name)) is not None and dock.isFloating():
                 self._place(dock, record)
+        for name, panel_state in panels.items():
+            dock = docks.get(name)
+            restore = getattr(dock.widget(), "restore_state", None) if dock else None
+            if callable(restore) and isinstance(panel_state, dict):
+                restore(panel_state)
         return True
 
     def _place(self, widget: QWidget, record: Any) -> None:

@@ -36,9 +36,11 @@ from desktop.state import Change
 from desktop.workstation_config import WorkstationConfig
 from ui.background import run_behind
 from ui.bridge import Bridge
+from ui.collector import freeze_survivors
 from ui.dialogs.questions import commands, question_box
 from ui.docks import DOCKS, GO_TO_KEYS, PLANNED, apply_default_layout
 from ui.layouts import CentreLayout, LayoutManager, LayoutStore
+from ui.map.docks import MapDocks
 from ui.models.board import BoardModels
 from ui.panels import PlannedPanel
 from ui.panels.alerts import ACKNOWLEDGE_KEYS, AlertsPanel
@@ -175,6 +177,7 @@ class MainWindow(QMainWindow):
             apply_default_layout,
             LAYOUT_VERSION,
             centre=centre_layout,
+            create_dock=self.maps.create_dock,  # extra maps a saved layout names
         )
         self._build_menus()
         for keys in ("F2", "Ctrl+L"):
@@ -254,7 +257,10 @@ class MainWindow(QMainWindow):
             self.service, self.advisor.runcards, rule=self.config.duplicate_rule
         )
         self.call_taking.focus_requested.connect(lambda: self.go_to("call_taking"))
+        self.maps = MapDocks(self)  # built behind the board: see _load_roads_behind_the_board
+        self.maps.loaded.connect(freeze_survivors)  # the last of start-up's loads
         content: dict[str, QWidget] = {
+            "map": self.maps.holder("map"),
             "call_taking": self.call_taking,
             "incidents": self.incidents_panel,
             "units": self.units_panel,
@@ -327,6 +333,7 @@ class MainWindow(QMainWindow):
             action = self.docks[spec.name].toggleViewAction()
             action.setObjectName(f"show_{spec.name}")
             view.addAction(action)
+        view.addAction(self.maps.new_map_action)
         view.addSeparator()
         go_to = view.addMenu("&Go to")
         for name, keys in GO_TO_KEYS.items():
@@ -398,16 +405,19 @@ class MainWindow(QMainWindow):
     def _load_roads_behind_the_board(self) -> None:
         """The board first: once it is up to date (or offline), the road graph (scipy, the graph
         file) loads in a worker thread, and Incident detail works out its recommendation when
-        it is there. Loading it during the resync would compete with it for the interpreter."""
+        it is there; then the maps load (`ui.map.docks.MapDocks.start`). Loading it during the
+        resync would compete with it for the interpreter."""
         self._roads_timer.stop()
         if not self._roads_started and not self.advisor.ready:
             self._roads_started = True
-            run_behind(
-                self,
-                "road graph",
-                self.advisor.load,
-                lambda _error: self.incident_detail.refresh_advice(),
-            )
+
+            def loaded(_error: str | None) -> None:
+                self.incident_detail.refresh_advice()
+                self.maps.start()  # the map third (between events: `MapDocks.start`)
+
+            run_behind(self, "road graph", self.advisor.load, loaded)
+        elif not self._roads_started:
+            self.maps.start()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Quit (File → Quit, Ctrl+Q, the window's close button, Log out) asks first while
@@ -538,6 +548,7 @@ class MainWindow(QMainWindow):
         self.models.apply(change)
         self.incident_detail.on_change(change)
         self.call_taking.on_change(change)
+        self.maps.on_change(change)
 
     def _on_status(self, status: LinkStatus) -> None:
         if status.phase in _BOARD_SETTLED:

@@ -5,8 +5,9 @@ the workstation is about 317 MiB; these rules bring it to about 228 MiB (``bench
 prints the figure) without losing anything the application uses:
 
 - **Qt modules**: only `QT_MODULES` (the application imports QtCore, QtGui and QtWidgets;
-  ``tests/test_packaging.py`` checks that list against the code). Every other PySide6 module is
-  excluded, and with it the Qt libraries only they need.
+  ``tests/test_packaging.py`` checks that list against the code) and `PYQTGRAPH_QT_MODULES`
+  (pyqtgraph imports them whether OpenGL is used or not; the map does not use it). Every other
+  PySide6 module is excluded, and with it the Qt libraries only they need.
 - **Qt plugins**: `QT_PLUGINS` lists what is kept per plugin directory: the X11, Wayland,
   offscreen and minimal platforms (no framebuffer, VNC or EGLFS kiosk platforms), the XDG portal
   theme (not the GTK 3 theme: it pulls in GTK, cairo and pango, 20 MiB), the input contexts
@@ -32,6 +33,7 @@ from pathlib import PurePosixPath
 __all__ = [
     "DATA_PACKAGES",
     "DESKTOP_EXCLUDES",
+    "PYQTGRAPH_QT_MODULES",
     "QT_MODULES",
     "QT_PLUGINS",
     "SERVER_EXCLUDES",
@@ -53,14 +55,18 @@ def package_data() -> list[tuple[str, str]]:
     return [entry for package in DATA_PACKAGES for entry in collect_data_files(package)]
 
 
-#: The PySide6 modules the workstation imports (and the map's pyqtgraph will need no other).
+#: The PySide6 modules the workstation imports.
 QT_MODULES = ("QtCore", "QtGui", "QtWidgets")
+#: The PySide6 modules pyqtgraph 0.14 imports as it loads (``pyqtgraph.Qt.OpenGLHelpers``, from
+#: ``PlotCurveItem``), though the map draws without OpenGL; libQt6OpenGL is bundled anyway (the
+#: X11 platform's GLX integration needs it), so they add about 1 MiB.
+PYQTGRAPH_QT_MODULES = ("QtOpenGL", "QtOpenGLWidgets")
 
-#: Every PySide6 module a PySide6-Essentials wheel carries that is not in `QT_MODULES`.
-_OTHER_QT_MODULES = (  # noqa: SIM905 (a list of 53 names reads better as words)
+#: Every PySide6 module a PySide6-Essentials wheel carries that neither list above holds.
+_OTHER_QT_MODULES = (  # noqa: SIM905 (a list of 51 names reads better as words)
     "Qt3DAnimation Qt3DCore Qt3DExtras Qt3DInput Qt3DLogic Qt3DRender QtBluetooth QtCharts "
     "QtConcurrent QtDataVisualization QtDBus QtDesigner QtGraphs QtHelp QtHttpServer QtLocation "
-    "QtMultimedia QtMultimediaWidgets QtNetwork QtNetworkAuth QtNfc QtOpenGL QtOpenGLWidgets "
+    "QtMultimedia QtMultimediaWidgets QtNetwork QtNetworkAuth QtNfc "
     "QtPdf QtPdfWidgets QtPositioning QtPrintSupport QtQml QtQuick QtQuick3D QtQuickControls2 "
     "QtQuickTest QtQuickWidgets QtRemoteObjects QtScxml QtSensors QtSerialBus QtSerialPort "
     "QtSpatialAudio QtSql QtStateMachine QtSvg QtSvgWidgets QtTest QtTextToSpeech QtUiTools "

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import gc
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import shiboken6
@@ -12,6 +15,8 @@ from PySide6.QtCore import QObject
 from pytestqt.qtbot import QtBot
 
 from ui.collector import GuiThreadCollector
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class Holder:
@@ -66,3 +71,26 @@ def test_the_oldest_generation_past_its_threshold_is_collected(
     junk = [[n] for n in range(gc.get_threshold()[0] + 10)]
     assert collector.collect() == 0
     del junk
+
+
+def test_start_ups_survivors_are_frozen_once_per_process() -> None:
+    """In a process of its own (freezing is for the whole process): what is alive is frozen,
+    garbage is collected first, and a second call (a later sign-in) freezes nothing."""
+    script = (
+        "import gc, weakref\n"
+        "from ui.collector import freeze_survivors\n"
+        "class Node: pass\n"
+        "kept = [Node() for _ in range(1000)]\n"
+        "cycle = Node(); cycle.me = cycle; gone = weakref.ref(cycle); del cycle\n"
+        "assert freeze_survivors()\n"
+        "assert gone() is None, 'garbage frozen'\n"
+        "frozen = gc.get_freeze_count()\n"
+        "assert frozen > 1000, frozen\n"
+        "more = [Node() for _ in range(1000)]\n"
+        "assert not freeze_survivors() and gc.get_freeze_count() == frozen\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr

@@ -465,6 +465,12 @@ class CallTakingPanel(QWidget):
                 f"{number} marked called back",
             )
 
+    def set_address_text(self, text: str) -> None:
+        """Put ``text`` in the address field as if typed (an address picked on the map) and
+        give it the keyboard; the call-taker confirms it with Enter."""
+        self.address.set_text(text)
+        self.address.field.setFocus()
+
     def use_caller_location(self) -> None:
         """F4: the caller's civic address, else the address nearest their point, into the
         address field (confirmed with Enter); with neither, their point itself."""

@@ -19,6 +19,7 @@ GO_TO_KEYS = {
     "incident_detail": "Ctrl+3",
     "alerts": "Ctrl+4",
     "call_taking": "Ctrl+5",
+    "map": "Ctrl+6",
 }
 
 

@@ -477,7 +477,8 @@ class MainWindow(QMainWindow):
 
     def go_to(self, name: str) -> None:
         """Bring the dock ``name`` to the front (shown, raised, its window active) and put the
-        keyboard in it: the table of a board panel, the note line of Incident detail."""
+        keyboard in it: the table of a board panel, the note line of Incident detail, the
+        first map's view (arrows, +/-, Menu)."""
         dock = self.docks[name]
         dock.show()
         dock.raise_()
@@ -488,6 +489,7 @@ class MainWindow(QMainWindow):
             "incident_detail": self.incident_detail.note,
             "alerts": self.alerts_panel.alerts_view,
             "call_taking": self.call_taking.address.field,
+            "map": self.maps.holder("map").focus_target(),
         }[name]
         target.setFocus(Qt.FocusReason.ShortcutFocusReason)
 

@@ -467,6 +467,8 @@ def test_show_route_draws_the_units_drive_and_follows_it(qtbot: Any, tmp_path: P
     actions["map_show_route"].trigger()  # no unit selected yet
     assert panel.route_points() == 0 and "select a unit first" in panel.message.text()
 
+    window.go_to("map")  # Ctrl+6: the keyboard in the map, whose Menu key opens the menu
+    assert panel.view.hasFocus()
     window.selection.select_unit("E1")
     request = panel.request_route(None, MARKET_1200)  # to the incident under the cursor: none,
     assert request.incident_id is None  # nor selected: to the point

@@ -76,6 +76,7 @@ class MapHolder(QWidget):
         self.name = name
         self.panel: MapPanel | None = None
         self._pending: dict[str, Any] | None = None
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # Go to map while it loads
         self.placeholder = QLabel("Loading the map…")
         self.placeholder.setProperty("class", "muted")
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -87,9 +88,15 @@ class MapHolder(QWidget):
         self.panel = panel
         self.placeholder.hide()
         self._layout.addWidget(panel)
+        if self.hasFocus():
+            panel.view.setFocus(Qt.FocusReason.OtherFocusReason)
         if self._pending is not None:
             panel.restore_state(self._pending)
             self._pending = None
+
+    def focus_target(self) -> QWidget:
+        """What takes the keyboard when the dispatcher goes to this map: its view once built."""
+        return self.panel.view if self.panel is not None else self
 
     def say(self, text: str) -> None:
         self.placeholder.setText(text)

@@ -81,5 +81,5 @@ def apply_default_layout(window: QMainWindow) -> None:
         Qt.Orientation.Vertical,
     )
     window.resizeDocks(
-        [docks["map"], docks["incident_detail"]], [260, 640], Qt.Orientation.Vertical
+        [docks["map"], docks["incident_detail"]], [450, 450], Qt.Orientation.Vertical
     )

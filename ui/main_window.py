@@ -56,6 +56,7 @@ from ui.widgets.command_line import CommandLine
 from ui.widgets.connection_banner import ConnectionBanner
 from ui.widgets.message_line import MessageState
 from ui.widgets.outage_bar import OutageBar
+from ui.widgets.scrolling import scrolling
 
 __all__ = ["LAYOUT_VERSION", "MainWindow", "identity_words", "quit_words"]
 
@@ -261,11 +262,12 @@ class MainWindow(QMainWindow):
         self.maps.loaded.connect(freeze_survivors)  # the last of start-up's loads
         content: dict[str, QWidget] = {
             "map": self.maps.holder("map"),
-            "call_taking": self.call_taking,
+            # the tall panels scroll rather than hold the map beside them to a sliver
+            "call_taking": scrolling(self.call_taking),
             "incidents": self.incidents_panel,
             "units": self.units_panel,
             "alerts": self.alerts_panel,
-            "incident_detail": self.incident_detail,
+            "incident_detail": scrolling(self.incident_detail),
         }
         for spec in DOCKS:
             dock = QDockWidget(spec.title, self)

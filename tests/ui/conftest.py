@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import pytestqt.plugin
 from pytest_asyncio import is_async_test
 from pytestqt.qtbot import QtBot
 
@@ -37,13 +38,38 @@ from ui.collector import collect_due
 HERE = Path(__file__).parent
 
 
+_qasync_loops: list[asyncio.AbstractEventLoop] = []  # made for this directory's async tests
+
+
 def _qt_event_loop() -> asyncio.AbstractEventLoop:
     import qasync
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(["pytest-qt-qapp"])
     app.setQuitOnLastWindowClosed(False)  # as in production (ui/app.py): closing is not quitting
-    return qasync.QEventLoop(app)
+    loop = qasync.QEventLoop(app)
+    _qasync_loops[:] = [loop]
+    return loop
+
+
+def _process_events_with_the_loop_running() -> None:
+    """pytest-qt processes Qt events before and after the fixtures are torn down, when the
+    test's qasync loop has stopped; an asyncio callback those events run (a service's heartbeat
+    waking) would then find no running loop and fail the teardown. So the loop counts as running
+    while they are processed, as it does in the application."""
+    loop = _qasync_loops[0] if _qasync_loops else None
+    if loop is None or loop.is_closed() or asyncio.events._get_running_loop() is not None:
+        _process_events()
+        return
+    asyncio.events._set_running_loop(loop)
+    try:
+        _process_events()
+    finally:
+        asyncio.events._set_running_loop(None)
+
+
+_process_events: Callable[[], None] = pytestqt.plugin._process_events
+pytestqt.plugin._process_events = _process_events_with_the_loop_running
 
 
 def pytest_asyncio_loop_factories(

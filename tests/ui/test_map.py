@@ -481,9 +481,11 @@ def test_show_route_draws_the_units_drive_and_follows_it(qtbot: Any, tmp_path: P
     assert route is not None and route.seconds == pytest.approx(float(eta[0]))
     assert route.metres == pytest.approx(float(metres[0]))
     assert route.points[0] == CIVIC_CENTER and route.points[-1] == MARKET_1200
+    view = panel.view.view_rect()  # the map asked shows the whole route
+    assert all(view.contains(QPointF(*panel.model.xy(*p))) for p in route.points)
     for map_panel in (panel, second):
         assert map_panel.route_points() == len(route.points) > 3
-        assert map_panel.route_label.text().startswith("E1 to F2612-001: ")
+        assert map_panel.route_label.text().startswith("Route: E1 to F2612-001: ")
         assert "by road" in map_panel.route_label.text()
 
     moved_to = (37.7771, -122.4170)  # E1 drives down the road: its route starts there now

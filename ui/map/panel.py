@@ -13,7 +13,8 @@ on every map; a click on a marker selects it everywhere; a double click also cen
 on it (`MapActions.centre_all`). The context menu offers, for the point or the incident under
 the cursor: Dispatch recommended units (what F9 does in Incident detail), Create incident here
 (reverse geocoded into Call-taking), Show route (``route_requested``: the window follows the
-selected unit's drive and draws it with `draw_route`, its ETA in the toolbar, `say_route`),
+selected unit's drive and draws it with `draw_route`, its ETA under the map, `say_route`;
+the map asked shows the whole route),
 Clear route and Show caller's location; the Menu key or Shift+F10 opens it at the middle of
 the view. What the window does for them is `MapActions` (`ui.map.docks.MapDocks`); without it
 the map centres itself and offers no actions.
@@ -76,6 +77,8 @@ PICK_PX = 12.0
 LABELS_DELAY_MS = 60
 #: A view centred on one thing (Show caller's location) is this wide at least (metres).
 CLOSE_SPAN_M = 900.0
+#: A route shown is fitted into the view with this much room around it (times its extent).
+ROUTE_MARGIN = 1.3
 #: Markers that keep changing (AVL, statuses) are repainted at most this often (ms): 30 a
 #: second, half the display rate, so a busy floor costs the map half the repaints; a change
 #: after a quiet spell shows at once.
@@ -158,12 +161,17 @@ class MapPanel(QWidget):
         self.box.addItem(self.ring_layer, ignoreBounds=True)
         self.visible: dict[str, bool] = dict.fromkeys(LAYERS, True)
         self.message = MessageLine("map_message", hide_when_empty=True)
+        self.route_label = QLabel()
+        self.route_label.setObjectName("map_route")
+        self.route_label.setToolTip("The route drawn: Clear route in the map's menu removes it")
+        self.route_label.hide()
         self._build_toolbar()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.toolbar)
         layout.addWidget(self.view, 1)
+        layout.addWidget(self.route_label)
         layout.addWidget(self.message)
         self._labels_timer = QTimer(self)
         self._labels_timer.setSingleShot(True)
@@ -204,12 +212,6 @@ class MapPanel(QWidget):
         fit = self.toolbar.addAction("Fit city", self.view.fit_home)
         fit.setObjectName("map_fit_city")
         fit.setToolTip("Show the whole city (Home)")
-        self.toolbar.addSeparator()
-        self.route_label = QLabel()
-        self.route_label.setObjectName("map_route")
-        self.route_label.setToolTip("The route shown: Clear route in the map's menu removes it")
-        self._route_label_action = self.toolbar.addWidget(self.route_label)
-        self._route_label_action.setVisible(False)
 
     def apply_style(self, style: MapStyle) -> None:
         """Draw with ``style`` (a theme)."""
@@ -385,11 +387,11 @@ class MapPanel(QWidget):
         self.route.setData(x, y)
 
     def say_route(self, text: str, ok: bool) -> None:
-        """Show the drawn route's ETA line in the toolbar (empty or not ``ok``: none); a route
+        """Show the drawn route's ETA line under the map (empty or not ``ok``: none); a route
         that could not be drawn is said on the message line."""
         shown = bool(text) and ok and self.route_points() > 0
-        self.route_label.setText(text if shown else "")
-        self._route_label_action.setVisible(shown)
+        self.route_label.setText(f"Route: {text}" if shown else "")
+        self.route_label.setVisible(shown)
         if text and not shown:
             self.message.say(text, MessageState.OK if ok else MessageState.REFUSED)
 
@@ -508,7 +510,18 @@ class MapPanel(QWidget):
         destination = self.model.latlon(*to) if to else point
         request = RouteRequest(unit_id, incident_id if to else None, origin, destination)
         self.route_requested.emit(request)
+        self.fit_route()
         return request
+
+    def fit_route(self) -> bool:
+        """Show the whole drawn route on this map (False: none is drawn)."""
+        x, y = self.route.getData()
+        if x is None or len(x) < 2:
+            return False
+        x0, x1, y0, y1 = float(x.min()), float(x.max()), float(y.min()), float(y.max())
+        span = max(x1 - x0, y1 - y0) * ROUTE_MARGIN
+        self.view.show_area((x0 + x1) / 2, (y0 + y1) / 2, max(span, CLOSE_SPAN_M))
+        return True
 
     def show_caller(self, incident_id: str | None) -> bool:
         """Centre on the location of the caller of ``incident_id``'s linked call (drawn even if

@@ -312,12 +312,22 @@ def test_keys_pan_zoom_and_fit_the_city(qtbot: Any, world: World) -> None:
     QTest.keyClick(view, Qt.Key.Key_Home)
     assert view.view_rect().contains(view.home_rect)
     assert view.focusPolicy() == Qt.FocusPolicy.StrongFocus
-    asked: list[Any] = []
-    panel.box.menu_requested.connect(lambda where, screen: asked.append(where))
+    asked: list[bool] = []
+    view.key_menu_requested.connect(lambda: asked.append(True))
     QTest.keyClick(view, Qt.Key.Key_F10, Qt.KeyboardModifier.ShiftModifier)
     QTest.keyClick(view, Qt.Key.Key_Menu)
+    assert asked == [True, True]
     centre = view.centre()
-    assert [(p.x(), p.y()) for p in asked] == [(centre.x(), centre.y())] * 2
+    assert panel.key_menu_point() == centre  # nothing selected: the middle of the view
+    panel.selection.select_incident("inc-001")
+    at = QPointF(*panel.model.incident_xy("inc-001"))
+    view.show_area(at.x() + 500, at.y(), 2000)
+    assert panel.key_menu_point() == at  # the selected incident, in view
+    view.show_area(at.x() + 50_000, at.y(), 2000)
+    assert panel.key_menu_point() == view.centre()  # out of view: the middle again
+    menu = panel.open_menu_from_keys()
+    assert menu.objectName() == "map_menu"
+    menu.close()
 
 
 def test_labels_show_when_zoomed_in_and_layers_toggle(qtbot: Any, world: World) -> None:

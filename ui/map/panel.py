@@ -15,9 +15,9 @@ the cursor: Dispatch recommended units (what F9 does in Incident detail), Create
 (reverse geocoded into Call-taking), Show route (``route_requested``: the window follows the
 selected unit's drive and draws it with `draw_route`, its ETA under the map, `say_route`;
 the map asked shows the whole route),
-Clear route and Show caller's location; the Menu key or Shift+F10 opens it at the middle of
-the view. What the window does for them is `MapActions` (`ui.map.docks.MapDocks`); without it
-the map centres itself and offers no actions.
+Clear route and Show caller's location; the Menu key or Shift+F10 opens it at the selected
+incident (else the middle of the view). What the window does for them is `MapActions`
+(`ui.map.docks.MapDocks`); without it the map centres itself and offers no actions.
 """
 
 from __future__ import annotations
@@ -191,6 +191,7 @@ class MapPanel(QWidget):
         self.box.sigRangeChanged.connect(self._on_range)
         self.box.clicked.connect(self._on_click)
         self.box.menu_requested.connect(self.open_menu)
+        self.view.key_menu_requested.connect(self.open_menu_from_keys)
         self._on_range()
 
     # --- building --------------------------------------------------------------------------
@@ -477,6 +478,19 @@ class MapPanel(QWidget):
         caller.setEnabled(call is not None)
         caller.triggered.connect(lambda: self.show_caller(incident_id))
         return menu
+
+    def key_menu_point(self) -> QPointF:
+        """Where the menu opened from the keyboard acts: the selected incident when it is in
+        view, else the middle of the view."""
+        incident_id = self.selection.incident_id
+        place = self.model.incident_xy(incident_id) if incident_id else None
+        if place is not None and self.view.view_rect().contains(QPointF(*place)):
+            return QPointF(*place)
+        return self.view.centre()
+
+    def open_menu_from_keys(self) -> QMenu:
+        where = self.key_menu_point()
+        return self.open_menu(where, self.view.screen_point(where.x(), where.y()))
 
     def open_menu(self, where: QPointF, screen: QPoint) -> QMenu:
         menu = self.menu_actions(where)

@@ -6,8 +6,8 @@ drag pans, the wheel zooms, a click picks (`MapViewBox.clicked`), a double click
 (the same signal, ``double`` set) and the right button opens the map's own menu
 (`MapViewBox.menu_requested`; pyqtgraph's is off). The keyboard, once the map has focus (a click
 gives it): arrows pan by `PAN_FRACTION` of the view, + and - zoom by `ZOOM_STEP`, Home fits the
-city, and the Menu key or Shift+F10 opens the map's menu at the middle of the view
-(``menu_requested`` too).
+city, and the Menu key or Shift+F10 asks for the map's menu (``key_menu_requested``: the panel
+opens it at the selected incident, else the middle of the view).
 """
 
 from __future__ import annotations
@@ -55,6 +55,8 @@ class MapViewBox(pg.ViewBox):  # type: ignore[misc]
 class MapView(pg.GraphicsView):  # type: ignore[misc]
     """The widget of one map: the view box and the keys (module docstring). ``home``: the
     rectangle Home fits (the city)."""
+
+    key_menu_requested = Signal()  # the Menu key or Shift+F10
 
     def __init__(self, home: QRectF, parent: QWidget | None = None) -> None:
         super().__init__(parent, background="#0d1117")
@@ -138,12 +140,13 @@ class MapView(pg.GraphicsView):  # type: ignore[misc]
         elif key == keys.Key_Menu or (
             key == keys.Key_F10 and ev.modifiers() & Qt.KeyboardModifier.ShiftModifier
         ):
-            self.box.menu_requested.emit(self.centre(), self.context_point())
+            self.key_menu_requested.emit()
         else:
             super().keyPressEvent(ev)
             return
         ev.accept()
 
-    def context_point(self) -> QPoint:
-        """Where a menu opened from the keyboard appears: the middle of the map."""
-        return QPoint(self.mapToGlobal(self.rect().center()))
+    def screen_point(self, x: float, y: float) -> QPoint:
+        """Where the map point (``x``, ``y``) metres is on the screen."""
+        scene = self.box.mapViewToScene(QPointF(x, y))
+        return QPoint(self.mapToGlobal(self.mapFromScene(scene)))

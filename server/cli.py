@@ -15,6 +15,7 @@
     dispatch-server geocode ADDRESS...|--batch [--index PATH]   (server/geocode_cli.py)
     dispatch-server derive-addresses --streets CSV --roads GEOJSON [--signals CSV] --out PATH
     dispatch-server location FILE...   (PIDF-LO caller locations as JSON: server/location_cli.py)
+    dispatch-server cards check DIR   (protocol cards: every problem, with file and path)
     dispatch-server derive-areas --calls CSV --out PATH   (desktop/geo/areas.py)
     dispatch-server derive-stations --calls CSV --out PATH   (desktop/geo/stations.py)
     dispatch-server demo [--data-dir DIR] [--port 8765]   (plugin: sim/demo_cli.py)
@@ -68,6 +69,7 @@ from desktop.protocol.codec import DEFAULT_MAX_FRAME_BYTES
 from desktop.protocol.session import ServerSessionLimits
 from server.app import DispatchServer, ServerConfig
 from server.auth import hash_password
+from server.cards_cli import add_cards_command, run_cards
 from server.geocode_cli import add_geocode_command, run_derive_addresses, run_geocode
 from server.gis_import import add_gis_import_command, run_gis_import
 from server.location_cli import add_location_command, run_location
@@ -107,6 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "geocode": run_geocode,
         "derive-addresses": run_derive_addresses,
         "location": run_location,
+        "cards": run_cards,
         "derive-areas": _derive_areas,
         "derive-stations": _derive_stations,
     }
@@ -203,6 +206,7 @@ def _parser() -> tuple[argparse.ArgumentParser, Subcommands]:
     add_premise_command(commands)
     add_gis_import_command(commands)
     add_geocode_command(commands)
+    add_cards_command(commands)
     add_location_command(commands)
     areas = commands.add_parser(
         "derive-areas", help="derive the dispatch-area index from SFFD calls for service"

@@ -40,11 +40,15 @@ from desktop.resources import resource_path
 
 __all__ = [
     "LINUX_PLAYERS",
+    "METRONOME_BEATS",
+    "METRONOME_BPM",
     "SAMPLE_RATE",
     "AlertSound",
     "Player",
     "default_sound_path",
+    "metronome_path",
     "write_alert_tone",
+    "write_metronome",
 ]
 
 SAMPLE_RATE = 22050
@@ -66,6 +70,33 @@ def default_sound_path() -> Path:
     return resource_path("sounds", "alert.wav")
 
 
+#: The metronome click track: one cycle of 30 compressions at 110 a minute.
+METRONOME_BPM = 110
+METRONOME_BEATS = 30
+_METRONOME_RATE = 8000  # a click needs no more
+
+
+def metronome_path() -> Path:
+    return resource_path("sounds", "metronome.wav")
+
+
+def write_metronome(
+    path: str | Path, bpm: int = METRONOME_BPM, beats: int = METRONOME_BEATS
+) -> Path:
+    """Write the CPR metronome: ``beats`` short clicks (25 ms of 1.2 kHz, decaying) at ``bpm``,
+    16-bit mono PCM at 8 kHz (one cycle of compressions: 16 s, about 260 KB at 110 a minute)."""
+    period = int(_METRONOME_RATE * 60 / bpm)
+    click = int(0.025 * _METRONOME_RATE)
+    frames = bytearray()
+    for _ in range(beats):
+        for n in range(period):
+            value = 0.0
+            if n < click:
+                value = math.sin(2 * math.pi * 1200 * n / _METRONOME_RATE) * (1 - n / click) ** 2
+            frames += struct.pack("<h", round(32767 * _VOLUME * value))
+    return _write_wav(path, bytes(frames), _METRONOME_RATE)
+
+
 def write_alert_tone(path: str | Path) -> Path:
     """Write the alert chime as a 16-bit mono PCM WAV (about 0.6 s, about 26 KB)."""
     frames = bytearray()
@@ -82,13 +113,18 @@ def write_alert_tone(path: str | Path) -> Path:
             frames += struct.pack("<h", round(32767 * _VOLUME * envelope * value))
         if index + 1 < len(_TONES):
             frames += b"\x00\x00" * int(_GAP * SAMPLE_RATE)
+    return _write_wav(path, bytes(frames), SAMPLE_RATE)
+
+
+def _write_wav(path: str | Path, frames: bytes, rate: int) -> Path:
+    """Write 16-bit mono PCM ``frames`` at ``rate`` as a WAV file (folders made as needed)."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     with wave.open(str(target), "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)
-        out.setframerate(SAMPLE_RATE)
-        out.writeframes(bytes(frames))
+        out.setframerate(rate)
+        out.writeframes(frames)
     return target
 
 
@@ -186,10 +222,13 @@ def _play_winsound(path: Path) -> bool:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m desktop.sound", description=__doc__)
     parser.add_argument("--write", metavar="WAV", help="write the alert tone to this file")
+    parser.add_argument("--write-metronome", metavar="WAV", help="write the CPR metronome")
     parser.add_argument("--play", action="store_true", help="play the alert sound once")
     args = parser.parse_args(argv)
     if args.write:
         print(write_alert_tone(args.write))
+    if args.write_metronome:
+        print(write_metronome(args.write_metronome))
     if args.play:
         sound = AlertSound(args.write)
         player = sound.player_command()

@@ -196,6 +196,17 @@ def _layout_name(value: object, base: Path) -> str:
     return value.strip()
 
 
+def _cards_dir(value: object, base: Path) -> Path:
+    """A folder holding a card set's ``set.json`` (its content is checked when it loads)."""
+    if not isinstance(value, str) or not value.strip():
+        raise _Invalid(f"must be the path of a protocol card folder, not {_text(value)}")
+    path = Path(value).expanduser()
+    path = path if path.is_absolute() else base / path
+    if not (path / "set.json").is_file():
+        raise _Invalid(f"{path} is not a protocol card folder (no set.json in it)")
+    return path
+
+
 def _layouts_file(value: object, base: Path) -> Path:
     return _readable_file(value, base, "a layouts file")
 
@@ -302,6 +313,7 @@ KEYS: dict[str, Key] = {
         Key("sound.file", None, _wav_file),
         Key("calltaking.duplicate_radius_m", DUPLICATE_RADIUS_M, _number_in(10, 2000)),
         Key("calltaking.duplicate_window_min", DUPLICATE_WINDOW_S / 60, _number_in(1, 24 * 60)),
+        Key("calltaking.cards_dir", None, _cards_dir),
         Key(_LOCKED_KEYS, frozenset(), _locked_keys),
     )
 }
@@ -441,6 +453,12 @@ class WorkstationConfig:
             radius_m=float(self.system("calltaking.duplicate_radius_m")),
             window_s=float(self.system("calltaking.duplicate_window_min")) * 60,
         )
+
+    @property
+    def cards_dir(self) -> Path | None:
+        """The centre's own protocol card set (None: the shipped one)."""
+        path: Path | None = self.system("calltaking.cards_dir")
+        return path
 
     @property
     def sound_enabled(self) -> bool:

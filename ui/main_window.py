@@ -255,11 +255,18 @@ class MainWindow(QMainWindow):
         self.alerts_panel = AlertsPanel(self.service, self.models, self.selection)
         self.incident_detail = IncidentDetailPanel(self.service, self.selection, self.advisor)
         self.call_taking = CallTakingPanel(
-            self.service, self.advisor.runcards, rule=self.config.duplicate_rule
+            self.service,
+            self.advisor.runcards,
+            rule=self.config.duplicate_rule,
+            cards_dir=self.config.cards_dir,
         )
         self.call_taking.focus_requested.connect(lambda: self.go_to("call_taking"))
+        self.call_taking.incident_saved.connect(self._select_beside_call_taking)
+        self.call_taking.questioning.recommended = self._recommended_for
+        self._keep_call_taking_in_front = False  # see _select_beside_call_taking
         self.maps = MapDocks(self)  # built behind the board: see _load_roads_behind_the_board
         self.maps.loaded.connect(freeze_survivors)  # the last of start-up's loads
+        self.maps.loaded.connect(self.call_taking.questioning.load_cards)  # then the cards
         content: dict[str, QWidget] = {
             "map": self.maps.holder("map"),
             # the tall panels scroll rather than hold the map beside them to a sliver
@@ -463,10 +470,27 @@ class MainWindow(QMainWindow):
         box.finished.connect(answered)
         box.open()  # never exec() under qasync
 
+    def _recommended_for(self, incident_id: str) -> list[str]:
+        """The units F9 would send for ``incident_id`` now (none unless it is in detail)."""
+        if self.selection.incident_id != incident_id:
+            return []
+        return self.incident_detail.recommendation.recommended()
+
     def dispatch_recommended(self) -> bool:
         """F9: send the recommended units of the incident in detail — only if the dispatcher
-        can see them. A closed or hidden Incident detail is brought up instead, to check the
+        can see them: in Incident detail, or beside the questioning in Call-taking (which
+        shows them). A closed or hidden Incident detail is brought up instead, to check the
         recommendation and press F9 again. True if the dispatch was queued."""
+        questioning = self.call_taking.questioning
+        calltaking = self.docks["call_taking"]
+        if (
+            questioning.incident_id is not None
+            and questioning.incident_id == self.selection.incident_id
+            and calltaking.isVisible()
+            and not calltaking.visibleRegion().isEmpty()
+            and self._recommended_for(questioning.incident_id)
+        ):
+            return self.incident_detail.dispatch_recommended()
         dock = self.docks["incident_detail"]
         if not dock.isVisible() or dock.visibleRegion().isEmpty():
             self.go_to("incident_detail")
@@ -565,8 +589,17 @@ class MainWindow(QMainWindow):
         self.incident_detail.set_read_only_role(self.service.link.role)
 
     def _show_detail(self, incident_id: str | None) -> None:
-        if incident_id is not None:
+        if incident_id is not None and not self._keep_call_taking_in_front:
             self.docks["incident_detail"].raise_()
+
+    def _select_beside_call_taking(self, incident_id: str) -> None:
+        """An incident saved in Call-taking is selected everywhere, but Call-taking stays in
+        front: the call-taker is still questioning the caller."""
+        self._keep_call_taking_in_front = True
+        try:
+            self.selection.select_incident(incident_id)
+        finally:
+            self._keep_call_taking_in_front = False
 
     def _tick(self) -> None:
         if self.models.tick().raised:

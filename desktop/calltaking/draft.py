@@ -105,11 +105,13 @@ class IncidentDraft:
         *,
         choice: SaveChoice = "new",
         duplicate_id: str | None = None,
+        note: str = "",
     ) -> list[CommandArgs]:
         """The commands that save this draft: ``join`` links ``call`` to the duplicate (the
         draft itself is not saved); ``new`` and ``child`` create the incident, linked to
-        ``call``. Raises ValueError when `missing` is not empty (``new``, ``child``), or a
-        choice needs a duplicate (or a call) and none is given."""
+        ``call``, with ``note`` as its first narrative entry. Raises ValueError when `missing`
+        is not empty (``new``, ``child``), or a choice needs a duplicate (or a call) and none
+        is given."""
         if choice != "new" and duplicate_id is None:
             raise ValueError("no duplicate to link to")
         if choice == "join":
@@ -129,6 +131,7 @@ class IncidentDraft:
             priority=priority,
             location=self.location,
             caller=caller,
+            note=note,
             call_id=call.id if call is not None else None,
         )
         if choice == "child":

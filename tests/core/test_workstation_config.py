@@ -10,6 +10,7 @@ from pathlib import Path, PureWindowsPath
 
 import pytest
 
+from desktop.cards.library import default_dir as default_cards_dir
 from desktop.sound import write_alert_tone
 from desktop.workstation_config import (
     DEFAULT_SERVER,
@@ -119,6 +120,7 @@ def deploy_example(folder: Path) -> Path:
     shutil.copy(CA_PEM, folder / "ca.pem")
     write_alert_tone(folder / "alert.wav")
     (folder / "layouts.json").write_text('{"format": 1, "setups": {}}')
+    shutil.copytree(default_cards_dir(), folder / "cards")
     return folder / "config.toml"
 
 
@@ -132,6 +134,7 @@ def test_the_example_in_docs_loads_and_sets_every_key(tmp_path: Path) -> None:
     assert config.layouts_file == tmp_path / "etc" / "layouts.json"
     assert config.default_layout == "Floor"
     assert config.sound_file == tmp_path / "etc" / "alert.wav"
+    assert config.cards_dir == tmp_path / "etc" / "cards"
     assert config.locked == {"servers.urls", "workstation.theme"}
     summary = config.summary()
     assert len(summary) == len(KEYS)
@@ -199,6 +202,10 @@ def test_the_operations_guide_documents_every_key() -> None:
         ('[sound]\nenabled = "yes"', 'sound.enabled: must be true or false, not "yes"'),
         ('[sound]\nfile = "config.toml"', "sound.file: {dir}/config.toml is not a PCM WAV file"),
         ('[sound]\nfile = "."', "sound.file: {dir} is a folder, not a WAV file"),
+        (
+            '[calltaking]\ncards_dir = "."',
+            "calltaking.cards_dir: {dir} is not a protocol card folder (no set.json in it)",
+        ),
         ('[locked]\nkeys = "workstation.theme"', "locked.keys: must be a list of key names"),
         (
             '[locked]\nkeys = ["workstation.them"]',

@@ -8,7 +8,8 @@ digit 1-9 in the empty type field picks a listed type; Enter saves (so an incide
 two keys once its address is in); Alt+1…5 sets the priority; F4 puts the caller's location in
 the address field; F5 joins the call to the nearest possible duplicate, Shift+F5 saves the
 incident as a child of it; F8 releases the call; F7 marks the selected abandoned call called
-back.
+back. F6 chooses the chief complaint and questions the caller to a determinant, F10 reads
+the determinant's pre-arrival instructions (`ui.panels.questioning`).
 
 An answer another position won first is told in place ("bob answered it first") and taken
 off Needs attention: losing an answer race is not a problem to resolve.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -41,6 +43,8 @@ from desktop.calltaking.draft import (
     default_priority,
 )
 from desktop.calltaking.place import DuplicateRule, PlaceInfo, duplicate_text, look_up
+from desktop.cards.library import CardLibrary
+from desktop.cards.model import Determinant
 from desktop.domain.calls import (
     CallAnswer,
     CallMarkCalledBack,
@@ -49,6 +53,7 @@ from desktop.domain.calls import (
     calls_answered_by,
     ringing_calls,
 )
+from desktop.domain.incidents import IncidentCreate
 from desktop.domain.roles import READ_ONLY_HINT, is_read_only
 from desktop.domain.types import Call, Incident, LocationArgs
 from desktop.domain.wording import (
@@ -62,6 +67,7 @@ from desktop.runcards import RunCards
 from desktop.service import DispatchService
 from desktop.state import Change
 from ui.background import run_behind
+from ui.panels.questioning import CallQuestioning
 from ui.presentation import duration
 from ui.widgets.address_entry import AddressEntry
 from ui.widgets.call_lists import TypeField, call_table, fill_calls
@@ -97,6 +103,7 @@ class CallTakingPanel(QWidget):
     panel; ``rule``: when a call may be a duplicate."""
 
     focus_requested = Signal()  # a call was answered here: bring the panel forward
+    incident_saved = Signal(str)  # the id of an incident this panel created
 
     def __init__(
         self,
@@ -106,6 +113,8 @@ class CallTakingPanel(QWidget):
         geocoder: Geocoder | None = None,
         rule: DuplicateRule | None = None,
         clock: Callable[[], float] | None = None,
+        cards: CardLibrary | None = None,
+        cards_dir: Path | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -118,7 +127,22 @@ class CallTakingPanel(QWidget):
         self.place = PlaceInfo()
         self._call_id: str | None = None
         self._answer_key: str | None = None
+        self.last_saved_id: str | None = None  # the incident the last save created
         self._build()
+        self.questioning = CallQuestioning(
+            self,
+            service,
+            self.message,
+            self.save_from_questioning,
+            self._clock,
+            library=cards,
+            cards_dir=cards_dir,
+        )
+        layout = self.layout()
+        assert isinstance(layout, QVBoxLayout)
+        at = layout.indexOf(self.duplicate_box)  # right under the form: what is read now,
+        layout.insertWidget(at, self.questioning.box)
+        layout.insertWidget(at, self.questioning.instructions)  # instructions first
         self._shortcuts()
         self._tick = QTimer(self)
         self._tick.setInterval(1000)
@@ -343,6 +367,8 @@ class CallTakingPanel(QWidget):
         call = self.current_call()
         if call is not None:
             self._show_call(call, now)
+        if self.questioning.incident_id is not None:
+            self.questioning.show_send()  # the recommendation follows the units
 
     def _show_call(self, call: Call | None, now: float) -> None:
         self.use_caller_button.setEnabled(call is not None and bool(call.locations))
@@ -412,6 +438,7 @@ class CallTakingPanel(QWidget):
         if attempt(self.message, answer, f"Answered {ani_text(call.ani)}"):
             self._call_id, self._answer_key = call.id, entries[0]
             self._reset_draft()
+            self.questioning.new_call()
             self.focus_requested.emit()
             self.address.field.setFocus()
             self.refresh()
@@ -445,6 +472,7 @@ class CallTakingPanel(QWidget):
         ):
             self._call_id = None
             self._reset_draft()
+            self.questioning.new_call()
             self.refresh()
 
     def mark_called_back(self) -> None:
@@ -510,7 +538,10 @@ class CallTakingPanel(QWidget):
     def _on_address(self, location: LocationArgs, verified_as: str) -> None:
         self.draft = self.draft.with_location(location, verified_as)
         self._look_up_place()
-        self.type_field.setFocus()
+        if self.questioning.flow is not None and self.questioning.case is None:
+            self.questioning.save_case()  # the complaint was chosen first: save it now
+        else:
+            self.type_field.setFocus()
 
     def _on_address_withdrawn(self) -> None:
         self.draft = self.draft.with_location(None)
@@ -552,7 +583,16 @@ class CallTakingPanel(QWidget):
             self.duplicates.setText(f"Possible duplicate: {duplicate_text(dups[0], now)}{more}")
         self.duplicate_box.setVisible(bool(dups))
 
-    def save(self, choice: SaveChoice = "new") -> bool:
+    def save_from_questioning(self, determinant: Determinant, note: str) -> str | None:
+        """Save the draft as ``determinant``'s type, priority and alarm, with ``note`` first in
+        its narrative; the incident's id, or None when it cannot be saved yet (said)."""
+        self.type_field.setText(determinant.type)
+        self.draft = self.draft.with_priority(determinant.priority)
+        if not self.save("new", note=note):
+            return None
+        return self.last_saved_id
+
+    def save(self, choice: SaveChoice = "new", *, note: str = "") -> bool:
         """Save the draft: a new incident linked to the call (``new``), also linked as a child
         of the nearest possible duplicate (``child``), or the call joined to it (``join``)."""
         self.draft = self.draft.with_type(self.type_field.resolved())
@@ -570,14 +610,23 @@ class CallTakingPanel(QWidget):
         if call is not None and call.incident_id is not None:
             call = None  # the call already has its incident: this one is saved on its own
         commands = self.draft.commands(
-            call, self.runcards, choice=choice, duplicate_id=duplicate.id if duplicate else None
+            call,
+            self.runcards,
+            choice=choice,
+            duplicate_id=duplicate.id if duplicate else None,
+            note=note,
         )
         words = self._saved_words(choice, duplicate)
         if not submit_and_say(self.service, self.message, commands, words):
             return False
+        created = [c for c in commands if isinstance(c, IncidentCreate)]
+        self.last_saved_id = created[0].incident_id if created else None
+        if self.last_saved_id is not None:
+            self.incident_saved.emit(self.last_saved_id)
         self._reset_draft()
         self.refresh()
-        self.address.field.setFocus()  # ready for the next address
+        if self.questioning.flow is None:
+            self.address.field.setFocus()  # ready for the next address
         return True
 
     def _saved_words(self, choice: SaveChoice, duplicate: Incident | None) -> str:

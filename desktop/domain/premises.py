@@ -8,6 +8,7 @@ stored here: they are the world's own incidents (`desktop.geo.nearby.prior_incid
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from typing import TYPE_CHECKING, Any
@@ -42,10 +43,12 @@ __all__ = [
 MAX_HAZARDS = 20
 
 
+@functools.lru_cache(maxsize=8192)
 def premise_key(address: str) -> str:
     """The key of the premise at ``address``: upper case, single spaces, no trailing city
     (``"1200 Market St, San Francisco"`` -> ``"1200 MARKET ST"``). The geocoder's matched
-    label is already in this form."""
+    label is already in this form. Cached: the look-ups near a call's address key every open
+    incident's address at each change of the board."""
     street = address.split(",")[0]
     return re.sub(r"\s+", " ", street).strip().upper()
 

@@ -169,3 +169,35 @@ async def test_a_cardiac_arrest_call_from_ring_to_cpr(
     times = [entry.at for entry in incident.narrative]
     assert times == sorted(times)
     assert answer_to_dispatch <= 20, answer_to_dispatch  # the correction (U, Backspace) aside
+
+
+class FakeSound:
+    """Counts the plays the metronome asks for (the player itself is desktop.sound's)."""
+
+    def __init__(self) -> None:
+        self.plays = 0
+
+    def play(self) -> bool:
+        self.plays += 1
+        return True
+
+
+def test_the_metronome_sounds_only_when_turned_on(qtbot: QtBot) -> None:
+    from desktop.cards.library import shipped_library
+    from ui.widgets.instructions_box import InstructionsBox
+
+    clock, sound = FakeClock(0.0), FakeSound()
+    box = InstructionsBox(clock, sound=sound)  # type: ignore[arg-type]
+    qtbot.addWidget(box)
+    box.start(shipped_library().scripts["cpr-hands-only"])
+    run = box.run
+    assert run is not None
+    while not run.compressing:
+        QtBot.keyClick(box.step, Qt.Key.Key_Space)
+    assert sound.plays == 0  # off by default: the call-taker's headset is on the caller
+    QtBot.keyClick(box.step, Qt.Key.Key_M)
+    assert box.sound_on and sound.plays == 1 and "metronome sound on" in box.progress.text()
+    QtBot.keyClick(box.step, Qt.Key.Key_Space)  # the next cycle: the click track again
+    assert sound.plays == 2
+    QtBot.keyClick(box.step, Qt.Key.Key_Escape)
+    assert run.ended and run.log[-1].text.startswith("Stopped: Hands-only CPR")

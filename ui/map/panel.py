@@ -81,8 +81,12 @@ CLOSE_SPAN_M = 900.0
 ROUTE_MARGIN = 1.3
 #: Markers that keep changing (AVL, statuses) are repainted at most this often (ms): 30 a
 #: second, half the display rate, so a busy floor costs the map half the repaints; a change
-#: after a quiet spell shows at once.
+#: after a quiet spell shows at once, in the same window update as the board's.
 MARKER_FRAME_MS = 33
+#: A change within a frame of the last repaint waits this much longer than the frame, so the
+#: next change (the bridge's next frame, 16 ms on) usually paints it with the board's, in one
+#: window update instead of two; the timer only paints what no later change did.
+MERGE_SLACK_MS = 20
 _Z = {"calls": 15.0, "route": 25.0, "stations": 20.0, "incidents": 30.0, "units": 40.0}
 
 
@@ -319,9 +323,14 @@ class MapPanel(QWidget):
             self._show_calls()
         if {self.selection.incident_id, self.selection.unit_id} & update.ids:
             self._dirty.add("rings")
-        if self._dirty and not self._markers_timer.isActive():
-            since_ms = (time.monotonic() - self._markers_painted_at) * 1000
-            self._markers_timer.start(round(max(0.0, MARKER_FRAME_MS - since_ms)))
+        if not self._dirty:
+            return
+        since_ms = (time.monotonic() - self._markers_painted_at) * 1000
+        if since_ms >= MARKER_FRAME_MS:
+            self._markers_timer.stop()
+            self._repaint_markers()  # now: painted in the same window update as the board
+        elif not self._markers_timer.isActive():
+            self._markers_timer.start(round(MARKER_FRAME_MS - since_ms + MERGE_SLACK_MS))
 
     def _repaint_markers(self) -> None:
         self._markers_painted_at = time.monotonic()

@@ -38,16 +38,20 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from desktop.domain.types import ASSIGNED_STATUSES, AVAILABLE_STATUSES, Unit
 from desktop.geo.advice import shipped_graph
 from desktop.geo.projection import equirectangular_m
-from desktop.geo.roads import RoadGraph, Route
 from desktop.geo.stations import Stations, home_position
 from desktop.link import LinkPhase
 from desktop.protocol.messages import PositionFix
 from desktop.service import CommandRefused, DispatchService
 from desktop.state import Change
+
+if TYPE_CHECKING:  # the road graph (scipy) loads when the first route is driven, not here
+    from desktop.geo.roads import RoadGraph
+    from desktop.geo.routes import Route
 
 __all__ = ["AvlSimulator", "Goal"]
 

@@ -28,10 +28,11 @@ import secrets
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from desktop.domain.premises import PremiseSet
 from desktop.geo.geocoder import Geocoder
@@ -67,6 +68,10 @@ SIM_USER = "floor-sim"
 CALL_SIM_USER = "call-sim"
 AVL_SIM_USER = "avl-sim"
 PREMISE_USER = "floor-admin"
+#: The AVL modems start reporting this long after the floor (seconds): the demo floor shares
+#: the workstation's process, and every unit's first fix and route at once would compete with
+#: the workstation's own start-up for the interpreter (units show at their stations meanwhile).
+AVL_START_DELAY_S = 5.0
 
 #: Premise hazards of the demo floor: (a demo call's block address, hazards, note). Each is
 #: set at the house the call simulator's civic addresses on that block name.
@@ -216,8 +221,11 @@ class EmbeddedServer:
         calls = load_calls()
         users = ((SIM_USER, "dispatcher"), (CALL_SIM_USER, "telephony"), (AVL_SIM_USER, "avl"))
         logins = {name: secrets.token_urlsafe(16) for name, _ in users}
-        for name, role in users:
-            await asyncio.to_thread(self._ensure_user, store, name, role, logins[name])
+        hashes = await asyncio.gather(  # in threads at once: scrypt lets go of the interpreter
+            *(asyncio.to_thread(hash_password, logins[name]) for name, _ in users)
+        )
+        for (name, role), encoded in zip(users, hashes, strict=True):
+            await asyncio.to_thread(self._store_user, store, name, role, encoded)
         await self._set_premises(store, url, calls)
         self.simulator = CallFeedSimulator(
             self._service(url, SIM_USER, logins[SIM_USER]),
@@ -237,7 +245,9 @@ class EmbeddedServer:
         return [
             asyncio.create_task(self.simulator.run(), name="call feed simulator"),
             asyncio.create_task(self.call_simulator.run(), name="call simulator"),
-            asyncio.create_task(self.avl_simulator.run(), name="AVL simulator"),
+            asyncio.create_task(
+                _after(AVL_START_DELAY_S, self.avl_simulator.run()), name="AVL simulator"
+            ),
         ]
 
     async def _set_premises(self, store: SqliteStore, url: str, calls: list[CallTemplate]) -> None:
@@ -272,8 +282,22 @@ class EmbeddedServer:
     @staticmethod
     def _ensure_user(store: SqliteStore, name: str, role: str, password: str) -> None:
         """Create the user, or give it this run's password (demo credentials live in memory)."""
-        encoded = hash_password(password)
+        EmbeddedServer._store_user(store, name, role, hash_password(password))
+
+    @staticmethod
+    def _store_user(store: SqliteStore, name: str, role: str, encoded: str) -> None:
+        """Create the user with the password hash ``encoded``, or give it that hash."""
         if store.get_user(name) is None:
             store.add_user(name, role, encoded, time.time())
         else:
             store.set_password(name, encoded)
+
+
+async def _after(delay: float, run: Coroutine[Any, Any, None]) -> None:
+    """Run ``run`` once ``delay`` seconds have passed (closed unstarted if cancelled first)."""
+    try:
+        await asyncio.sleep(delay)
+    except asyncio.CancelledError:
+        run.close()
+        raise
+    await run

@@ -114,11 +114,6 @@ class ScriptRun:
         self.log.extend(out)
         return out
 
-    @property
-    def reminder_due(self) -> bool:
-        """A switch reminder was given and is still the newest line (the panel shows it)."""
-        return bool(self.log) and "switch rescuers" in self.log[-1].text
-
     def _show(self, now: float) -> None:
         step = self.step
         if step.kind == "compressions" and self._compressing_since is None:

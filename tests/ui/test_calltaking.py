@@ -21,7 +21,7 @@ from desktop.service import DispatchService
 from tests.support.faultproxy import FaultProxy
 from tests.support.fixtures import ClientFactory
 from tests.support.serverproc import ServerProcess
-from tests.support.waiting import wait_until
+from tests.support.waiting import wait_live, wait_until
 from tests.support.workstation import Workstation
 from ui.panels.calltaking import CallTakingPanel
 
@@ -53,13 +53,9 @@ VOIP = CallerLocation(
 )
 
 
-async def _live(service: DispatchService) -> None:
-    await wait_until(lambda: service.status.phase is LinkPhase.LIVE, what="LIVE")
-
-
 async def _calltaker(open_workstation: Callable[..., Workstation], url: str) -> Workstation:
     station = open_workstation(url, user="carl")
-    await _live(station.service)
+    await wait_live(station.service)
     panel = station.window.call_taking
     panel.address.set_geocoder(Geocoder.load_default())
     return station
@@ -90,8 +86,8 @@ async def test_a_call_is_answered_located_verified_and_saved_in_two_keys(
     qtbot: QtBot,
 ) -> None:
     tel, adm = make_client("tel", server.url), make_client("adm", server.url)
-    await _live(tel)
-    await _live(adm)
+    await wait_live(tel)
+    await wait_live(adm)
     adm.submit(
         PremiseSet(
             address="1200 MARKET ST", hazards=["oxygen in use"], lat=37.77877, lon=-122.41484
@@ -168,8 +164,8 @@ async def test_the_answer_race_is_lost_in_place_and_abandoned_calls_wait_for_a_c
     make_client: ClientFactory,
 ) -> None:
     tel, rival = make_client("tel", server.url), make_client("ann", server.url)
-    await _live(tel)
-    await _live(rival)
+    await wait_live(tel)
+    await wait_live(rival)
     station = await _calltaker(open_workstation, proxy.url)  # through a proxy we can cut
     service, panel = station.service, station.window.call_taking
     _offer(tel, "c1", VOIP, cos="voip")
@@ -199,7 +195,7 @@ async def test_the_callers_civic_address_a_forced_address_and_joining_a_duplicat
     make_client: ClientFactory,
 ) -> None:
     tel = make_client("tel", server.url)
-    await _live(tel)
+    await wait_live(tel)
     station = await _calltaker(open_workstation, server.url)
     service, panel = station.service, station.window.call_taking
     _offer(tel, "c1", VOIP, cos="voip")

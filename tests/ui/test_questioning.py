@@ -15,11 +15,9 @@ from desktop.domain.calls import CallOffer
 from desktop.domain.types import CallStatus, UnitStatus
 from desktop.domain.units import UnitAdd
 from desktop.geo.geocoder import Geocoder
-from desktop.link import LinkPhase
-from desktop.service import DispatchService
 from tests.support.fixtures import ClientFactory
 from tests.support.serverproc import ServerProcess
-from tests.support.waiting import wait_until
+from tests.support.waiting import wait_live, wait_until
 from tests.support.workstation import Workstation
 
 
@@ -31,10 +29,6 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
-
-
-async def _live(service: DispatchService) -> None:
-    await wait_until(lambda: service.status.phase is LinkPhase.LIVE, what="LIVE")
 
 
 def _keys(widget: object, text: str) -> int:
@@ -49,13 +43,13 @@ async def test_a_cardiac_arrest_call_from_ring_to_cpr(
     qtbot: QtBot,
 ) -> None:
     tel, adm = make_client("tel", server.url), make_client("adm", server.url)
-    await _live(tel)
-    await _live(adm)
+    await wait_live(tel)
+    await wait_live(adm)
     for unit_id, kind in (("E1", "ENGINE"), ("M1", "MEDIC")):
         adm.submit(UnitAdd(unit_id=unit_id, type=kind, station="01", status=UnitStatus.AV))
     station = open_workstation(server.url, user="ann")
     window, service = station.window, station.service
-    await _live(service)
+    await wait_live(service)
     panel = window.call_taking
     questioning = panel.questioning
     panel.address.set_geocoder(Geocoder.load_default())

@@ -22,7 +22,7 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QFrame, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from desktop.calltaking.questioning import determinant_words
-from desktop.cards.flow import Asked, Questioning, matching, parse_answer
+from desktop.cards.flow import Questioning, matching, parse_answer
 from desktop.cards.library import CardLibrary, approval_words
 from desktop.cards.model import Card, Question
 
@@ -122,7 +122,7 @@ class QuestioningBox(QFrame):
     def _show_matches(self, text: str) -> None:
         found = self.cards(text)
         shown = "   ".join(f"{c.number} {c.title}" for c in found[:8])
-        self.matches.setText(shown if text.strip() else f"{shown}")
+        self.matches.setText(shown)
         self.matches.setVisible(self.flow is None or self.complaint.hasFocus() or bool(text))
 
     def focus_complaint(self) -> None:
@@ -262,6 +262,3 @@ class QuestioningBox(QFrame):
         self.answers_label.setText(
             " · ".join(f"{a.question.short}: {a.words}" for a in flow.asked())
         )
-
-    def asked(self) -> list[Asked]:
-        return [] if self.flow is None else self.flow.asked()

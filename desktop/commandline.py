@@ -8,6 +8,7 @@ Grammar (verbs in any case; units and incidents separated by spaces or commas):
     CLOSE <incident> <disposition...>       ALARM <incident> <level>   (2, 2nd...: 1-5)
     GO [UNIT|INCIDENT] <unit|incident>      (also FIND: select it on every panel)
     LINK <incident> <parent>                MERGE <incident> <into>   (EIDO links)
+    RL <unit|radio id> <text...>            CH <incident> <channel...|->   (radio)
 
 A ``<type>`` is one word: a run card's type code (``FIRE-STRUCTURE``, ``MEDICAL``), in any case.
 Given the run cards' types (``incident_types``), `parse` takes no other and says which codes
@@ -27,6 +28,10 @@ view); what a command may do (may this unit go on scene?) is for the command kin
 (`desktop.domain.catalog.decide`), which `DispatchService.submit_all` runs. `parse` and
 `complete` never submit, never change the world and never raise on any text: every failure is a
 `Problem` with a message for the dispatcher. GO gives a `Go` (what to select), not commands.
+
+RL logs radio traffic (`desktop.radio_log.read_radio_line`); a status phrase in it comes back
+as the `Ok`'s ``offer``, which the command line offers for one-key confirmation. CH puts an
+incident on a channel of the radio plan (``-`` takes it off).
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from desktop.domain.checks import PRIORITIES
 from desktop.domain.incidents import IncidentAddNote, IncidentClose, IncidentCreate, IncidentUpdate
 from desktop.domain.kinds import CommandArgs
 from desktop.domain.links import IncidentLinkTo
+from desktop.domain.radio import RadioAssignChannel
 from desktop.domain.types import (
     AVAILABLE_STATUSES,
     Incident,
@@ -54,10 +60,13 @@ from desktop.domain.units import ALLOWED_TRANSITIONS, UnitDispatch, UnitSetStatu
 from desktop.domain.wording import STATUS_WORDS, incident_label, ordinal
 from desktop.domain.world import World
 from desktop.ids import uuid7
+from desktop.radio_log import RadioLineProblem, read_radio_line
+from desktop.radio_plan import RadioPlan
 
 __all__ = [
     "VERBS",
     "Go",
+    "Offer",
     "Ok",
     "Parsed",
     "Problem",
@@ -74,11 +83,27 @@ ID_PREFIX_MIN: Final = 6
 
 
 @dataclass(frozen=True, slots=True)
+class Offer:
+    """What the line suggests doing next (a status the radio traffic named): ``commands`` if
+    the dispatcher confirms, ``words`` to offer them."""
+
+    commands: list[CommandArgs]
+    words: str
+
+    @property
+    def prompt(self) -> str:
+        """How it is offered: ``Enter sets E12 on scene · Esc: no``."""
+        return f"Enter sets {self.words} · Esc: no"
+
+
+@dataclass(frozen=True, slots=True)
 class Ok:
-    """The line is understood: submit ``commands`` in order; ``summary`` confirms what they do."""
+    """The line is understood: submit ``commands`` in order; ``summary`` confirms what they do;
+    ``offer`` is a follow-up to propose once they are submitted."""
 
     commands: list[CommandArgs]
     summary: str
+    offer: Offer | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +178,13 @@ VERBS: Final[Mapping[str, Verb]] = MappingProxyType(
             "MERGE <incident> <into>",
             "merge a duplicate incident into another (closes it)",
         ),
+        "RL": Verb(
+            "RL",
+            "RL <unit> <text>",
+            "log radio traffic (a status it names is offered: Enter confirms)",
+            ("RADIO",),
+        ),
+        "CH": Verb("CH", "CH <incident> <channel>", "put an incident on a radio channel (- none)"),
     }
 )
 #: Every accepted spelling of a verb (its name, its aliases) -> its name.
@@ -176,12 +208,21 @@ def _tokens(text: str) -> list[_Token]:
     return [_Token(m.group(), m.start()) for m in _TOKEN.finditer(text)]
 
 
-def parse(text: str, world: World, now: float, *, incident_types: Collection[str] = ()) -> Parsed:
+def parse(
+    text: str,
+    world: World,
+    now: float,
+    *,
+    incident_types: Collection[str] = (),
+    radio: RadioPlan | None = None,
+) -> Parsed:
     """Turn one typed line into commands for ``world``, or say what is wrong with it.
 
-    ``now`` is the caller's clock; no v1 verb depends on it. NEW takes a fresh incident id from
+    ``now`` is the caller's clock; no v1 verb depends on it. NEW and RL take a fresh id from
     `desktop.ids.uuid7` on every call, so parse a line once and submit that result.
     ``incident_types`` are the types NEW accepts (the run cards'); empty: any one word.
+    ``radio`` is the radio plan: the channels CH accepts and the phrases RL recognises (None:
+    any channel, no proposals).
     """
     tokens = _tokens(text)
     if not tokens:
@@ -201,6 +242,10 @@ def parse(text: str, world: World, now: float, *, incident_types: Collection[str
         return _parse_alarm(args, world, end)
     if verb in ("LINK", "MERGE"):
         return _parse_link(verb, args, world, end)
+    if verb == "RL":
+        return _parse_radio_log(text, args, world, radio)
+    if verb == "CH":
+        return _parse_channel(text, args, world, radio)
     return _parse_status(_STATUS_VERBS[verb], args, world, end)
 
 
@@ -376,6 +421,39 @@ def _parse_link(verb: str, args: list[_Token], world: World, end: int) -> Parsed
     return Ok([command], f"{incident_label(child)} {joint} {incident_label(other)}")
 
 
+def _parse_radio_log(
+    text: str, args: list[_Token], world: World, radio: RadioPlan | None
+) -> Parsed:
+    if not args:
+        return Problem("RL needs who spoke and what was said, e.g. RL E12 on scene", len(text))
+    line = read_radio_line(text[args[0].start :], world, radio, offset=args[0].start)
+    if isinstance(line, RadioLineProblem):
+        return Problem(line.message, line.start)
+    offer = line.proposal
+    return Ok(
+        [line.command],
+        line.summary,
+        None if offer is None else Offer([offer.command()], offer.words),
+    )
+
+
+def _parse_channel(text: str, args: list[_Token], world: World, radio: RadioPlan | None) -> Parsed:
+    if len(args) < 2:
+        return Problem("CH needs an incident and a channel, e.g. CH 123 FIRE TAC 2", len(text))
+    incident = _incident(world, args[0])
+    if isinstance(incident, Problem):
+        return incident
+    label, wanted = incident_label(incident), " ".join(t.text for t in args[1:]).upper()
+    if wanted == "-":
+        return Ok([RadioAssignChannel(incident_id=incident.id, channel="")], f"{label}: no channel")
+    channel = radio.channel(wanted) if radio is not None else None
+    if radio is not None and channel is None:
+        names = ", ".join(c.name for c in radio.channels)
+        return Problem(f"no channel {wanted} — channels are {names}", args[1].start)
+    name = channel.name if channel is not None else wanted
+    return Ok([RadioAssignChannel(incident_id=incident.id, channel=name)], f"{label} on {name}")
+
+
 def _parse_go(args: list[_Token], world: World, end: int) -> Parsed:
     wanted = _GO_KINDS.get(args[0].text.upper()) if len(args) == 2 else None
     if wanted is not None:
@@ -515,8 +593,10 @@ def complete(text: str, world: World, *, incident_types: Collection[str] = ()) -
                 candidates += [u.id for u in _unit_candidates(world, prefix, set())]
     elif verb in _FREE_TEXT and index == 1:
         candidates = _incident_candidates(world, prefix, open_only=verb == "CLOSE")
-    elif verb == "ALARM" and index == 1:
+    elif verb in ("ALARM", "CH") and index == 1:
         candidates = _incident_candidates(world, prefix, open_only=True)
+    elif verb == "RL" and index == 1:
+        candidates = [u.id for u in _unit_candidates(world, prefix, set())]
     elif verb in ("LINK", "MERGE") and index in (1, 2):
         candidates = _incident_candidates(world, prefix, open_only=verb == "MERGE")
     elif verb == "DISP":

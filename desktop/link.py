@@ -26,6 +26,11 @@ AVL positions go beside all that: a ``positions`` frame is applied at once
 done, paced with the commands within the server's rate limit (`desktop.link_policy.Pacer`);
 fixes reported while offline, or not yet sent when a connection ends, are dropped and counted
 (``positions_dropped``): a position is a latest value, never queued for later.
+
+Radio key-ups go the same way: a ``keyups`` frame is applied at once
+(`ClientState.apply_keyups`), and `Link.report_keyups` (a ``radio`` gateway) keeps the newest
+unsent key-up of each channel, sends them once the resync is done within the same pacing, and
+drops and counts (``keyups_dropped``) those reported offline or unsent when a connection ends.
 """
 
 from __future__ import annotations
@@ -40,22 +45,25 @@ import ssl as ssl_module
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 import msgspec
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
+from desktop.domain.keyups import is_newer_keyup
 from desktop.domain.positions import is_newer
 from desktop.domain.world import snapshot_lists
 from desktop.link_policy import Backoff, LinkPhase, LinkStatus, Pacer
 from desktop.localdb import LocalStorageError
 from desktop.outbox import Outbox, OutboxEntry, Rejection
 from desktop.protocol.errors import TRANSIENT_CODES, ProtocolError, error_words
-from desktop.protocol.messages import CommandBody, Limits, PositionFix, ResultBody
+from desktop.protocol.messages import CommandBody, KeyUp, Limits, PositionFix, ResultBody
 from desktop.protocol.session import (
     ClientConfig,
     ClientSession,
     EventReceived,
+    KeyUpsReceived,
     PongReceived,
     PositionsReceived,
     ResultReceived,
@@ -78,6 +86,8 @@ REPLICA_SAVE_INTERVAL = 0.25
 WRITE_POLL_INTERVAL = 0.005
 #: Meta key of the profile database: the server id of the first welcome (the server was reached).
 SERVER_ID_META = "server_id"
+
+_Latest = TypeVar("_Latest", PositionFix, KeyUp)
 
 
 class _ConnectionEnded(Exception):
@@ -152,6 +162,9 @@ class Link:
         self._unsent_fixes: dict[str, PositionFix] = {}
         self._fixes_due = asyncio.Event()
         self.positions_dropped = 0  # fixes reported offline or unsent when a connection ended
+        self._unsent_keyups: dict[str, KeyUp] = {}  # by channel
+        self._keyups_due = asyncio.Event()
+        self.keyups_dropped = 0  # key-ups reported offline or unsent when a connection ended
         self.storage_error: str | None = None
         self.role: str | None = None  # the role the server granted (from the newest welcome)
 
@@ -196,6 +209,22 @@ class Link:
                 taken += 1
         if taken:
             self._fixes_due.set()
+        return taken
+
+    def report_keyups(self, keyups: Iterable[KeyUp]) -> int:
+        """Send radio ``keyups`` (a radio gateway's) once the resync is done: the newest
+        unsent key-up of each channel is kept and goes out as soon as the pacing allows (at
+        once, within the server's rate limit). Returns how many were taken; none while offline
+        or resyncing (they are dropped and counted in ``keyups_dropped``)."""
+        taken = 0
+        for keyup in keyups:
+            if not self._ready.is_set():
+                self.keyups_dropped += 1
+            elif is_newer_keyup(keyup.at, self._unsent_keyups.get(keyup.channel)):
+                self._unsent_keyups[keyup.channel] = keyup
+                taken += 1
+        if taken:
+            self._keyups_due.set()
         return taken
 
     def stop(self) -> None:
@@ -284,7 +313,14 @@ class Link:
                     group.create_task(self._read(ws, session))
                     group.create_task(self._heartbeat(ws, session))
                     group.create_task(self._send(ws, session))
-                    group.create_task(self._send_positions(ws, session))
+                    group.create_task(
+                        self._send_latest(
+                            ws, self._unsent_fixes, self._fixes_due, session.positions
+                        )
+                    )
+                    group.create_task(
+                        self._send_latest(ws, self._unsent_keyups, self._keyups_due, session.keyups)
+                    )
                     group.create_task(self._until_stopped())
             except* _SignedOut as group_error:
                 raise group_error.exceptions[0] from None
@@ -299,14 +335,17 @@ class Link:
                 raise group_error.exceptions[0] from None
             finally:
                 self._ready.clear()
-                self._drop_unsent_fixes()
+                self._drop_unsent()
 
-    def _drop_unsent_fixes(self) -> None:
+    def _drop_unsent(self) -> None:
+        """Latest values not sent when a connection ends are dropped (and counted)."""
         self.positions_dropped += len(self._unsent_fixes)
         self._unsent_fixes.clear()
+        self.keyups_dropped += len(self._unsent_keyups)
+        self._unsent_keyups.clear()
 
     def _reset_connection_state(self) -> None:
-        self._drop_unsent_fixes()
+        self._drop_unsent()
         self._in_flight.clear()
         self._backlog.clear()
         self._ready.clear()
@@ -363,23 +402,31 @@ class Link:
             self._schedule_flush()
             await self._wake.wait()
 
-    async def _send_positions(self, ws: ClientConnection, session: ClientSession) -> None:
-        """Send the unsent fixes once resynced, oldest reported first, within the pacing."""
+    async def _send_latest(
+        self,
+        ws: ClientConnection,
+        unsent: dict[str, _Latest],
+        due: asyncio.Event,
+        frames: Callable[[list[_Latest], float], list[bytes]],
+    ) -> None:
+        """Send a latest-value stream's ``unsent`` values (AVL fixes by unit, key-ups by
+        channel) once resynced, oldest reported first, within the pacing (one token each);
+        ``due`` is set when some are added, ``frames`` makes their frames."""
         await self._ready.wait()
         while True:
-            self._fixes_due.clear()
-            while self._unsent_fixes:
+            due.clear()
+            while unsent:
                 pacer = self._pacer
-                count = int(min(len(self._unsent_fixes), pacer.capacity))
+                count = int(min(len(unsent), pacer.capacity))
                 delay = pacer.wait(count, time.monotonic())
                 if delay:
                     await asyncio.sleep(delay)
-                unit_ids = list(itertools.islice(self._unsent_fixes, count))
-                fixes = [self._unsent_fixes.pop(unit_id) for unit_id in unit_ids]
-                pacer.spend(len(fixes))
-                for frame in session.positions(fixes, self._clock()):
+                keys = list(itertools.islice(unsent, count))
+                values = [unsent.pop(key) for key in keys]
+                pacer.spend(len(values))
+                for frame in frames(values, self._clock()):
                     await ws.send(frame, text=True)
-            await self._fixes_due.wait()
+            await due.wait()
 
     # --- frames ----------------------------------------------------------------------------
 
@@ -394,6 +441,8 @@ class Link:
             self._touched.update(touched)
         elif isinstance(output, PositionsReceived):
             self._state.apply_positions(output.fixes)
+        elif isinstance(output, KeyUpsReceived):
+            self._state.apply_keyups(output.keyups)
         elif isinstance(output, ResultReceived):
             self._on_result(output.result)
         elif isinstance(output, Welcomed):

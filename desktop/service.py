@@ -9,7 +9,9 @@ network is up does not matter. Read path: the link applies events and results; o
 
 AVL positions are no command: `positions` reads the newest fix of each unit known here, and an
 ``avl`` gateway's `report_positions` sends fixes while connected and drops them while offline
-(a position is a latest value: the next fix replaces it, so none is queued).
+(a position is a latest value: the next fix replaces it, so none is queued). Radio key-ups
+likewise: `keyups` reads the newest key-up of each channel heard here, and a ``radio``
+gateway's `report_keyups` sends them while connected and drops them while offline.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from desktop.localdb import LocalDatabase
 from desktop.outbox import Outbox, OutboxEntry, Rejection
 from desktop.profiles import record_identity
 from desktop.protocol.errors import ErrorCode
-from desktop.protocol.messages import PositionFix, Role
+from desktop.protocol.messages import KeyUp, PositionFix, Role
 from desktop.protocol.session import ClientConfig
 from desktop.replica import Replica
 from desktop.signin import SignIn
@@ -266,6 +268,17 @@ class DispatchService:
             raise CommandRefused(ErrorCode.FORBIDDEN, refusal(role, "position"))
         return self.link.report_positions(fixes)
 
+    def report_keyups(self, keyups: Iterable[KeyUp]) -> int:
+        """Send radio ``keyups`` (stamped on the server's clock: `server_now`) in ``keyup``
+        frames, for a position signed in as ``radio`` (or ``admin``). Connected (the resync
+        done), the newest key-up of each channel goes out at once within the pacing; offline
+        they are dropped, never queued. Returns how many were taken to send. Raises
+        `CommandRefused` (``forbidden``) when the role granted may not report key-ups."""
+        role = self.role
+        if role is not None and not may_send(role, "keyup"):
+            raise CommandRefused(ErrorCode.FORBIDDEN, refusal(role, "keyup"))
+        return self.link.report_keyups(keyups)
+
     # --- read ------------------------------------------------------------------------------
 
     def now(self) -> float:
@@ -308,6 +321,11 @@ class DispatchService:
         """The newest AVL position known here of each unit that has one, by unit id (a live,
         read-only view: `Change.positions` says whose moved). Also each ``Unit.position``."""
         return self.state.positions
+
+    def keyups(self) -> Mapping[str, KeyUp]:
+        """The newest radio key-up heard here on each channel, by channel (a live, read-only
+        view: `Change.keyups` says which channels changed)."""
+        return self.state.keyups
 
     def subscribe(self, observer: Callable[[Change], None]) -> Callable[[], None]:
         return self.state.subscribe(observer)

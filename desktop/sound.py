@@ -46,8 +46,10 @@ __all__ = [
     "AlertSound",
     "Player",
     "default_sound_path",
+    "emergency_path",
     "metronome_path",
     "write_alert_tone",
+    "write_emergency_tone",
     "write_metronome",
 ]
 
@@ -95,6 +97,30 @@ def write_metronome(
                 value = math.sin(2 * math.pi * 1200 * n / _METRONOME_RATE) * (1 - n / click) ** 2
             frames += struct.pack("<h", round(32767 * _VOLUME * value))
     return _write_wav(path, bytes(frames), _METRONOME_RATE)
+
+
+def emergency_path(loud: bool = False) -> Path:
+    """The radio emergency alarm (``loud``: the escalated one)."""
+    return resource_path("sounds", "emergency_loud.wav" if loud else "emergency.wav")
+
+
+def write_emergency_tone(path: str | Path, *, loud: bool = False) -> Path:
+    """Write the radio emergency alarm: a hi-lo warble (960/770 Hz, 0.25 s each, three times;
+    1.5 s), unmistakable beside the alert chime, at 0.55 of full scale, or 0.95 when ``loud``
+    (escalated: also a square-ish edge that carries across a floor)."""
+    volume = 0.95 if loud else 0.55
+    frames = bytearray()
+    fade = int(_FADE * SAMPLE_RATE)
+    for _ in range(3):
+        for frequency in (960.0, 770.0):
+            count = int(0.25 * SAMPLE_RATE)
+            for n in range(count):
+                envelope = min(1.0, n / fade, (count - 1 - n) / fade)
+                t = n / SAMPLE_RATE
+                value = 0.75 * math.sin(2 * math.pi * frequency * t)
+                value += (0.25 if loud else 0.1) * math.sin(6 * math.pi * frequency * t)
+                frames += struct.pack("<h", round(32767 * volume * envelope * value))
+    return _write_wav(path, bytes(frames), SAMPLE_RATE)
 
 
 def write_alert_tone(path: str | Path) -> Path:
@@ -223,12 +249,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m desktop.sound", description=__doc__)
     parser.add_argument("--write", metavar="WAV", help="write the alert tone to this file")
     parser.add_argument("--write-metronome", metavar="WAV", help="write the CPR metronome")
+    parser.add_argument("--write-emergency", metavar="DIR", help="write both emergency alarms")
     parser.add_argument("--play", action="store_true", help="play the alert sound once")
     args = parser.parse_args(argv)
     if args.write:
         print(write_alert_tone(args.write))
     if args.write_metronome:
         print(write_metronome(args.write_metronome))
+    if args.write_emergency:
+        print(write_emergency_tone(Path(args.write_emergency) / "emergency.wav"))
+        print(write_emergency_tone(Path(args.write_emergency) / "emergency_loud.wav", loud=True))
     if args.play:
         sound = AlertSound(args.write)
         player = sound.player_command()

@@ -20,6 +20,10 @@
   no pending command and no outbox row, and is not written to the replica for itself: after a
   reconnect the server's catch-up gives every unit's newest fix again. A snapshot keeps the
   positions held for the units it still has.
+- Radio key-ups (`apply_keyups`) are another latest-value stream: the newest key-up of each
+  channel (`desktop.domain.keyups.is_newer_keyup`), held on the state (`keyups`), not in the
+  world: no seq, no replica row, listed in `Change.keyups` (channels) only. A snapshot keeps
+  them (they are not about the log); after a reconnect the server's catch-up gives them again.
 """
 
 from __future__ import annotations
@@ -33,13 +37,14 @@ from msgspec.structs import replace
 
 from desktop.domain.catalog import COMMANDS, EVENTS, decide
 from desktop.domain.incidents import IncidentCreate
+from desktop.domain.keyups import is_newer_keyup
 from desktop.domain.kinds import CommandArgs, DecisionContext, DomainError
 from desktop.domain.positions import is_newer, position_of
 from desktop.domain.types import Incident, Position, Unit
 from desktop.domain.wording import local_reference
 from desktop.domain.world import Touched, World, collection_of, world_from_lists
 from desktop.outbox import OutboxEntry
-from desktop.protocol.messages import PositionFix
+from desktop.protocol.messages import KeyUp, PositionFix
 
 __all__ = ["Change", "ClientState", "Forecast", "GapError", "PendingCommand"]
 
@@ -59,13 +64,17 @@ class GapError(Exception):
 @dataclass(slots=True)
 class Change:
     """What changed since the last notification. ``positions``: the units whose AVL position
-    moved (and nothing else about them, unless they are in ``units`` too)."""
+    moved (and nothing else about them, unless they are in ``units`` too); ``keyups``: the
+    radio channels whose newest key-up changed (`ClientState.keyups`)."""
 
     incidents: set[str] = field(default_factory=set)
     units: set[str] = field(default_factory=set)
     calls: set[str] = field(default_factory=set)
     premises: set[str] = field(default_factory=set)
+    alarms: set[str] = field(default_factory=set)
+    radio_log: set[str] = field(default_factory=set)
     positions: set[str] = field(default_factory=set)
+    keyups: set[str] = field(default_factory=set)
     pending: bool = False  # the set of pending commands changed
     attention: bool = False  # Needs attention changed
     reset: bool = False  # the whole world was replaced (snapshot)
@@ -76,7 +85,10 @@ class Change:
             or self.units
             or self.calls
             or self.premises
+            or self.alarms
+            or self.radio_log
             or self.positions
+            or self.keyups
             or self.pending
             or self.attention
             or self.reset
@@ -88,7 +100,10 @@ class Change:
         self.units |= other.units
         self.calls |= other.calls
         self.premises |= other.premises
+        self.alarms |= other.alarms
+        self.radio_log |= other.radio_log
         self.positions |= other.positions
+        self.keyups |= other.keyups
         self.pending |= other.pending
         self.attention |= other.attention
         self.reset |= other.reset
@@ -148,6 +163,7 @@ class ClientState:
             for unit_id, unit in self.confirmed.units.items()
             if unit.position is not None
         }
+        self._keyups: dict[str, KeyUp] = {}
 
     # --- events ----------------------------------------------------------------------------
 
@@ -229,6 +245,25 @@ class ClientState:
         it follows every `apply_positions`)."""
         return MappingProxyType(self._positions)
 
+    # --- radio key-ups ---------------------------------------------------------------------
+
+    def apply_keyups(self, keyups: Iterable[KeyUp]) -> set[str]:
+        """Take the ``keyups`` newer (``at``) than the key-up held for their channel; return
+        the channels whose key-up changed (module docstring). The world is not touched."""
+        changed: set[str] = set()
+        for keyup in keyups:
+            if is_newer_keyup(keyup.at, self._keyups.get(keyup.channel)):
+                self._keyups[keyup.channel] = keyup
+                changed.add(keyup.channel)
+        self._change.keyups |= changed
+        return changed
+
+    @property
+    def keyups(self) -> Mapping[str, KeyUp]:
+        """The newest key-up heard here on each channel, by channel (read-only; it follows
+        every `apply_keyups`)."""
+        return MappingProxyType(self._keyups)
+
     # --- pending commands ------------------------------------------------------------------
 
     def check(self, args: CommandArgs, now: float) -> None:
@@ -242,7 +277,8 @@ class ClientState:
         the commands pending or `drop_forecast` takes it back (their rows could not be
         queued): call one of them before anything else reads or changes the state."""
         view = self.view
-        if view is self.confirmed:  # the view must never be the confirmed world changed
+        forked = view is self.confirmed
+        if forked:  # the view must never be the confirmed world changed
             view = self._view = self.confirmed.fork()
         ctx = DecisionContext(actor=self.actor, now=now)
         touched: list[Touched] = []
@@ -253,8 +289,10 @@ class ClientState:
                     effect.extend(view.apply(data, now, self.actor))
                 touched.append(effect)
         except DomainError:
-            if touched:  # earlier commands of the line changed the view: work it out again
-                self._view = None
+            if touched or forked:  # the view as it was: worked out again, or the world itself
+                # (with nothing pending the view must be the confirmed world: a fork left in
+                # its place would stop following the events that arrive)
+                self._view = None if self._pending else self.confirmed
             raise
         return Forecast(now, self._generation, tuple(commands), tuple(touched))
 

@@ -18,6 +18,10 @@ other role gets an ``error`` ``forbidden``, a frame with invalid fixes one ``inv
 (its valid fixes are kept). The `PositionFeed` fans the changed positions out to every
 connection of the `Hub` every ``positions_interval`` s, and right after a connection's resync
 (queued behind it) the server sends every unit's newest fix.
+Radio key-ups (`server.keyups`) go the same way: ``keyup`` frames from a role that may send
+them (``radio``, ``admin``), the newest per channel fanned out every ``keyups_interval`` s in
+``keyups`` frames and caught up after a resync; an invalid key-up is answered
+``invalid_frame``.
 
 Sync choice (`choose_sync`): ``replay`` when ``0 < last_seq <= server_seq`` and at most
 ``replay_limit`` events are missing, or when ``last_seq == 0`` and the log holds at most
@@ -49,6 +53,7 @@ from desktop.protocol.session import (
     CloseConnection,
     CommandReceived,
     HelloReceived,
+    KeyUpsReported,
     PositionsReported,
     ServerOutput,
     ServerSession,
@@ -66,6 +71,7 @@ from server.auth import (
 )
 from server.connection import Connection, Hub
 from server.frames import snapshot_frames
+from server.keyups import DEFAULT_KEYUP_INTERVAL, KeyUpBoard
 from server.positions import (
     DEFAULT_HISTORY,
     DEFAULT_INTERVAL,
@@ -111,6 +117,7 @@ class ServerConfig:
     positions_interval: float = DEFAULT_INTERVAL  # seconds between fan-outs of AVL positions
     positions_save_interval: float = DEFAULT_SAVE_INTERVAL  # most seconds between their writes
     positions_history: int = DEFAULT_HISTORY  # fixes kept per unit in memory
+    keyups_interval: float = DEFAULT_KEYUP_INTERVAL  # seconds between fan-outs of key-ups
 
 
 def choose_sync(
@@ -155,6 +162,7 @@ class DispatchServer:
             interval=self.config.positions_interval,
             save_interval=self.config.positions_save_interval,
         )
+        self.keyups = KeyUpBoard(self.hub.broadcast, interval=self.config.keyups_interval)
         self.throttle = LoginThrottle(self.config.login_max_failures, self.config.login_window)
         self._requested_port = port
         self._port: int | None = None
@@ -200,6 +208,7 @@ class DispatchServer:
         self._spawn(self._processor.run(), "command processor")
         self._spawn(self._purge_tokens(), "token purge")
         self._spawn(self.positions.run(), "position feed")
+        self._spawn(self.keyups.run(), "key-up feed")
         self._server = await serve(
             self._serve_connection,
             self.host,
@@ -322,6 +331,8 @@ class DispatchServer:
                 self.processor.submit(conn, out.command)
             elif isinstance(out, PositionsReported):
                 self._on_positions(conn, out)
+            elif isinstance(out, KeyUpsReported):
+                self._on_keyups(conn, out)
             elif isinstance(out, HelloReceived):
                 on_hello(out.hello)
             elif isinstance(out, CaughtUp):
@@ -344,6 +355,19 @@ class DispatchServer:
             log.debug("%r: %s", conn, refused.message)
             error = ErrorInfo(code=ErrorCode.INVALID_POSITION, message=refused.message)
         conn.send(encode(Error(body=error, ts=now)))
+
+    def _on_keyups(self, conn: Connection, report: KeyUpsReported) -> None:
+        """Keep a report's valid key-ups; answer a role that may not report them, or invalid
+        ones, with one error frame (the connection stays open)."""
+        if not may_send(conn.role, "keyup"):
+            error = ErrorInfo(code=ErrorCode.FORBIDDEN, message=refusal(conn.role, "keyup"))
+        else:
+            refused = self.keyups.report(report.keyups)
+            if refused is None:
+                return
+            log.debug("%r: %s", conn, refused)
+            error = ErrorInfo(code=ErrorCode.INVALID_FRAME, message=refused)
+        conn.send(encode(Error(body=error, ts=time.time())))
 
     async def _on_hello(self, conn: Connection, session: ServerSession, hello: HelloBody) -> None:
         """Authenticate, then welcome and queue the resync; or refuse (error, close 1008)."""
@@ -440,6 +464,7 @@ class DispatchServer:
         else:
             conn.send_many(snapshot_frames(world, seq, now))
         conn.send_many(self.positions.catch_up_frames())  # behind the resync, before live
+        conn.send_many(self.keyups.catch_up_frames())
         self.hub.add(conn)
 
     # --- introspection (tests, operations) -------------------------------------------------

@@ -10,6 +10,10 @@ calls (``handled_share``) it also works itself: dispatches the units that really
 available units of the same type), and moves them en route, on scene and back to available at
 the real intervals divided by ``speed``, then closes the incident. The rest stay pending for the
 person at the keyboard.
+
+Seeding the roster, it gives each unit its radio id (``radio_id``: by default the synthetic
+`sim.demo_data.demo_radio_id` of its place in the roster; None: no radios), to a unit added
+now and to one already on the roster without a radio (a floor started over an older database).
 """
 
 from __future__ import annotations
@@ -18,17 +22,17 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from desktop.domain.incidents import IncidentClose, IncidentCreate
 from desktop.domain.kinds import CommandArgs
 from desktop.domain.types import AVAILABLE_STATUSES, LocationArgs, UnitStatus
-from desktop.domain.units import UnitAdd, UnitDispatch, UnitSetStatus
+from desktop.domain.units import UnitAdd, UnitDispatch, UnitSetStatus, UnitUpdate
 from desktop.ids import uuid7
 from desktop.link import LinkPhase
 from desktop.localdb import LocalStorageError
 from desktop.service import CommandRefused, DispatchService
-from sim.demo_data import CallTemplate, RosterUnit
+from sim.demo_data import CallTemplate, RosterUnit, demo_radio_id
 
 __all__ = ["CallFeedSimulator"]
 
@@ -48,6 +52,7 @@ class CallFeedSimulator:
         speed: float = 10.0,
         handled_share: float = 0.6,
         seed: int | None = None,
+        radio_id: Callable[[int], str] | None = demo_radio_id,
     ) -> None:
         self.service = service
         self.roster = list(roster)
@@ -56,6 +61,7 @@ class CallFeedSimulator:
         self.speed = speed
         self.handled_share = handled_share
         self._rng = random.Random(seed)
+        self._radio_id = radio_id
         self._tasks: set[asyncio.Task[None]] = set()
         self.incidents_opened = 0
 
@@ -78,12 +84,23 @@ class CallFeedSimulator:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
     def _seed_roster(self) -> None:
-        for unit in self.roster:
-            if self.service.unit(unit.id) is None:
+        """Add the roster's units not on the floor yet; give each one its radio id."""
+        for index, unit in enumerate(self.roster):
+            radio_id = self._radio_id(index) if self._radio_id is not None else ""
+            held = self.service.unit(unit.id)
+            if held is None:
                 status = UnitStatus.AQ if self._rng.random() < 0.7 else UnitStatus.AV
                 self._submit(
-                    UnitAdd(unit_id=unit.id, type=unit.type, station=unit.station, status=status)
+                    UnitAdd(
+                        unit_id=unit.id,
+                        type=unit.type,
+                        station=unit.station,
+                        status=status,
+                        radio_id=radio_id,
+                    )
                 )
+            elif radio_id and not held.radio_id:
+                self._submit(UnitUpdate(unit_id=unit.id, radio_id=radio_id))
 
     def _open(self, call: CallTemplate) -> None:
         incident_id = uuid7()

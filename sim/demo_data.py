@@ -3,6 +3,9 @@
 `derive` turns parsed SFFD calls into the two JSON files shipped in ``resources/demo/``;
 `load_roster` and `load_calls` read them back at run time (no access to ``../shared`` needed).
 Regenerate with ``dispatch-server derive-demo --sffd CSV --out resources/demo``.
+
+The SFFD data names no radios: `demo_radio_id` gives each roster unit a synthetic PTT id, by
+its place in the roster, when the demo floor seeds it.
 """
 
 from __future__ import annotations
@@ -17,7 +20,19 @@ import msgspec
 from desktop.resources import resource_path
 from sim.sffd import SffdCall
 
-__all__ = ["CallTemplate", "RosterUnit", "UnitResponse", "derive", "load_calls", "load_roster"]
+__all__ = [
+    "DEMO_RADIO_ID_BASE",
+    "CallTemplate",
+    "RosterUnit",
+    "UnitResponse",
+    "demo_radio_id",
+    "derive",
+    "load_calls",
+    "load_roster",
+]
+
+#: The first synthetic radio (PTT) id of the demo roster (`demo_radio_id`).
+DEMO_RADIO_ID_BASE = 710001
 
 #: SFFD unit type -> our unit type code.
 _UNIT_TYPES = {
@@ -102,6 +117,15 @@ def derive(calls: list[SffdCall]) -> tuple[list[RosterUnit], list[CallTemplate]]
         for unit_id, (unit_type, station) in sorted(seen.items())
     ]
     return roster, templates
+
+
+def demo_radio_id(index: int) -> str:
+    """The radio id of the ``index``-th unit (from 0) of the demo roster, in roster order:
+    ``710001``, ``710002``, ... Synthetic: the SFFD data has no radio ids; numeric like the
+    PTT ids a console reports, and never two alike."""
+    if index < 0:
+        raise ValueError("a roster index is not negative")
+    return str(DEMO_RADIO_ID_BASE + index)
 
 
 def write(out_dir: Path, roster: list[RosterUnit], calls: list[CallTemplate]) -> None:

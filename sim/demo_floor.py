@@ -1,11 +1,14 @@
 """`EmbeddedServer`: the reference server, and optionally the demo floor, in a background thread.
 
-The demo floor is the server plus three simulators, each signed in to it as its own user: the
+The demo floor is the server plus four simulators, each signed in to it as its own user: the
 call feed (`sim.callfeed`, user ``floor-sim``: the other dispatchers of the floor, opening and
 working incidents), the telephone network (`sim.calls`, user ``call-sim`` in the role
 ``telephony``: 911 calls ringing in the call-taking panel, some abandoned) and the vehicles'
 AVL modems (`sim.avl`, user ``avl-sim`` in the role ``avl``: every unit's position, driving
-its road route to its incident and back to quarters at the call feed's ``speed``). Before
+its road route to its incident and back to quarters at the call feed's ``speed``) and the
+radio console gateway (`sim.radio`, user ``radio-sim`` in the role ``radio``: the crews'
+key-ups, and now and then an emergency button, every ``emergency_interval`` s on average; the
+call feed gives every unit its synthetic radio id, `sim.demo_data.demo_radio_id`). Before
 they start, the floor's setup flags a few demo addresses with premise hazards
 (`DEMO_PREMISES`, set by the admin account ``floor-admin`` over the protocol), at the houses
 the call simulator's civic addresses name, so premise warnings show up.
@@ -48,6 +51,7 @@ from sim.avl import AvlSimulator
 from sim.callfeed import CallFeedSimulator
 from sim.calls import CallSimulator, caller_address
 from sim.demo_data import CallTemplate, load_calls, load_roster
+from sim.radio import RadioGatewaySimulator
 
 __all__ = [
     "AVL_SIM_USER",
@@ -55,6 +59,7 @@ __all__ = [
     "DEMO_PREMISES",
     "DEMO_USER",
     "PREMISE_USER",
+    "RADIO_SIM_USER",
     "SIM_USER",
     "DemoLogin",
     "EmbeddedServer",
@@ -67,11 +72,17 @@ DEMO_USER = "demo"
 SIM_USER = "floor-sim"
 CALL_SIM_USER = "call-sim"
 AVL_SIM_USER = "avl-sim"
+RADIO_SIM_USER = "radio-sim"
 PREMISE_USER = "floor-admin"
 #: The AVL modems start reporting this long after the floor (seconds): the demo floor shares
 #: the workstation's process, and every unit's first fix and route at once would compete with
 #: the workstation's own start-up for the interpreter (units show at their stations meanwhile).
 AVL_START_DELAY_S = 5.0
+#: The radio gateway starts this long after the floor (seconds), for the same reason (and the
+#: roster's radio ids are seeded by then).
+RADIO_START_DELAY_S = 5.0
+#: The demo floor's mean wall seconds between two simulated radio emergencies.
+DEMO_EMERGENCY_INTERVAL_S = 600.0
 
 #: Premise hazards of the demo floor: (a demo call's block address, hazards, note). Each is
 #: set at the house the call simulator's civic addresses on that block name.
@@ -141,13 +152,15 @@ class EmbeddedServer:
         call_interval: float = 20.0,
         speed: float = 10.0,
         ring_interval: float = 60.0,
+        emergency_interval: float | None = DEMO_EMERGENCY_INTERVAL_S,
         port: int = 0,
         password: str | None = None,
     ) -> None:
         """``password`` for the demo user; None: a random one for this run only.
         ``call_interval``: mean seconds between the incidents the call feed opens, worked
         ``speed`` times faster than the real crews did; ``ring_interval``: mean seconds between
-        911 calls (the callers keep real time)."""
+        911 calls (the callers keep real time); ``emergency_interval``: mean wall seconds
+        between simulated radio emergencies (None: none)."""
         self.data_dir = data_dir
         self.port = port
         self.password = password
@@ -155,9 +168,11 @@ class EmbeddedServer:
         self.call_interval = call_interval
         self.speed = speed
         self.ring_interval = ring_interval
+        self.emergency_interval = emergency_interval
         self.simulator: CallFeedSimulator | None = None
         self.call_simulator: CallSimulator | None = None
         self.avl_simulator: AvlSimulator | None = None
+        self.radio_simulator: RadioGatewaySimulator | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._stopped: asyncio.Event | None = None
@@ -210,16 +225,26 @@ class EmbeddedServer:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            for simulator in (self.simulator, self.call_simulator, self.avl_simulator):
+            for simulator in (
+                self.simulator,
+                self.call_simulator,
+                self.avl_simulator,
+                self.radio_simulator,
+            ):
                 if simulator is not None:
                     await simulator.stop()
             await server.stop()
             store.close()
 
     async def _start_floor(self, store: SqliteStore, url: str) -> list[asyncio.Task[None]]:
-        """Set the demo premises, then start the three simulators; their running tasks."""
+        """Set the demo premises, then start the four simulators; their running tasks."""
         calls = load_calls()
-        users = ((SIM_USER, "dispatcher"), (CALL_SIM_USER, "telephony"), (AVL_SIM_USER, "avl"))
+        users = (
+            (SIM_USER, "dispatcher"),
+            (CALL_SIM_USER, "telephony"),
+            (AVL_SIM_USER, "avl"),
+            (RADIO_SIM_USER, "radio"),
+        )
         logins = {name: secrets.token_urlsafe(16) for name, _ in users}
         hashes = await asyncio.gather(  # in threads at once: scrypt lets go of the interpreter
             *(asyncio.to_thread(hash_password, logins[name]) for name, _ in users)
@@ -242,11 +267,19 @@ class EmbeddedServer:
         self.avl_simulator = AvlSimulator(
             self._service(url, AVL_SIM_USER, logins[AVL_SIM_USER]), speed=self.speed
         )
+        self.radio_simulator = RadioGatewaySimulator(
+            self._service(url, RADIO_SIM_USER, logins[RADIO_SIM_USER]),
+            emergency_every=self.emergency_interval,
+        )
         return [
             asyncio.create_task(self.simulator.run(), name="call feed simulator"),
             asyncio.create_task(self.call_simulator.run(), name="call simulator"),
             asyncio.create_task(
                 _after(AVL_START_DELAY_S, self.avl_simulator.run()), name="AVL simulator"
+            ),
+            asyncio.create_task(
+                _after(RADIO_START_DELAY_S, self.radio_simulator.run()),
+                name="radio gateway simulator",
             ),
         ]
 

@@ -20,6 +20,7 @@ GO_TO_KEYS = {
     "alerts": "Ctrl+4",
     "call_taking": "Ctrl+5",
     "map": "Ctrl+6",
+    "radio": "Ctrl+7",
 }
 
 
@@ -42,7 +43,6 @@ DOCKS = (
 
 #: What each panel still to be built will hold, said in its empty frame.
 PLANNED = {
-    "radio": "Radio: channels, unit key-ups, emergency buttons, the radio log.",
     "supervisor": "Supervisor: floor statistics and positions.",
 }
 

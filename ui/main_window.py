@@ -31,6 +31,7 @@ from desktop.centre import CentreRules, load_centre_rules
 from desktop.geo.advice import Advisor
 from desktop.geo.areas import AreaIndex
 from desktop.link import LinkPhase, LinkStatus
+from desktop.radio_clock import Sound
 from desktop.service import DispatchService
 from desktop.state import Change
 from desktop.workstation_config import WorkstationConfig
@@ -47,6 +48,7 @@ from ui.panels.alerts import ACKNOWLEDGE_KEYS, AlertsPanel
 from ui.panels.calltaking import CallTakingPanel
 from ui.panels.incident_detail import IncidentDetailPanel
 from ui.panels.incidents import IncidentsPanel
+from ui.panels.radio import ACKNOWLEDGE_ALARM_KEYS, RadioPanel
 from ui.panels.recommendation import DISPATCH_RECOMMENDED_KEYS
 from ui.panels.units import UnitsPanel
 from ui.selection import Selection
@@ -125,6 +127,7 @@ class MainWindow(QMainWindow):
         *,
         on_log_out: Callable[[], None] | None = None,
         sound: Callable[[], object] | None = None,
+        radio_sound: Callable[[Sound], object] | None = None,
         rules: CentreRules | None = None,
         on_sign_in_again: Callable[[], None] | None = None,
         config: WorkstationConfig | None = None,
@@ -132,6 +135,7 @@ class MainWindow(QMainWindow):
     ) -> None:
         """``on_sign_in_again`` backs File → Sign in again, offered while signed out;
         ``sound`` is played when timers raise new alerts (default: `desktop.sound`);
+        ``radio_sound`` sounds radio alarms, given the level (default: the emergency alarms);
         ``rules``: the centre's timers and run cards (default: read from resources/); units
         are recommended over the SF road graph. ``config``: the workstation configuration
         (default: none); what IT locked in it cannot be changed from the View menu.
@@ -150,12 +154,14 @@ class MainWindow(QMainWindow):
         self.config = config or WorkstationConfig.defaults()
         self.settings = QSettings(str(config_dir / "workstation.ini"), QSettings.Format.IniFormat)
         self._on_log_out = on_log_out
+        self._radio_sound = radio_sound
         self._on_sign_in_again = on_sign_in_again
         self._quit_confirmed = False
         self._logging_out = False
         self.quit_question: QMessageBox | None = None
         self.area_index = AreaIndex.load_default()
         rules = rules or load_centre_rules()
+        self.rules = rules
         self.models = BoardModels(
             service,
             sound=sound,
@@ -192,6 +198,12 @@ class MainWindow(QMainWindow):
             QKeySequence(DISPATCH_RECOMMENDED_KEYS),
             self,
             self.dispatch_recommended,
+            context=Qt.ShortcutContext.ApplicationShortcut,
+        )
+        QShortcut(
+            QKeySequence(ACKNOWLEDGE_ALARM_KEYS),
+            self,
+            self.radio_panel.acknowledge_first,
             context=Qt.ShortcutContext.ApplicationShortcut,
         )
         QShortcut(
@@ -264,6 +276,9 @@ class MainWindow(QMainWindow):
         self.call_taking.incident_saved.connect(self._select_beside_call_taking)
         self.call_taking.questioning.recommended = self._recommended_for
         self._keep_call_taking_in_front = False  # see _select_beside_call_taking
+        self.radio_panel = RadioPanel(
+            self.service, self.rules.radio, settings=self.settings, play=self._radio_sound
+        )
         self.maps = MapDocks(self)  # built behind the board: see _load_roads_behind_the_board
         self.maps.loaded.connect(freeze_survivors)  # the last of start-up's loads
         self.maps.loaded.connect(self.call_taking.questioning.load_cards)  # then the cards
@@ -275,6 +290,7 @@ class MainWindow(QMainWindow):
             "units": self.units_panel,
             "alerts": self.alerts_panel,
             "incident_detail": scrolling(self.incident_detail),
+            "radio": self.radio_panel,
         }
         for spec in DOCKS:
             dock = QDockWidget(spec.title, self)
@@ -296,10 +312,15 @@ class MainWindow(QMainWindow):
         self.incidents_panel.windowTitleChanged.connect(self.docks["incidents"].setWindowTitle)
         self.docks["incidents"].setWindowTitle(self.incidents_panel.windowTitle())
         self.incidents_panel.open_requested.connect(self._show_detail)
+        self.radio_watch = self.radio_panel.attach(self.docks["radio"])
+        self.radio_watch.queue_changed.connect(self.maps.show_alarms)
 
     def _build_command_line(self) -> None:
         self.command_line = CommandLine(
-            self.service, self.selection, incident_types=self.advisor.runcards.incident_types()
+            self.service,
+            self.selection,
+            incident_types=self.advisor.runcards.incident_types(),
+            radio=self.radio_panel.plan,
         )
         bar = QToolBar("Command line")
         bar.setObjectName("command_line_bar")
@@ -516,6 +537,7 @@ class MainWindow(QMainWindow):
             "alerts": self.alerts_panel.alerts_view,
             "call_taking": self.call_taking.address.field,
             "map": self.maps.holder("map").focus_target(),
+            "radio": self.radio_panel.entry,
         }[name]
         target.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
@@ -577,6 +599,7 @@ class MainWindow(QMainWindow):
         self.incident_detail.on_change(change)
         self.call_taking.on_change(change)
         self.maps.on_change(change)
+        self.radio_panel.on_change(change)
 
     def _on_status(self, status: LinkStatus) -> None:
         if status.phase in _BOARD_SETTLED:
@@ -587,6 +610,7 @@ class MainWindow(QMainWindow):
         self.sign_in_again_action.setEnabled(status.phase is LinkPhase.SIGNED_OUT)
         self.command_line.set_read_only_role(self.service.link.role)
         self.incident_detail.set_read_only_role(self.service.link.role)
+        self.radio_panel.set_read_only_role(self.service.link.role)
 
     def _show_detail(self, incident_id: str | None) -> None:
         if incident_id is not None and not self._keep_call_taking_in_front:
@@ -605,6 +629,7 @@ class MainWindow(QMainWindow):
         if self.models.tick().raised:
             self.docks["alerts"].raise_()  # a new alert: bring the Alerts panel to the front
         self.incident_detail.tick()
+        self.radio_panel.tick()
         self.banner.tick()
         self.outage_bar.show_status(self.service.status)  # the countdown to the next try
         self.clock.tick()

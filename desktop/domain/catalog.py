@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from desktop.domain import alerts, calls, incidents, links, premises, units
+from desktop.domain import alerts, calls, incidents, links, premises, radio, units
 from desktop.domain.kinds import (
     CommandArgs,
     CommandKind,
@@ -44,7 +44,7 @@ __all__ = [
 ]
 
 #: The aggregate modules, each with its COMMANDS and EVENTS.
-AGGREGATES: tuple[ModuleType, ...] = (incidents, units, alerts, calls, links, premises)
+AGGREGATES: tuple[ModuleType, ...] = (incidents, units, alerts, calls, links, premises, radio)
 
 
 def _by_name(records: list[Any], what: str) -> Mapping[str, Any]:

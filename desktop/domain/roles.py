@@ -14,8 +14,9 @@ docs/operations.md describe them (a test checks the documents against `grant_rol
   once with what it may do. A gateway may issue only the commands whose least role it is, and
   send only the streams it names; ``admin`` may do all of that as well. Today:
   ``telephony`` (the SIP intake, a call simulator: offers 911 calls and says when a caller
-  hangs up) and ``avl`` (the AVL/telemetry feed, an AVL simulator: reports vehicle positions,
-  the ``position`` stream, and issues no command).
+  hangs up), ``avl`` (the AVL/telemetry feed, an AVL simulator: reports vehicle positions,
+  the ``position`` stream, and issues no command) and ``radio`` (the radio console gateway, a
+  radio simulator: the ``keyup`` stream and ``radio.emergency``).
 - **Signing in.** A position works in its account's role unless it asks for another
   (``role_requested``). It may ask for its own role or one below it on the ladder; a supervisor
   or gateway account signs in as itself only; an admin may ask for any role. Anything else — a
@@ -34,6 +35,7 @@ __all__ = [
     "COMMAND_LADDER",
     "GATEWAYS",
     "MONITOR",
+    "RADIO",
     "READ_ONLY_HINT",
     "ROLES",
     "TELEPHONY",
@@ -49,7 +51,7 @@ __all__ = [
 ]
 
 #: Client -> server streams beside commands (frame types a gateway may be allowed to send).
-Stream = Literal["position"]
+Stream = Literal["position", "keyup"]
 
 #: Every role the protocol knows.
 ROLES: tuple[Role, ...] = get_args(Role)
@@ -61,6 +63,8 @@ MONITOR: Role = "supervisor"
 TELEPHONY: Role = "telephony"
 #: The AVL feed's role: reports vehicle positions, issues no command.
 AVL: Role = "avl"
+#: The radio console gateway's role: reports key-ups and emergency activations.
+RADIO: Role = "radio"
 #: What a read-only position's command entries say instead of their usual hint.
 READ_ONLY_HINT = "Monitoring mode: read-only"
 #: The ladder's top: it may do whatever any gateway may.
@@ -81,6 +85,11 @@ class Gateway:
 GATEWAYS: tuple[Gateway, ...] = (
     Gateway(TELEPHONY, frozenset(), "call-handling equipment: offers calls, reports hang-ups"),
     Gateway(AVL, frozenset({"position"}), "the AVL feed: reports vehicle positions"),
+    Gateway(
+        RADIO,
+        frozenset({"keyup"}),
+        "the radio console gateway: reports key-ups and emergency activations",
+    ),
 )
 
 _RUNG: dict[str, int] = {role: rung for rung, role in enumerate(COMMAND_LADDER)}

@@ -33,6 +33,10 @@ __all__ = [
     "NarrativeEntry",
     "Position",
     "Premise",
+    "RadioAlarm",
+    "RadioEntry",
+    "RadioMark",
+    "RadioMarkKind",
     "TimelineEntry",
     "Unit",
     "UnitStatus",
@@ -161,6 +165,23 @@ class IncidentLink(msgspec.Struct, kw_only=True, omit_defaults=True):
     at: float
 
 
+#: What a timed radio prompt is: an elapsed-time announcement, or a personnel accountability
+#: report (PAR) asked of the units on scene.
+RadioMarkKind = Literal["elapsed", "par"]
+
+
+class RadioMark(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """A timed radio prompt of an incident and its answer: the prompt of ``kind`` fell due at
+    ``due_at`` (`desktop.radio_clock`), ``actor`` answered it at ``at`` with ``answer`` (for a
+    PAR: "all accounted for", or who is not)."""
+
+    kind: RadioMarkKind
+    due_at: float
+    at: float
+    actor: str
+    answer: str = ""
+
+
 class Incident(msgspec.Struct, kw_only=True, omit_defaults=True):
     """An incident. ``id`` is chosen by the client that creates it (a UUID) so that commands queued
     offline can refer to it; ``number`` (e.g. ``F2611-000123``) is assigned by the server.
@@ -176,6 +197,8 @@ class Incident(msgspec.Struct, kw_only=True, omit_defaults=True):
     ``alarm`` is the alarm level struck (1 = first alarm): which level of its run card applies.
     ``acknowledgements`` is the timeline of alerts acknowledged about the incident or about a
     unit while it was on the incident, oldest first.
+    ``channel`` is the radio channel (talkgroup) assigned to the incident, "" when none;
+    ``radio_marks`` its answered timed radio prompts (elapsed-time marks, PARs), oldest first.
     ``local_ref`` is how the workstation that created the incident names it until the server
     numbers it (``L17``: `desktop.domain.wording.local_reference`); only that workstation's
     optimistic view sets it, never the server, so it is never sent nor stored.
@@ -198,6 +221,8 @@ class Incident(msgspec.Struct, kw_only=True, omit_defaults=True):
     timeline: list[TimelineEntry] = msgspec.field(default_factory=list)
     alarm: int = 1
     links: list[IncidentLink] = msgspec.field(default_factory=list)
+    channel: str = ""
+    radio_marks: list[RadioMark] = msgspec.field(default_factory=list)
     local_ref: str | None = None
 
 
@@ -300,3 +325,43 @@ class Premise(msgspec.Struct, kw_only=True, omit_defaults=True):
     note: str = ""
     updated_at: float = 0.0
     updated_by: str = ""
+
+
+class RadioAlarm(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """A radio's emergency button was pressed (`desktop.domain.radio`).
+
+    ``id`` is chosen by the radio gateway that reported it. ``unit_id`` is the unit the radio
+    was bound to then ("" when the radio is on no unit: the alarm is raised all the same),
+    ``incident_id`` the incident that unit was on, ``position`` its last AVL position then.
+    ``raised_at`` is when the radio was activated. An alarm is *active* until cleared; it is
+    acknowledged once (``acknowledged_at``/``_by``); a cleared alarm says why
+    (``clear_reason``) and whether the activation was false.
+    """
+
+    id: str
+    radio_id: str
+    channel: str = ""
+    unit_id: str = ""
+    incident_id: str | None = None
+    position: Position | None = None
+    raised_at: float = 0.0
+    acknowledged_at: float | None = None
+    acknowledged_by: str = ""
+    cleared_at: float | None = None
+    cleared_by: str = ""
+    clear_reason: str = ""
+    false_activation: bool = False
+
+
+class RadioEntry(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One line of the radio log: radio traffic ``text`` heard from ``unit_id`` ("" when
+    the speaker is not a unit) on ``channel``, about ``incident_id``, entered by ``actor`` at
+    ``at``. ``id`` is chosen by the workstation that logs it."""
+
+    id: str
+    at: float
+    actor: str
+    text: str
+    unit_id: str = ""
+    channel: str = ""
+    incident_id: str | None = None

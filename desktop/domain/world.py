@@ -1,4 +1,5 @@
-"""`World`: the dispatch state (incidents, units, calls, premises) and how events change it.
+"""`World`: the dispatch state (incidents, units, calls, premises, radio alarms and log) and
+how events change it.
 
 The same class holds the server's authoritative state and the client's confirmed replica and
 optimistic view. `apply` never mutates an entity in place: each event kind's effect
@@ -22,7 +23,15 @@ from msgspec.structs import replace
 from desktop.domain.action_time import entered_late
 from desktop.domain.catalog import event_kind_or_none
 from desktop.domain.kinds import EventData
-from desktop.domain.types import Call, Incident, Premise, TimelineEntry, Unit
+from desktop.domain.types import (
+    Call,
+    Incident,
+    Premise,
+    RadioAlarm,
+    RadioEntry,
+    TimelineEntry,
+    Unit,
+)
 
 __all__ = [
     "COLLECTIONS",
@@ -54,6 +63,8 @@ COLLECTIONS: tuple[Collection, ...] = (
     Collection("unit", "units", Unit),
     Collection("call", "calls", Call),
     Collection("premise", "premises", Premise),
+    Collection("alarm", "alarms", RadioAlarm),
+    Collection("radio_entry", "radio_log", RadioEntry),
 )
 _BY_KIND = {c.kind: c for c in COLLECTIONS}
 _LIST_DECODERS: dict[str, msgspec.json.Decoder[Any]] = {
@@ -84,9 +95,10 @@ def world_from_lists(lists: Mapping[str, Iterable[bytes]]) -> World:
 
 
 class World:
-    """Incidents, units, calls and premises by id. Mutate only through `apply`."""
+    """Incidents, units, calls, premises, radio alarms and the radio log by id. Mutate only
+    through `apply`."""
 
-    __slots__ = ("calls", "incidents", "premises", "units")
+    __slots__ = ("alarms", "calls", "incidents", "premises", "radio_log", "units")
 
     def __init__(
         self,
@@ -94,15 +106,26 @@ class World:
         units: dict[str, Unit] | None = None,
         calls: dict[str, Call] | None = None,
         premises: dict[str, Premise] | None = None,
+        alarms: dict[str, RadioAlarm] | None = None,
+        radio_log: dict[str, RadioEntry] | None = None,
     ) -> None:
         self.incidents: dict[str, Incident] = incidents if incidents is not None else {}
         self.units: dict[str, Unit] = units if units is not None else {}
         self.calls: dict[str, Call] = calls if calls is not None else {}
         self.premises: dict[str, Premise] = premises if premises is not None else {}
+        self.alarms: dict[str, RadioAlarm] = alarms if alarms is not None else {}
+        self.radio_log: dict[str, RadioEntry] = radio_log if radio_log is not None else {}
 
     def fork(self) -> World:
         """A copy that can be changed without changing this world (entities are shared)."""
-        return World(dict(self.incidents), dict(self.units), dict(self.calls), dict(self.premises))
+        return World(
+            dict(self.incidents),
+            dict(self.units),
+            dict(self.calls),
+            dict(self.premises),
+            dict(self.alarms),
+            dict(self.radio_log),
+        )
 
     def holding(self, collection: Collection) -> dict[str, Any]:
         """The entities of ``collection`` by id (the live map: change it only in effects)."""

@@ -19,6 +19,7 @@ import msgspec
 
 __all__ = [
     "MAX_FIXES_PER_FRAME",
+    "MAX_KEYUPS_PER_FRAME",
     "PROTOCOL_VERSION",
     "ClientFrame",
     "Command",
@@ -30,6 +31,11 @@ __all__ = [
     "Frame",
     "Hello",
     "HelloBody",
+    "KeyUp",
+    "KeyUpBody",
+    "KeyUpReport",
+    "KeyUps",
+    "KeyUpsBody",
     "Limits",
     "PasswordAuth",
     "Ping",
@@ -55,8 +61,10 @@ __all__ = [
 PROTOCOL_VERSION = 1
 #: Most fixes one ``position`` frame may carry (more: the frame is refused ``invalid_frame``).
 MAX_FIXES_PER_FRAME = 500
+#: Most key-ups one ``keyup`` frame may carry.
+MAX_KEYUPS_PER_FRAME = 200
 
-Role = Literal["calltaker", "dispatcher", "supervisor", "admin", "telephony", "avl"]
+Role = Literal["calltaker", "dispatcher", "supervisor", "admin", "telephony", "avl", "radio"]
 
 
 class Frame(msgspec.Struct, tag_field="type", kw_only=True):
@@ -164,7 +172,32 @@ class PositionReport(Frame, tag="position"):
     body: PositionBody
 
 
-ClientFrame = Hello | Command | Ping | PositionReport
+class KeyUp(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """Radio ``radio_id`` keyed up (``talking``) or let go of its transmit button on
+    ``channel`` at ``at`` (seconds since the epoch, the server's clock as the gateway estimates
+    it). The rules a key-up must meet are `desktop.domain.keyups`."""
+
+    channel: str
+    radio_id: str
+    at: float
+    talking: bool = True
+
+
+class KeyUpBody(msgspec.Struct, forbid_unknown_fields=True):
+    """Key-ups reported by the radio gateway (role ``radio`` or ``admin``), at most
+    `MAX_KEYUPS_PER_FRAME`, oldest first."""
+
+    keyups: list[KeyUp]
+
+
+class KeyUpReport(Frame, tag="keyup"):
+    """Client -> server: radio key-ups (PTT ids). No ``seq``, no result: a latest-value stream
+    beside the event log, like positions (docs/protocol.md, "Radio key-ups")."""
+
+    body: KeyUpBody
+
+
+ClientFrame = Hello | Command | Ping | PositionReport | KeyUpReport
 
 
 # --- server -> client -----------------------------------------------------------------------
@@ -239,6 +272,8 @@ class SnapshotBody(msgspec.Struct, forbid_unknown_fields=True):
     units: msgspec.Raw
     calls: msgspec.Raw = msgspec.Raw(b"[]")
     premises: msgspec.Raw = msgspec.Raw(b"[]")
+    alarms: msgspec.Raw = msgspec.Raw(b"[]")
+    radio_log: msgspec.Raw = msgspec.Raw(b"[]")
 
 
 class Snapshot(Frame, tag="snapshot"):
@@ -297,4 +332,18 @@ class Positions(Frame, tag="positions"):
     body: PositionsBody
 
 
-ServerFrame = Welcome | Event | Snapshot | Result | Error | Pong | Positions
+class KeyUpsBody(msgspec.Struct, forbid_unknown_fields=True):
+    """The newest key-up of each channel that changed (or, after a resync, of every channel
+    the server has heard); at most one per channel per frame."""
+
+    keyups: list[KeyUp]
+
+
+class KeyUps(Frame, tag="keyups"):
+    """Server -> client: latest radio key-ups per channel, coalesced. No ``seq``: a client
+    keeps a key-up only when it is newer (``at``) than the one it holds for that channel."""
+
+    body: KeyUpsBody
+
+
+ServerFrame = Welcome | Event | Snapshot | Result | Error | Pong | Positions | KeyUps

@@ -20,6 +20,7 @@ from desktop.protocol.codec import (
 from desktop.protocol.errors import CloseCode, ErrorCode, ProtocolError
 from desktop.protocol.messages import (
     MAX_FIXES_PER_FRAME,
+    MAX_KEYUPS_PER_FRAME,
     Command,
     CommandBody,
     Error,
@@ -27,6 +28,10 @@ from desktop.protocol.messages import (
     Event,
     Hello,
     HelloBody,
+    KeyUp,
+    KeyUpBody,
+    KeyUpReport,
+    KeyUps,
     Limits,
     PasswordAuth,
     Ping,
@@ -55,6 +60,8 @@ __all__ = [
     "CommandReceived",
     "EventReceived",
     "HelloReceived",
+    "KeyUpsReceived",
+    "KeyUpsReported",
     "PongReceived",
     "PositionsReceived",
     "PositionsReported",
@@ -124,6 +131,14 @@ class PositionsReceived:
     fixes: list[PositionFix]
 
 
+@dataclass(frozen=True, slots=True)
+class KeyUpsReceived:
+    """Latest radio key-ups from the server (a ``keyups`` frame): keep each only if it is newer
+    than the key-up held for its channel (`desktop.domain.keyups.is_newer_keyup`)."""
+
+    keyups: list[KeyUp]
+
+
 ClientOutput = (
     Welcomed
     | EventReceived
@@ -133,6 +148,7 @@ ClientOutput = (
     | ServerErrorReceived
     | PongReceived
     | PositionsReceived
+    | KeyUpsReceived
 )
 
 _FATAL_CODES = frozenset(
@@ -218,6 +234,17 @@ class ClientSession:
             for i in range(0, len(fixes), step)
         ]
 
+    def keyups(self, keyups: list[KeyUp], now: float) -> list[bytes]:
+        """``keyup`` frames reporting ``keyups``, at most `MAX_KEYUPS_PER_FRAME` in each. Only
+        valid once the session is READY (a radio gateway reports live, never from a queue)."""
+        if self.phase is not ClientPhase.READY:
+            raise RuntimeError(f"cannot report key-ups while {self.phase}")
+        step = MAX_KEYUPS_PER_FRAME
+        return [
+            encode(KeyUpReport(body=KeyUpBody(keyups=keyups[i : i + step]), ts=now))
+            for i in range(0, len(keyups), step)
+        ]
+
     def tick(self, now: float, queued: int | None = None) -> tuple[list[bytes], bool]:
         """Frames due (heartbeat pings, saying how many commands are ``queued``
         unacknowledged) and whether the connection is to be declared dead."""
@@ -261,6 +288,10 @@ class ClientSession:
             if self.phase not in (ClientPhase.SYNCING, ClientPhase.READY):
                 raise ProtocolError(ErrorCode.INVALID_FRAME, "positions before welcome")
             return [PositionsReceived(frame.body.fixes)]
+        if isinstance(frame, KeyUps):
+            if self.phase not in (ClientPhase.SYNCING, ClientPhase.READY):
+                raise ProtocolError(ErrorCode.INVALID_FRAME, "key-ups before welcome")
+            return [KeyUpsReceived(frame.body.keyups)]
         fatal = frame.body.code in _FATAL_CODES
         if fatal:
             self.phase = ClientPhase.CLOSED
@@ -335,6 +366,14 @@ class PositionsReported:
 
 
 @dataclass(frozen=True, slots=True)
+class KeyUpsReported:
+    """A signed-in client reported radio key-ups (at most `MAX_KEYUPS_PER_FRAME`). The
+    application checks the connection's role (`desktop.domain.roles.may_send`) and each one."""
+
+    keyups: list[KeyUp]
+
+
+@dataclass(frozen=True, slots=True)
 class CloseConnection:
     code: CloseCode
     reason: str
@@ -367,7 +406,13 @@ class ServerSessionLimits:
 
 
 ServerOutput = (
-    HelloReceived | CommandReceived | PositionsReported | CloseConnection | CaughtUp | bytes
+    HelloReceived
+    | CommandReceived
+    | PositionsReported
+    | KeyUpsReported
+    | CloseConnection
+    | CaughtUp
+    | bytes
 )
 
 
@@ -437,6 +482,11 @@ class ServerSession:
             if cost > MAX_FIXES_PER_FRAME:
                 message = f"{cost} fixes in one frame; at most {MAX_FIXES_PER_FRAME}"
                 return self._bad_frame(ErrorCode.INVALID_FRAME, message, now)
+        if isinstance(frame, KeyUpReport):
+            cost = len(frame.body.keyups)
+            if cost > MAX_KEYUPS_PER_FRAME:
+                message = f"{cost} key-ups in one frame; at most {MAX_KEYUPS_PER_FRAME}"
+                return self._bad_frame(ErrorCode.INVALID_FRAME, message, now)
         if not self._bucket.take(now, max(1, cost)):
             refusal = self._error(ErrorCode.RATE_LIMITED, "too many frames; slow down", now)
             if isinstance(frame, Command):
@@ -455,6 +505,10 @@ class ServerSession:
             return [HelloReceived(frame.body)]
         if isinstance(frame, PositionReport):
             return self._on_positions(frame, now)
+        if isinstance(frame, KeyUpReport):
+            if self.phase is not ServerPhase.OPEN:
+                return self._bad_frame(ErrorCode.NOT_AUTHENTICATED, "send hello first", now)
+            return [KeyUpsReported(frame.body.keyups)]
         if self.phase is not ServerPhase.OPEN:
             result = _refused(frame.body.key, ErrorCode.NOT_AUTHENTICATED, "send hello first")
             self.bad_frames += 1

@@ -539,6 +539,12 @@ def _minimal_args(cls: type[msgspec.Struct]) -> dict[str, Any]:
         "relation": "child",
         "address": "1200 MARKET ST",
         "hazards": ["dog on premises"],
+        "alarm_id": "a-1",
+        "radio_id": "7012",
+        "channel": "FIRE TAC 2",
+        "entry_id": "r-1",
+        "kind": "par",
+        "due_at": 1.0,
     }
     required = [f.name for f in msgspec.structs.fields(cls) if f.required]
     return {name: samples[name] for name in required}

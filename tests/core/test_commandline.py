@@ -468,7 +468,7 @@ def test_link_and_merge_name_two_incidents(world: World) -> None:
         (
             "HELP",
             "unknown verb 'HELP' — verbs are NEW, DISP, ER, OS, TR, AH, AV, AQ, OOS, NOTE, "
-            "CLOSE, ALARM, GO, LINK, MERGE",
+            "CLOSE, ALARM, GO, LINK, MERGE, RL, CH",
         ),
         ("e12 OS", "start with a verb: E12 is a unit, e.g. OS E12"),
     ],
@@ -730,6 +730,8 @@ def test_verbs_cover_every_settable_status_and_each_has_help() -> None:
         "GO",
         "LINK",
         "MERGE",
+        "RL",
+        "CH",
     ]
     assert {s.value for s in UnitStatus} - set(VERBS) == {"DP"}  # DP is DISP's alias
     assert "DP" in VERBS["DISP"].aliases

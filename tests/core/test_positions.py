@@ -170,7 +170,7 @@ def test_only_avl_and_admin_may_report_positions() -> None:
 
 
 def test_the_avl_role_issues_no_command_and_gateways_are_registered_once() -> None:
-    assert [g.role for g in GATEWAYS] == ["telephony", "avl"]
+    assert [g.role for g in GATEWAYS] == ["telephony", "avl", "radio"]
     assert not any(may_issue(AVL, kind.least_role) for kind in COMMANDS.values())
     assert roles_from("telephony") == {"telephony", "admin"}
     assert not may_issue("avl", "telephony") and not may_issue("telephony", "calltaker")

@@ -67,6 +67,20 @@ GRANTS = {
     ("avl", "supervisor"): None,
     ("avl", "admin"): None,
     ("avl", "telephony"): None,
+    ("calltaker", "radio"): None,
+    ("dispatcher", "radio"): None,
+    ("supervisor", "radio"): None,
+    ("admin", "radio"): "radio",
+    ("telephony", "radio"): None,
+    ("avl", "radio"): None,
+    ("radio", None): "radio",
+    ("radio", "radio"): "radio",
+    ("radio", "calltaker"): None,
+    ("radio", "dispatcher"): None,
+    ("radio", "supervisor"): None,
+    ("radio", "admin"): None,
+    ("radio", "telephony"): None,
+    ("radio", "avl"): None,
 }
 
 

@@ -54,6 +54,12 @@ VALID_ARGS: dict[str, dict[str, Any]] = {
     "incident.link": {"incident_id": "inc-1", "target_id": "sup-1", "relation": "child"},
     "premise.set": {"address": "1 Main St", "hazards": ["dog"]},
     "premise.remove": {"address": "1 Main St"},
+    "radio.emergency": {"alarm_id": "sup-alarm", "radio_id": "7001"},
+    "radio.acknowledge": {"alarm_id": "sup-alarm"},
+    "radio.clear": {"alarm_id": "sup-alarm", "reason": "unit answered"},
+    "radio.assign_channel": {"incident_id": "inc-1", "channel": "FIRE TAC 2"},
+    "radio.log": {"entry_id": "sup-entry", "unit_id": "E1", "text": "on scene"},
+    "radio.mark": {"incident_id": "inc-1", "kind": "par", "due_at": 1.0},
 }
 
 

@@ -20,6 +20,7 @@ from desktop.domain.types import (
     IncidentStatus,
     Location,
     Premise,
+    RadioAlarm,
     Unit,
     UnitStatus,
 )
@@ -76,7 +77,8 @@ def world() -> World:
         "call-x": Call(id="call-x", status=CallStatus.ABANDONED, times={"received": NOW - 60}),
     }
     premises = {"1 MAIN ST": Premise(id="1 MAIN ST", address="1 MAIN ST", hazards=["dog"])}
-    return World(incidents, units, calls, premises)
+    alarms = {"al-1": RadioAlarm(id="al-1", radio_id="7001", unit_id="E1", raised_at=NOW - 5)}
+    return World(incidents, units, calls, premises, alarms)
 
 
 def cmd(kind: str, args: Any, *, key: str | None = None, client_seq: int = 1) -> CommandBody:
@@ -139,6 +141,15 @@ ACCEPTED: dict[str, tuple[dict[str, Any], list[str]]] = {
     ),
     "premise.set": ({"address": "9 Elm St", "hazards": ["dog"]}, ["premise.set"]),
     "premise.remove": ({"address": "1 Main St"}, ["premise.removed"]),
+    "radio.emergency": ({"alarm_id": "al-2", "radio_id": "7002"}, ["radio.emergency_raised"]),
+    "radio.acknowledge": ({"alarm_id": "al-1"}, ["radio.alarm_acknowledged"]),
+    "radio.clear": ({"alarm_id": "al-1", "reason": "answered"}, ["radio.alarm_cleared"]),
+    "radio.assign_channel": (
+        {"incident_id": "inc-1", "channel": "FIRE TAC 2"},
+        ["radio.channel_assigned"],
+    ),
+    "radio.log": ({"entry_id": "r-1", "unit_id": "E1", "text": "on scene"}, ["radio.logged"]),
+    "radio.mark": ({"incident_id": "inc-1", "kind": "par", "due_at": 1.0}, ["radio.marked"]),
 }
 
 REJECTED: list[tuple[str, dict[str, Any], str]] = [
@@ -222,6 +233,12 @@ REJECTED: list[tuple[str, dict[str, Any], str]] = [
     ),
     ("premise.set", {"address": "9 Elm St", "hazards": [" "]}, "invalid_command"),
     ("premise.remove", {"address": "9 Elm St"}, "not_found"),
+    ("radio.emergency", {"alarm_id": "al-3", "radio_id": "7001"}, "already_exists"),
+    ("radio.acknowledge", {"alarm_id": "nope"}, "not_found"),
+    ("radio.clear", {"alarm_id": "al-1", "reason": " "}, "invalid_command"),
+    ("radio.assign_channel", {"incident_id": "nope", "channel": "FIRE TAC 2"}, "not_found"),
+    ("radio.log", {"entry_id": "r-1", "unit_id": "X99", "text": "hi"}, "not_found"),
+    ("radio.mark", {"incident_id": "inc-1", "kind": "par", "due_at": -1.0}, "invalid_command"),
 ]
 
 

@@ -28,6 +28,7 @@ USERS: dict[str, Role] = {
     "carl": "calltaker",
     "tel": "telephony",  # the call-handling equipment: offers calls
     "avl": "avl",  # the AVL feed: reports unit positions
+    "rad": "radio",  # the radio console gateway: key-ups and emergency buttons
     "adm": "admin",
 }
 

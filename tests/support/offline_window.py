@@ -29,6 +29,7 @@ class Offline:
     window: MainWindow
     service: DispatchService
     bridge: Bridge  # kept: it feeds the window
+    radio_sounds: list[str]  # the radio alarm levels sounded
 
     def settle(self, qtbot: QtBot) -> None:
         """Let the bridge deliver what changed (it coalesces to one repaint per 16 ms)."""
@@ -67,10 +68,13 @@ def open_offline(
         service.state.apply_event(seq, event_kind_of(data).name, bytes(encode_raw(data)), now)
     bridge = Bridge()
     service.subscribe(bridge.on_change)
-    window = MainWindow(service, bridge, tmp_path / "config", sound=lambda: None)
+    radio_sounds: list[str] = []
+    window = MainWindow(
+        service, bridge, tmp_path / "config", sound=lambda: None, radio_sound=radio_sounds.append
+    )
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
-    opened = Offline(window, service, bridge)
+    opened = Offline(window, service, bridge, radio_sounds)
     opened.settle(qtbot)
     return opened

@@ -32,13 +32,15 @@ class Clock:
 @dataclass
 class Workstation:
     """A `MainWindow` signed in as a user to a real server; ``sounds`` counts alert sounds,
-    ``statuses`` every `LinkStatus` the service reported; ``clock`` drives the timers."""
+    ``radio_sounds`` the radio alarm levels sounded, ``statuses`` every `LinkStatus` the
+    service reported; ``clock`` drives the timers."""
 
     window: MainWindow
     service: DispatchService
     clock: Clock
     sounds: list[int]
     statuses: list[LinkStatus]
+    radio_sounds: list[str]
 
 
 class WorkstationFactory:
@@ -67,11 +69,13 @@ class WorkstationFactory:
         service = DispatchService(config, SignIn(user, PASSWORD), on_status=on_status)
         service.subscribe(bridge.on_change)
         sounds: list[int] = []
+        radio_sounds: list[str] = []
         window = MainWindow(
             service,
             bridge,
             self.tmp_path / f"{name}-config",
             sound=lambda: sounds.append(len(sounds)),
+            radio_sound=radio_sounds.append,
         )
         window.advisor.load()  # the road graph now, not behind the board: tests recommend at once
         clock = Clock()
@@ -81,7 +85,7 @@ class WorkstationFactory:
         self.qtbot.addWidget(window)
         window.show()
         service.start()
-        station = Workstation(window, service, clock, sounds, statuses)
+        station = Workstation(window, service, clock, sounds, statuses, radio_sounds)
         self.opened.append(station)
         return station
 

@@ -32,7 +32,7 @@ from ui.panels.units import UnitsPanel
 from ui.selection import Selection
 from ui.widgets.message_line import MessageState
 
-UNIT, STATUS, INCIDENT, LOCATION = 0, 2, 3, 6  # columns of the units table
+UNIT, STATUS, INCIDENT, LOCATION = 0, 2, 3, 7  # columns of the units table
 NO_MODIFIER = Qt.KeyboardModifier.NoModifier
 
 

@@ -28,6 +28,11 @@ it forward. Show route follows the selected unit's drive to the incident or poin
 (`desktop.geo.route_watch.RouteWatch`, over the recommendation's road graph): drawn on every
 map with its ETA, and worked out again as the unit moves or the incident is relocated, until
 Clear route (or the incident closes).
+
+**Radio emergencies.** The window gives the alarm queue (`desktop.radio_clock.alarm_queue`)
+to `MapDocks.show_alarms` whenever it changes: every map rings each unit in emergency
+(`ui.map.model.MapModel.set_alarms`), also on maps built later; `centre_on_alarm` brings
+every map to one, close enough to see its streets.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from __future__ import annotations
 import importlib
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -52,12 +57,13 @@ if TYPE_CHECKING:
     from desktop.geo.geocoder import Geocoder
     from desktop.geo.projection import LocalProjection
     from desktop.geo.stations import Stations
+    from desktop.radio_clock import AlarmItem
     from ui.main_window import MainWindow
     from ui.map.model import MapModel
     from ui.map.panel import MapPanel, RouteRequest
     from ui.map.roads import RoadGeometry
 
-__all__ = ["EXTRA_MAP", "MapDocks", "MapHolder"]
+__all__ = ["ALARM_SPAN_M", "EXTRA_MAP", "MapDocks", "MapHolder"]
 
 #: The objectName of an extra map dock: ``map_2``, ``map_3``…
 EXTRA_MAP = re.compile(r"^map_([2-9]|[1-9][0-9])$")
@@ -65,6 +71,8 @@ EXTRA_MAP = re.compile(r"^map_([2-9]|[1-9][0-9])$")
 TICK_MS = 1000
 #: Time given to creating Qt classes ahead of pyqtgraph, per turn of the event loop (ms).
 WARM_SLICE_MS = 4.0
+#: A map centred on a radio emergency is at most this wide (metres): its streets readable.
+ALARM_SPAN_M = 1200.0
 
 
 class MapHolder(QWidget):
@@ -150,6 +158,7 @@ class MapDocks(QObject):
         advisor = window.advisor
         self.routes = RouteWatch(lambda: advisor.graph if advisor.ready else None)
         self._route_shown = RouteShown((), "", True)
+        self._alarms: tuple[AlarmItem, ...] = ()  # the alarm queue, kept until the model is built
         self._tick = QTimer(self)
         self._tick.setInterval(TICK_MS)
         self._tick.timeout.connect(self.tick)
@@ -218,6 +227,8 @@ class MapDocks(QObject):
             clock=lambda: corrected_now(window.service.now(), window.service.status.clock_offset),
             parent=self,
         )
+        if self._alarms:
+            self.model.set_alarms(self._alarms)
         for holder in self.holders.values():
             self._build(holder)
         self._tick.start()
@@ -296,6 +307,24 @@ class MapDocks(QObject):
         moved = change.units | change.positions | change.incidents
         if change.reset or self.routes.concerns(moved):
             self._update_route()
+
+    def show_alarms(self, items: Sequence[AlarmItem]) -> None:
+        """Ring, on every map, each unit in emergency in the alarm queue ``items`` (its order:
+        `desktop.radio_clock.alarm_queue`); items with no alarm (PARs) are not drawn. Call it
+        whenever the queue changes; the same queue again costs nothing."""
+        self._alarms = tuple(items)
+        if self.model is not None:
+            self.model.set_alarms(self._alarms)
+
+    def centre_on_alarm(self, item: AlarmItem) -> bool:
+        """Centre every map on the unit of ``item`` (where the map rings it), zoomed in to
+        `ALARM_SPAN_M` if wider. False when it has no position or the maps are not built."""
+        place = self.model.alarm_item_xy(item) if self.model is not None else None
+        if place is None or not self.panels:
+            return False
+        for panel in self.panels:
+            panel.centre_on(*place, span=ALARM_SPAN_M)
+        return True
 
     def tick(self) -> None:
         if self.model is not None:

@@ -189,6 +189,9 @@ class SpotLayer(pg.GraphicsObject):  # type: ignore[misc]
         self.labels_left = False  # labels left of the markers (stations: units spread right)
         self.spread_out = True  # spread markers at one spot (off when the whole city shows)
         self.label_colour = QColor("#c9d1d9")
+        #: A label colour per style index (a spot's label takes its style's); None: all
+        #: `label_colour`.
+        self.label_colours: Sequence[QColor] | None = None
         self.halo_colour = QColor("#0d1117")
         self.label_font = QFont()
         self._texts: dict[str, QStaticText] = {}  # label -> laid out once
@@ -332,8 +335,14 @@ class SpotLayer(pg.GraphicsObject):  # type: ignore[misc]
         painter.setFont(self.label_font)
         dy = -QFontMetricsF(self.label_font).height() / 2
         placed: list[tuple[float, float, str]] = []
+        colours = self.label_colours
+        styles = self.rows.style
+        placed_colours: list[QColor] = []
         for members in spots.values():
             i = members[0]
+            if colours is not None:
+                style = int(styles[rows[i]])
+                placed_colours.append(colours[style] if style < len(colours) else self.label_colour)
             names = sorted((labels[rows[k]] for k in members), key=natural_key)
             text = " ".join(names[:4]) + (f" +{len(names) - 4}" if len(names) > 4 else "")
             if size[i] > 1:  # beside the spread: right of its centre, past its radius
@@ -350,10 +359,14 @@ class SpotLayer(pg.GraphicsObject):  # type: ignore[misc]
                 )
                 for m, (_, top, label) in zip(spots.values(), placed, strict=True)
             ]
-        for colour, shift in ((self.halo_colour, 1.0), (self.label_colour, 0.0)):
-            painter.setPen(colour)
-            for left, top, label in placed:
-                painter.drawStaticText(QPointF(left + shift, top + shift), self._text(label))
+        painter.setPen(self.halo_colour)
+        for left, top, label in placed:
+            painter.drawStaticText(QPointF(left + 1.0, top + 1.0), self._text(label))
+        painter.setPen(self.label_colour)
+        for k, (left, top, label) in enumerate(placed):
+            if colours is not None:
+                painter.setPen(placed_colours[k])
+            painter.drawStaticText(QPointF(left, top), self._text(label))
 
     def _text(self, label: str) -> QStaticText:
         text = self._texts.get(label)

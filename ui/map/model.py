@@ -12,38 +12,59 @@ one update. From the world (`service.state.view`):
 - **calls**: the caller's location of every call ringing or on the line (answered, linked),
   and of a call asked for (`MapModel.show_call`), with its uncertainty outlines
   (`ui.map.shapes`).
+- **alarms**: a ring per unit (or radio on no unit) in radio emergency, from the alarm queue
+  the window gives (`MapModel.set_alarms`): at the unit's position in the world, else the
+  position the alarm recorded (neither: not drawn), following the unit as it moves, labelled
+  with the unit's id (which the unit's own marker then goes without, not to say it twice); style
+  ``ALARM_ACKNOWLEDGED`` once every alarm of the unit is acknowledged, else ``ALARM_SOUNDING``
+  and ``ALARM_PULSE`` in turn every `PULSE_MS` (the only timer, and only while one sounds).
 
 `MapModel.apply` takes the `Change` the bridge emits once per frame. AVL moves
 (``Change.positions``, read with ``getattr`` so the model works before and after the AVL
 stream adds it) write two floats and a time per unit; only an id never seen rebuilds. It
-then emits ``changed`` once with what moved (`MapUpdate`).
+then emits ``changed`` once with what moved (`MapUpdate`). With no alarm in the queue the
+alarms cost a frame one empty-set test.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from desktop.calltaking.draft import best_geodetic
-from desktop.domain.types import Call, CallStatus, Incident, IncidentStatus, Unit, UnitStatus
+from desktop.domain.types import (
+    Call,
+    CallStatus,
+    Incident,
+    IncidentStatus,
+    Position,
+    Unit,
+    UnitStatus,
+)
 from desktop.domain.world import World
 from desktop.geo.projection import LocalProjection
 from desktop.geo.stations import Stations, home_position
+from desktop.radio_clock import AlarmItem, AlarmLevel
 from desktop.state import Change
 from ui.map.markers import Rows
 from ui.map.shapes import F64, caller_outlines
 
 __all__ = [
+    "ALARM_ACKNOWLEDGED",
+    "ALARM_PULSE",
+    "ALARM_SOUNDING",
     "HOME",
     "LIVE",
     "STALE",
     "UNIT_KINDS",
     "UNIT_STATUSES",
+    "AlarmMark",
     "CallShape",
     "MapModel",
     "MapUpdate",
@@ -56,6 +77,10 @@ LIVE, STALE, HOME = 0, 1, 2
 UNIT_KINDS = ("live", "stale", "home")
 _ON_THE_LINE = frozenset({CallStatus.RINGING, CallStatus.ANSWERED, CallStatus.LINKED})
 _STATUS_INDEX = {status: i for i, status in enumerate(UNIT_STATUSES)}
+#: Style indexes of the emergency rings (`ui.map.style.alarm_styles`).
+ALARM_SOUNDING, ALARM_PULSE, ALARM_ACKNOWLEDGED = 0, 1, 2
+#: A sounding emergency ring changes size this often (ms): a slow pulse, not a flicker.
+PULSE_MS = 600
 
 
 def unit_style(status: UnitStatus, kind: int) -> int:
@@ -82,6 +107,19 @@ class CallShape:
     ringing: bool
 
 
+@dataclass(frozen=True, slots=True)
+class AlarmMark:
+    """One emergency ring: ``label`` names it (the unit id, or ``radio <id>`` for a radio on no
+    unit) and is its row id in `MapModel.alarms`; it follows unit ``unit_id`` ("" none) and is
+    drawn at ``recorded`` (the newest position its alarms recorded) while the unit has no
+    position; ``acknowledged`` once every alarm it stands for is."""
+
+    label: str
+    unit_id: str
+    recorded: Position | None
+    acknowledged: bool
+
+
 @dataclass(slots=True)
 class MapUpdate:
     """What one `MapModel.apply` or `MapModel.tick` changed."""
@@ -89,10 +127,11 @@ class MapUpdate:
     units: bool = False
     incidents: bool = False
     calls: bool = False
+    alarms: bool = False
     ids: set[str] = field(default_factory=set)  # units and incidents whose marker changed
 
     def __bool__(self) -> bool:
-        return self.units or self.incidents or self.calls
+        return self.units or self.incidents or self.calls or self.alarms
 
 
 class MapModel(QObject):
@@ -126,6 +165,14 @@ class MapModel(QObject):
         self.station_rows = Rows()
         self.calls: dict[str, CallShape] = {}
         self._shown_call: str | None = None
+        self.alarms = Rows()
+        self.alarm_marks: tuple[AlarmMark, ...] = ()
+        self._alarm_units: frozenset[str] = frozenset()
+        self._unlabelled: frozenset[str] = frozenset()  # units whose ring carries their label
+        self._pulse_on = False
+        self._pulse = QTimer(self)
+        self._pulse.setInterval(PULSE_MS)
+        self._pulse.timeout.connect(self._on_pulse)
         self._build_stations()
         self.reload()
 
@@ -193,7 +240,9 @@ class MapModel(QObject):
         for row, incident in enumerate(incidents):
             self._place_incident(row, incident)
         self._rebuild_calls(world)
-        return MapUpdate(units=True, incidents=True, calls=True)
+        if self.alarm_marks:
+            self._place_alarms(world)
+        return MapUpdate(units=True, incidents=True, calls=True, alarms=bool(self.alarm_marks))
 
     def _place_unit(self, row: int, unit: Unit, now: float) -> None:
         rows = self.units
@@ -260,6 +309,9 @@ class MapModel(QObject):
             if unit_ids:
                 update.units = self._update_units(world, unit_ids)
                 update.ids |= unit_ids
+                if self._alarm_units and not self._alarm_units.isdisjoint(unit_ids):
+                    self._place_alarms(world)
+                    update.alarms = True
             if change.incidents:
                 update.incidents = self._update_incidents(world, change.incidents)
                 update.ids |= change.incidents
@@ -318,6 +370,124 @@ class MapModel(QObject):
             update.ids = {self.units.ids[r] for r in flipped.tolist()}
             self.changed.emit(update)
         return update
+
+    # --- radio emergencies -----------------------------------------------------------------
+
+    def set_alarms(self, items: Sequence[AlarmItem]) -> None:
+        """Draw the emergencies of the alarm queue ``items`` (module docstring): one ring per
+        unit (or radio on no unit), acknowledged ones first so sounding ones are drawn over
+        them; items without an alarm (PARs) have no place and are skipped. Emits ``changed``
+        when the rings change."""
+        grouped: dict[str, AlarmMark] = {}
+        for item in items:
+            alarm = item.alarm
+            if alarm is None:
+                continue
+            label = alarm.unit_id or f"radio {alarm.radio_id}"
+            mark = AlarmMark(
+                label,
+                alarm.unit_id,
+                alarm.position or item.position,
+                item.level is AlarmLevel.ACKNOWLEDGED,
+            )
+            held = grouped.get(label)
+            if held is not None:  # two radios of one unit: one ring, sounding if either is
+                newest = max(
+                    (p for p in (held.recorded, mark.recorded) if p is not None),
+                    key=lambda p: p.at,
+                    default=None,
+                )
+                mark = AlarmMark(
+                    label, mark.unit_id, newest, held.acknowledged and mark.acknowledged
+                )
+            grouped[label] = mark
+        marks = tuple(sorted(grouped.values(), key=lambda m: (not m.acknowledged, m.label)))
+        if marks == self.alarm_marks:
+            return
+        self.alarm_marks = marks
+        self._alarm_units = frozenset(m.unit_id for m in marks if m.unit_id)
+        unlabelled = self._unlabelled
+        self._place_alarms(self._world())
+        if any(not m.acknowledged for m in marks):
+            if not self._pulse.isActive():
+                self._pulse.start()
+        else:
+            self._pulse.stop()
+            self._pulse_on = False
+        self.changed.emit(MapUpdate(units=unlabelled != self._unlabelled, alarms=True))
+
+    def _alarm_place(
+        self, world: World, unit_id: str, recorded: Position | None
+    ) -> Position | None:
+        unit = world.units.get(unit_id) if unit_id else None
+        if unit is not None and unit.position is not None:
+            return unit.position
+        return recorded
+
+    def _place_alarms(self, world: World) -> None:
+        marks = self.alarm_marks
+        places = [self._alarm_place(world, m.unit_id, m.recorded) for m in marks]
+        points = [self.xy(p.lat, p.lon) if p is not None else (0.0, 0.0) for p in places]
+        self.alarms.set(
+            [m.label for m in marks],
+            [p[0] for p in points],
+            [p[1] for p in points],
+            [self._alarm_style(m) for m in marks],
+            shown=[p is not None for p in places],
+            labels=[m.label for m in marks],
+        )
+        ringed = frozenset(
+            m.unit_id for m, p in zip(marks, places, strict=True) if p is not None and m.unit_id
+        )
+        labels = self.units.labels
+        for unit_id in self._unlabelled - ringed:
+            row = self.units.row.get(unit_id)
+            if row is not None:
+                labels[row] = unit_id
+        for unit_id in ringed:
+            row = self.units.row.get(unit_id)
+            if row is not None:
+                labels[row] = ""
+        self._unlabelled = ringed
+
+    def _alarm_style(self, mark: AlarmMark) -> int:
+        if mark.acknowledged:
+            return ALARM_ACKNOWLEDGED
+        return ALARM_PULSE if self._pulse_on else ALARM_SOUNDING
+
+    def _on_pulse(self) -> None:
+        self._pulse_on = not self._pulse_on
+        for row, mark in enumerate(self.alarm_marks):
+            self.alarms.style[row] = self._alarm_style(mark)
+        self.changed.emit(MapUpdate(alarms=True))
+
+    def alarm_xy(self, label: str) -> tuple[float, float] | None:
+        """Where the ring ``label`` (`AlarmMark.label`) is drawn; None: it is not."""
+        row = self.alarms.row.get(label)
+        if row is None or not self.alarms.shown[row]:
+            return None
+        return float(self.alarms.x[row]), float(self.alarms.y[row])
+
+    def alarm_look(self, label: str) -> Literal["sounding", "acknowledged"] | None:
+        """How the ring ``label`` is drawn (whatever the pulse's phase); None: not drawn."""
+        row = self.alarms.row.get(label)
+        if row is None or not self.alarms.shown[row]:
+            return None
+        return "acknowledged" if self.alarm_marks[row].acknowledged else "sounding"
+
+    def alarm_item_xy(self, item: AlarmItem) -> tuple[float, float] | None:
+        """Where an item of the alarm queue is (module docstring); None for one with no
+        place (a PAR, a radio whose position is not known)."""
+        alarm = item.alarm
+        if alarm is None:
+            return None
+        place = self._alarm_place(self._world(), alarm.unit_id, alarm.position or item.position)
+        return None if place is None else self.xy(place.lat, place.lon)
+
+    @property
+    def pulsing(self) -> bool:
+        """Whether the pulse timer runs (only while a ring sounds)."""
+        return self._pulse.isActive()
 
     def show_call(self, call_id: str | None) -> None:
         """Also draw call ``call_id``'s location, whatever its status (None: only those on the

@@ -10,13 +10,15 @@ city; each map has its own view and layers, saved with the layout (`save_state`,
 
 Selection is the window's `ui.selection.Selection`: the selected incident and unit are ringed
 on every map; a click on a marker selects it everywhere; a double click also centres every map
-on it (`MapActions.centre_all`). The context menu offers, for the point or the incident under
-the cursor: Dispatch recommended units (what F9 does in Incident detail), Create incident here
-(reverse geocoded into Call-taking), Show route (``route_requested``: the window follows the
-selected unit's drive and draws it with `draw_route`, its ETA under the map, `say_route`;
-the map asked shows the whole route),
-Clear route and Show caller's location; the Menu key or Shift+F10 opens it at the selected
-incident (else the middle of the view). What the window does for them is `MapActions`
+on it (`MapActions.centre_all`). A unit in radio emergency has a bold red ring of its own (the
+model's ``alarms``), labelled, drawn over every other marker whatever layers are shown.
+
+The context menu offers, for the point or the incident under the cursor: Dispatch recommended
+units (what F9 does in Incident detail), Create incident here (reverse geocoded into
+Call-taking), Show route (``route_requested``: the window follows the selected unit's drive and
+draws it with `draw_route`, its ETA under the map, `say_route`; the map asked shows the whole
+route), Clear route and Show caller's location; the Menu key or Shift+F10 opens it at the
+selected incident (else the middle of the view). What the window does for them is `MapActions`
 (`ui.map.docks.MapDocks`); without it the map centres itself and offers no actions.
 """
 
@@ -48,6 +50,7 @@ from ui.map.roads import RoadGeometry, RoadLayer, StreetLabels
 from ui.map.style import (
     UNIT_LABEL_ZOOM_M_PER_PX,
     MapStyle,
+    alarm_styles,
     call_styles,
     incident_styles,
     map_style,
@@ -87,7 +90,15 @@ MARKER_FRAME_MS = 33
 #: next change (the bridge's next frame, 16 ms on) usually paints it with the board's, in one
 #: window update instead of two; the timer only paints what no later change did.
 MERGE_SLACK_MS = 20
-_Z = {"calls": 15.0, "route": 25.0, "stations": 20.0, "incidents": 30.0, "units": 40.0}
+_Z = {
+    "calls": 15.0,
+    "route": 25.0,
+    "stations": 20.0,
+    "incidents": 30.0,
+    "units": 40.0,
+    "rings": 50.0,
+    "alarms": 60.0,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,8 +172,15 @@ class MapPanel(QWidget):
         self.rings = Rows()
         self.rings.set(["incident", "unit"], [0, 0], [0, 0], [0, 1], shown=[False, False])
         self.ring_layer = SpotLayer(self.rings, bounds, [])
-        self.ring_layer.setZValue(50)
+        self.ring_layer.setZValue(_Z["rings"])
         self.box.addItem(self.ring_layer, ignoreBounds=True)
+        self.alarm_layer = SpotLayer(model.alarms, bounds, [])
+        self.alarm_layer.setZValue(_Z["alarms"])
+        self.alarm_layer.show_labels = True  # at every zoom: who is in trouble
+        self.alarm_layer.spread_out = False  # exactly over the unit (one ring per unit)
+        self.alarm_layer.label_font.setBold(True)
+        self.alarm_layer.setVisible(len(model.alarms) > 0)  # none: not even asked to paint
+        self.box.addItem(self.alarm_layer, ignoreBounds=True)
         self.visible: dict[str, bool] = dict.fromkeys(LAYERS, True)
         self.message = MessageLine("map_message", hide_when_empty=True)
         self.route_label = QLabel()
@@ -236,6 +254,11 @@ class MapPanel(QWidget):
             layer.label_colour = QColor(style.label)
             layer.halo_colour = QColor(style.label_halo)
         self.ring_layer.set_styles(ring_styles(style))
+        self.alarm_layer.set_styles(alarm_styles(style))
+        self.alarm_layer.label_colour = QColor(style.emergency)
+        acknowledged = QColor(style.emergency_acknowledged)  # by ALARM_SOUNDING, _PULSE, _ACK…
+        self.alarm_layer.label_colours = [QColor(style.emergency)] * 2 + [acknowledged]
+        self.alarm_layer.halo_colour = QColor(style.label_halo)
         pen = QPen(QColor(style.caller), 1.5)
         pen.setCosmetic(True)
         pen.setStyle(Qt.PenStyle.DashLine)
@@ -321,6 +344,8 @@ class MapPanel(QWidget):
             self._dirty.add("incidents")
         if update.calls:
             self._show_calls()
+        if update.alarms:
+            self._dirty.add("alarms")
         if {self.selection.incident_id, self.selection.unit_id} & update.ids:
             self._dirty.add("rings")
         if not self._dirty:
@@ -337,7 +362,10 @@ class MapPanel(QWidget):
         dirty, self._dirty = self._dirty, set()
         if "rings" in dirty:
             self._place_rings()
-        for name in dirty - {"rings"}:
+        if "alarms" in dirty:
+            self.alarm_layer.setVisible(len(self.model.alarms) > 0)
+            self.alarm_layer.changed()
+        for name in dirty - {"rings", "alarms"}:
             self.layers[name].changed()
 
     def _on_selected(self, _id: object = None) -> None:

@@ -29,6 +29,7 @@ __all__ = [
     "ZOOM_LEVELS",
     "MapStyle",
     "RoadPen",
+    "alarm_styles",
     "call_styles",
     "incident_styles",
     "map_style",
@@ -93,6 +94,9 @@ class MapStyle:
     caller: str  # a caller's location and its uncertainty (outline only, dashed)
     selection: str  # the ring around the selected incident and unit
     route: str
+    emergency: str  # a unit in radio emergency: its ring (sounding), label and translucent fill
+    emergency_fill: str  # #AARRGGBB: the unit marker shows through it
+    emergency_acknowledged: str  # the ring once acknowledged: dimmer, dashed, hollow
     unit_colours: dict[UnitStatus, QColor] = field(default_factory=lambda: UNIT_STATUS_COLOUR)
     priority_colours: dict[int, QColor] = field(default_factory=lambda: PRIORITY_COLOUR)
 
@@ -126,6 +130,9 @@ _DARK = MapStyle(
     caller="#a5d6ff",
     selection="#f0f6fc",
     route="#58a6ff",
+    emergency="#ff5a4f",
+    emergency_fill="#59f85149",
+    emergency_acknowledged="#b5524b",
 )
 
 _LIGHT = MapStyle(
@@ -151,6 +158,9 @@ _LIGHT = MapStyle(
     caller="#0969da",
     selection="#1f2328",
     route="#0969da",
+    emergency="#cf222e",
+    emergency_fill="#40cf222e",
+    emergency_acknowledged="#d4838a",
 )
 
 _HIGH_CONTRAST = MapStyle(
@@ -176,6 +186,9 @@ _HIGH_CONTRAST = MapStyle(
     caller="#00ffff",
     selection="#ffff00",
     route="#00ffff",
+    emergency="#ff2020",
+    emergency_fill="#66ff0000",
+    emergency_acknowledged="#ff9090",
 )
 
 _STYLES = {s.name: s for s in (_DARK, _LIGHT, _HIGH_CONTRAST)}
@@ -227,6 +240,18 @@ def ring_styles(style: MapStyle) -> list[SpotStyle]:
     return [
         SpotStyle("circle", 28, None, style.selection, 2.0),
         SpotStyle("circle", 22, None, style.selection, 2.0),
+    ]
+
+
+def alarm_styles(style: MapStyle) -> list[SpotStyle]:
+    """A unit in radio emergency, by `ui.map.model`'s ``ALARM_SOUNDING``, ``ALARM_PULSE`` and
+    ``ALARM_ACKNOWLEDGED``: a bold red ring, filled translucent so the unit's marker shows
+    through, bigger than the selection rings, pulsing between two sizes until acknowledged;
+    acknowledged, a thinner, hollow, dashed ring in a dimmer red."""
+    return [
+        SpotStyle("circle", 36, style.emergency_fill, style.emergency, 4.0),
+        SpotStyle("circle", 44, style.emergency_fill, style.emergency, 3.0),
+        SpotStyle("circle", 36, None, style.emergency_acknowledged, 2.5, dashed=True),
     ]
 
 

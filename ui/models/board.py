@@ -1,7 +1,9 @@
 """The live tables of the board: incidents, units, timer alerts and Needs attention.
 
 Each model reads the core's optimistic view through `DispatchService`; entities touched by a
-command the server has not confirmed yet are shown in italics with the `PENDING_MARK`.
+command the server has not confirmed yet are shown in italics with the `PENDING_MARK`. A
+unit's row shows its incident and that incident's radio channel
+(`desktop.domain.radio.unit_channel`), refreshed whenever the incident changes.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from PySide6.QtWidgets import QApplication
 from desktop.board_filter import BoardCounts, IncidentFilter, age_since, board_order
 from desktop.domain.action_time import corrected_now
 from desktop.domain.catalog import describe_command, read_command
+from desktop.domain.radio import unit_channel
 from desktop.domain.types import EntityKind, Incident, IncidentStatus, Unit, UnitStatus
 from desktop.domain.wording import incident_label
 from desktop.outbox import Rejection
@@ -54,7 +57,8 @@ _TOOLTIP = Qt.ItemDataRole.ToolTipRole
 _FOREGROUND = Qt.ItemDataRole.ForegroundRole
 _BACKGROUND = Qt.ItemDataRole.BackgroundRole
 _AGE_COLUMN = 7  # incidents: time since it last became pending (the pending timer)
-_IN_STATUS_COLUMN = 5  # units: time in the current status
+_CHANNEL_COLUMN = 4  # units: that incident's radio channel
+_IN_STATUS_COLUMN = 6  # units: time in the current status
 
 #: Timer cells: amber once a timer warns, red once it alerts (foreground, background).
 TIMER_BRUSHES = {
@@ -119,6 +123,7 @@ class BoardModels:
                 Column("Type", lambda u: u.type),
                 Column("Status", lambda u: str(u.status), _CENTER),
                 Column("Incident", self._unit_incident),
+                Column("Channel", lambda u: unit_channel(self.service.state.view, u.id)),
                 Column("Station", lambda u: u.station, _CENTER),
                 Column("In status", lambda u: duration(self.clock() - u.status_at), _RIGHT),
                 Column("Location", self._unit_location),
@@ -411,9 +416,12 @@ class BoardModels:
             return None
         refusal = self._refused_units.get(unit.id)
         if role == _TOOLTIP:
-            if refusal is None:
-                return None
-            return self.server_refusal(refusal)
+            if refusal is not None:
+                return self.server_refusal(refusal)
+            if column == _CHANNEL_COLUMN:
+                channel = unit_channel(self.service.state.view, unit.id)
+                return f"Radio channel of {self._unit_incident(unit)}" if channel else None
+            return None
         if role == _FOREGROUND and column == 2:
             return QBrush(UNIT_STATUS_COLOUR[unit.status])
         if role == _FOREGROUND and column == 0 and refusal is not None:

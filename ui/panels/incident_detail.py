@@ -1,6 +1,7 @@
 """`IncidentDetailPanel`: everything about the selected incident, and what to do with it.
 
-Number, type, priority, status, location, caller and the pending timer at the top; the run card
+Number, type, priority, status, location, caller, the radio channel and the answered radio
+marks (`radio_marks_line`), and the pending timer at the top; the run card
 and recommended units (`RecommendationBox`); the units on the incident with live statuses and a
 Release action; tabs for the narrative (with a note line), the timeline of every event, and the
 changes a dispatcher makes (type, priority, location; close with a disposition). Every action is
@@ -46,6 +47,7 @@ from desktop.domain.types import (
     Incident,
     IncidentStatus,
     LocationArgs,
+    RadioMark,
     UnitStatus,
 )
 from desktop.domain.units import UnitDispatch, UnitSetStatus, is_override
@@ -59,7 +61,14 @@ from ui.selection import Selection
 from ui.widgets.message_line import MessageLine, MessageState, submit_and_say
 from ui.widgets.place_box import PlaceBox
 
-__all__ = ["DISPOSITIONS", "IncidentDetailPanel", "parse_coordinates"]
+__all__ = [
+    "DISPOSITIONS",
+    "RADIO_MARKS_SHOWN",
+    "IncidentDetailPanel",
+    "parse_coordinates",
+    "radio_mark_words",
+    "radio_marks_line",
+]
 
 #: Offered when closing (the dispatcher may type another).
 DISPOSITIONS = (
@@ -77,6 +86,10 @@ _Row = tuple[float, str, str]  # a narrative or timeline row: time, who, text
 
 #: How long unit changes may wait before the recommendation is worked out again (ms).
 ADVICE_DELAY_MS = 400
+
+#: The radio marks line shows this many of the latest (the timeline has every one).
+RADIO_MARKS_SHOWN = 3
+_MARK_KIND_WORDS = {"elapsed": "Elapsed", "par": "PAR"}
 
 _COORDINATES = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*[, ]\s*(-?\d+(?:\.\d+)?)\s*$")
 
@@ -97,6 +110,30 @@ def parse_coordinates(text: str) -> tuple[float, float] | None:
 
 def _clock_time(at: float) -> str:
     return datetime.fromtimestamp(at).strftime("%H:%M:%S")
+
+
+def radio_mark_words(incident: Incident, mark: RadioMark) -> str:
+    """One answered radio prompt: ``PAR 20 min: all accounted for — jsmith 14:22`` (minutes
+    after the first unit arrived, when known; else the time it fell due)."""
+    on_scene = incident.times.get("first_onscene")
+    if on_scene is not None and mark.due_at >= on_scene:
+        when = f"{round((mark.due_at - on_scene) / 60)} min"
+    else:
+        when = f"due {datetime.fromtimestamp(mark.due_at).strftime('%H:%M')}"
+    answer = f": {mark.answer}" if mark.answer else ""
+    by = datetime.fromtimestamp(mark.at).strftime("%H:%M")
+    return f"{_MARK_KIND_WORDS.get(mark.kind, mark.kind)} {when}{answer} — {mark.actor} {by}"
+
+
+def radio_marks_line(incident: Incident) -> str:
+    """The incident's answered radio prompts, the latest `RADIO_MARKS_SHOWN`, oldest first
+    ("" when none)."""
+    marks = incident.radio_marks
+    if not marks:
+        return ""
+    shown = " · ".join(radio_mark_words(incident, m) for m in marks[-RADIO_MARKS_SHOWN:])
+    earlier = len(marks) - RADIO_MARKS_SHOWN
+    return f"Radio marks: {f'({earlier} earlier) ' if earlier > 0 else ''}{shown}"
 
 
 class IncidentDetailPanel(QWidget):
@@ -346,6 +383,10 @@ class IncidentDetailPanel(QWidget):
         if incident.caller is not None:
             caller = " · ".join(p for p in (incident.caller.name, incident.caller.callback) if p)
             facts.append(f"Caller: {caller}")
+        facts.append(f"Radio channel: {incident.channel or 'none assigned'}")
+        marks = radio_marks_line(incident)
+        if marks:
+            facts.append(marks)
         times = incident.times
         now = self.clock()
         line = f"Created {_clock_time(times['created'])}" if "created" in times else ""

@@ -1,4 +1,5 @@
-"""Units panel: every unit with its status colour, incident, location and time in status.
+"""Units panel: every unit with its status colour, incident, radio channel, location and time in
+status.
 
 Status changes and dispatches are made from the keyboard or a context menu and always go
 through `DispatchService.submit`. What cannot be done is explained in place, on the panel's
@@ -53,8 +54,8 @@ UNDO_KEY = "Ctrl+Z"
 _STATUS_OF_KEY: dict[int, UnitStatus] = {ord(key): status for status, key in STATUS_KEYS.items()}
 _ENTER_KEYS = frozenset({Qt.Key.Key_Return, Qt.Key.Key_Enter})
 _TYPING_MODIFIERS = Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.KeypadModifier
-_COLUMN_WIDTHS = (80, 130, 60, 130, 70, 80)  # Unit .. In status; Location takes the rest
-_STRETCH_COLUMN = 6  # Location
+_COLUMN_WIDTHS = (80, 130, 60, 130, 100, 70, 80)  # Unit .. In status; Location takes the rest
+_STRETCH_COLUMN = 7  # Location
 _HINT = (
     " · ".join(f"{key} {status}" for status, key in STATUS_KEYS.items())
     + f" · {DISPATCH_KEY} dispatch to the target · {UNDO_KEY} undo it"

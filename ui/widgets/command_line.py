@@ -10,6 +10,9 @@ Enter with the completion popup open: a candidate the dispatcher picked with the
 put on the line (nothing is sent: the preview says what the line now means); with none picked,
 Enter submits the line as typed, and no completion is written after it.
 
+A line that suggests a follow-up (``RL E12 on scene`` offers E12 on scene: `Ok.offer`) says
+so once it is submitted; Enter on the empty line then does it, Esc or typing declines it.
+
 A command the server refused can be edited here (`edit_refused`, from the Alerts panel's Edit):
 the line shows it, Enter sends the edited command again in its place, Escape gives up the edit.
 """
@@ -24,9 +27,10 @@ from PySide6.QtWidgets import QAbstractItemView, QCompleter, QHBoxLayout, QLineE
 
 from desktop.command_edit import command_text, edited_command
 from desktop.command_history import History
-from desktop.commandline import Go, Ok, Parsed, Problem, complete, parse
+from desktop.commandline import Go, Offer, Ok, Parsed, Problem, complete, parse
 from desktop.domain.roles import READ_ONLY_HINT, is_read_only
 from desktop.outbox import Rejection
+from desktop.radio_plan import RadioPlan
 from desktop.service import DispatchService
 from ui.selection import Selection
 from ui.widgets.message_line import MessageLine, MessageState, attempt, submit_and_say
@@ -37,7 +41,8 @@ __all__ = ["CommandLine"]
 class CommandLine(QWidget):
     """A line edit with completion, history and an inline feedback label. ``selection`` is
     where GO selects (without one, GO says it cannot); ``incident_types`` are the types NEW
-    takes (the run cards'; empty: any one word)."""
+    takes (the run cards'; empty: any one word); ``radio`` the radio plan (RL's status
+    phrases, CH's channels)."""
 
     def __init__(
         self,
@@ -46,11 +51,14 @@ class CommandLine(QWidget):
         parent: QWidget | None = None,
         *,
         incident_types: Sequence[str] = (),
+        radio: RadioPlan | None = None,
     ) -> None:
         super().__init__(parent)
         self.service = service
         self.selection = selection
         self.incident_types = tuple(incident_types)
+        self.radio = radio
+        self.offer: Offer | None = None
         self.history = History()
         self._editing: Rejection | None = None
         self.input = QLineEdit()
@@ -73,6 +81,7 @@ class CommandLine(QWidget):
         self.completer.activated.connect(self._insert_completion)
         self.input.textEdited.connect(self._update_completions)
         self.input.textEdited.connect(self._preview)
+        self.input.textEdited.connect(self._decline_offer)
         self.input.returnPressed.connect(self.submit)
         self.input.installEventFilter(self)
         # after the completer's own filter, so this one sees the popup's keys first
@@ -127,7 +136,10 @@ class CommandLine(QWidget):
     def submit(self) -> None:
         """Parse the line and submit its commands; the outcome is shown beside the line."""
         text = self.input.text().strip()
-        if not text or self.input.isReadOnly():
+        if self.input.isReadOnly():
+            return
+        if not text:
+            self._take_offer()
             return
         if self._editing is not None:
             self._submit_edit(text)
@@ -145,10 +157,21 @@ class CommandLine(QWidget):
         self.history.push(text)
         self._popup().hide()
         self.input.clear()
+        self.offer = parsed.offer
+        if self.offer is not None:
+            self.say(f"{parsed.summary} · {self.offer.prompt}")
+
+    def _take_offer(self) -> None:
+        offer, self.offer = self.offer, None
+        if offer is not None:
+            submit_and_say(self.service, self.feedback, offer.commands, offer.words)
+
+    def _decline_offer(self, *_: object) -> None:
+        self.offer = None
 
     def _parse(self, text: str) -> Parsed:
         view, now = self.service.state.view, self.service.now()
-        return parse(text, view, now, incident_types=self.incident_types)
+        return parse(text, view, now, incident_types=self.incident_types, radio=self.radio)
 
     def _go(self, text: str, go: Go) -> None:
         """Select what GO named on every panel."""
@@ -266,6 +289,10 @@ class CommandLine(QWidget):
                 return True
             if key == Qt.Key.Key_Escape and self._editing is not None and not popup_open:
                 self.cancel_edit()
+                return True
+            if key == Qt.Key.Key_Escape and self.offer is not None and not popup_open:
+                self._decline_offer()
+                self.say("Not changed")
                 return True
             if key == Qt.Key.Key_Tab and self._completions.rowCount():
                 self._insert_completion(self._completions.stringList()[0])

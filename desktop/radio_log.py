@@ -75,8 +75,10 @@ def read_radio_line(
     match = _SPEAKER.match(text)
     if match is None or not match.group(1):
         return RadioLineProblem("type who spoke and what was said, e.g. E12 on scene", None)
-    word, said = match.group(1).rstrip(",:"), match.group(2).strip()
+    word, said = match.group(1).rstrip(",:;"), match.group(2).strip().lstrip(",:;- ").strip()
     start = offset + match.start(1)
+    if not word:
+        return RadioLineProblem("start with who spoke, e.g. E12 on scene", start)
     unit_id = _speaker(world, word)
     if unit_id is None:
         return RadioLineProblem(

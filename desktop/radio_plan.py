@@ -47,8 +47,11 @@ class Channel(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=T
     selected: bool = True
 
     def __post_init__(self) -> None:
-        if not self.name.strip() or len(self.name) > CHANNEL_MAX or self.name != self.name.upper():
-            raise ValueError(f"channel {self.name!r}: 1-{CHANNEL_MAX} characters, upper case")
+        name = self.name
+        if not name.strip() or len(name) > CHANNEL_MAX or name != name.upper().strip():
+            raise ValueError(
+                f"channel {name!r}: 1-{CHANNEL_MAX} characters, upper case, no spaces at the ends"
+            )
 
 
 class AlarmRules(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):

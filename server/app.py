@@ -21,7 +21,7 @@ connection of the `Hub` every ``positions_interval`` s, and right after a connec
 Radio key-ups (`server.keyups`) go the same way: ``keyup`` frames from a role that may send
 them (``radio``, ``admin``), the newest per channel fanned out every ``keyups_interval`` s in
 ``keyups`` frames and caught up after a resync; an invalid key-up is answered
-``invalid_frame``.
+``invalid_keyup``.
 
 Sync choice (`choose_sync`): ``replay`` when ``0 < last_seq <= server_seq`` and at most
 ``replay_limit`` events are missing, or when ``last_seq == 0`` and the log holds at most
@@ -44,7 +44,9 @@ from typing import Any, Literal
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
+from desktop.domain.positions import position_of
 from desktop.domain.roles import may_send, refusal
+from desktop.domain.types import Position
 from desktop.protocol.codec import encode
 from desktop.protocol.errors import CloseCode, ErrorCode
 from desktop.protocol.messages import Error, ErrorInfo, HelloBody, PasswordAuth, Role, WelcomeBody
@@ -203,7 +205,12 @@ class DispatchServer:
         await asyncio.to_thread(self.store.purge_expired_tokens, time.time())
         self.positions.book.load(await asyncio.to_thread(self.store.load_positions))
         self._processor = CommandProcessor(
-            self.store, world, seq, self.hub.broadcast, max_batch=self.config.max_batch
+            self.store,
+            world,
+            seq,
+            self.hub.broadcast,
+            max_batch=self.config.max_batch,
+            position_of=self._latest_position,
         )
         self._spawn(self._processor.run(), "command processor")
         self._spawn(self._purge_tokens(), "token purge")
@@ -356,6 +363,11 @@ class DispatchServer:
             error = ErrorInfo(code=ErrorCode.INVALID_POSITION, message=refused.message)
         conn.send(encode(Error(body=error, ts=now)))
 
+    def _latest_position(self, unit_id: str) -> Position | None:
+        """A unit's newest AVL fix as a `Position` (None: none reported)."""
+        fix = self.positions.book.latest(unit_id)
+        return None if fix is None else position_of(fix)
+
     def _on_keyups(self, conn: Connection, report: KeyUpsReported) -> None:
         """Keep a report's valid key-ups; answer a role that may not report them, or invalid
         ones, with one error frame (the connection stays open)."""
@@ -366,7 +378,7 @@ class DispatchServer:
             if refused is None:
                 return
             log.debug("%r: %s", conn, refused)
-            error = ErrorInfo(code=ErrorCode.INVALID_FRAME, message=refused)
+            error = ErrorInfo(code=ErrorCode.INVALID_KEYUP, message=refused)
         conn.send(encode(Error(body=error, ts=time.time())))
 
     async def _on_hello(self, conn: Connection, session: ServerSession, hello: HelloBody) -> None:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from desktop.domain.catalog import COMMANDS, decide, event_kind_of
 from desktop.domain.kinds import DecisionContext, DomainError, EventData
 from desktop.domain.roles import is_read_only, may_issue, refusal
+from desktop.domain.types import Position
 from desktop.domain.world import World
 from desktop.protocol.codec import decode_args
 from desktop.protocol.errors import ErrorCode, ProtocolError
@@ -64,13 +65,15 @@ def handle(
     role: str,
     now: float,
     number_incident: Callable[[], str],
+    position_of: Callable[[str], Position | None] = lambda unit_id: None,
 ) -> Outcome:
     """Decide ``command`` issued by ``user`` in ``role`` at ``now`` (see the module docstring).
 
-    ``number_incident`` is called at most once, only when an incident is created and accepted.
+    ``number_incident`` is called at most once, only when an incident is created and accepted;
+    ``position_of`` gives a unit's newest AVL position (the position book beside the world).
     """
     try:
-        return _handle(world, command, user, role, now, number_incident)
+        return _handle(world, command, user, role, now, number_incident, position_of)
     except Exception:  # a bug: report a transient error rather than crash the server
         log.exception("unexpected error handling %r", getattr(command, "kind", "?"))
         return _reject(ErrorCode.INTERNAL, "the server could not process this command")
@@ -83,6 +86,7 @@ def _handle(
     role: str,
     now: float,
     number_incident: Callable[[], str],
+    position_of: Callable[[str], Position | None] = lambda unit_id: None,
 ) -> Outcome:
     if is_read_only(role):
         return _reject(ErrorCode.FORBIDDEN, refusal(role, command.kind[:80]))
@@ -99,7 +103,9 @@ def _handle(
         return _reject(ErrorCode.INVALID_COMMAND, "key must be a UUID string")
     if command.client_seq < 1:
         return _reject(ErrorCode.INVALID_COMMAND, "client_seq must be 1 or more")
-    ctx = DecisionContext(actor=user, now=now, number_incident=number_incident)
+    ctx = DecisionContext(
+        actor=user, now=now, number_incident=number_incident, position_of=position_of
+    )
     try:
         events = decide(world, args, ctx)
     except DomainError as exc:

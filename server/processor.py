@@ -43,6 +43,7 @@ import msgspec
 
 from desktop.domain.action_time import bound_action_time
 from desktop.domain.catalog import EVENTS
+from desktop.domain.types import Position
 from desktop.domain.world import World
 from desktop.protocol.codec import decode_args
 from desktop.protocol.errors import TRANSIENT_CODES, ErrorCode, ProtocolError
@@ -145,8 +146,12 @@ class CommandProcessor:
         *,
         max_batch: int = 1000,
         clock: Callable[[], float] = time.time,
+        position_of: Callable[[str], Position | None] = lambda unit_id: None,
     ) -> None:
+        """``position_of`` gives a unit's newest AVL position (`server.positions`), which
+        the rules may record (a radio emergency records where the unit was)."""
         self.store = store
+        self._position_of = position_of
         self.world = world
         self.seq = seq
         self.numbers = IncidentNumbers(store)
@@ -286,7 +291,15 @@ class CommandProcessor:
         seen[key] = (user, index)
         now = self._clock()
         acted = bound_action_time(command.issued_at, now, item.origin.last_contact)
-        outcome = handle(fork, command, user, item.origin.role, acted, lambda: numbers.next(now))
+        outcome = handle(
+            fork,
+            command,
+            user,
+            item.origin.role,
+            acted,
+            lambda: numbers.next(now),
+            self._position_of,
+        )
         if isinstance(outcome, Accepted):
             indexes = []
             for kind, data in outcome.events:

@@ -43,6 +43,13 @@ def add_commands(
     demo.add_argument(
         "--ring-interval", type=float, default=60.0, help="mean seconds between 911 calls"
     )
+    demo.add_argument(
+        "--emergency-interval",
+        type=float,
+        default=None,
+        help="mean seconds between radio emergency buttons pressed (0: none; default: the "
+        "demo floor's own)",
+    )
     derive = commands.add_parser("derive-demo", help="derive resources/demo from SFFD data")
     derive.add_argument("--sffd", type=Path, required=True, help="calls-for-service CSV")
     derive.add_argument("--out", type=Path, required=True)
@@ -56,8 +63,12 @@ def run_demo(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
+    from sim.demo_floor import DEMO_EMERGENCY_INTERVAL_S
+
+    chosen = args.emergency_interval
     embedded = EmbeddedServer(
         args.data_dir,
+        emergency_interval=DEMO_EMERGENCY_INTERVAL_S if chosen is None else chosen or None,
         call_interval=args.call_interval,
         speed=args.speed,
         ring_interval=args.ring_interval,

@@ -314,6 +314,8 @@ class MainWindow(QMainWindow):
         self.incidents_panel.open_requested.connect(self._show_detail)
         self.radio_watch = self.radio_panel.attach(self.docks["radio"])
         self.radio_watch.queue_changed.connect(self.maps.show_alarms)
+        self.radio_watch.shown.connect(self._centre_on_alarm)
+        self.maps.loaded.connect(self._centre_on_first_alarm)  # one raised before the maps
 
     def _build_command_line(self) -> None:
         self.command_line = CommandLine(
@@ -611,6 +613,19 @@ class MainWindow(QMainWindow):
         self.command_line.set_read_only_role(self.service.link.role)
         self.incident_detail.set_read_only_role(self.service.link.role)
         self.radio_panel.set_read_only_role(self.service.link.role)
+
+    def _centre_on_alarm(self, key: str) -> None:
+        """A radio alarm just brought forward: every map shows where the unit is."""
+        for item in self.radio_watch.queue:
+            if item.key == key:
+                self.maps.centre_on_alarm(item)
+                return
+
+    def _centre_on_first_alarm(self) -> None:
+        self.maps.show_alarms(self.radio_watch.queue)
+        first = self.radio_watch.top()
+        if first is not None and first.alarm is not None:
+            self.maps.centre_on_alarm(first)
 
     def _show_detail(self, incident_id: str | None) -> None:
         if incident_id is not None and not self._keep_call_taking_in_front:

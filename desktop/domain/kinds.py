@@ -28,6 +28,7 @@ from desktop.protocol.errors import ErrorCode
 from desktop.protocol.messages import Role
 
 if TYPE_CHECKING:
+    from desktop.domain.types import Position
     from desktop.domain.world import Touched, World
 
 __all__ = [
@@ -62,11 +63,14 @@ class DomainError(Exception):
 @dataclass(frozen=True, slots=True)
 class DecisionContext:
     """Who issues the command and when; ``number_incident`` returns the next incident number
-    (the server's allocator) or None where numbers are not known (the client's forecast)."""
+    (the server's allocator) or None where numbers are not known (the client's forecast);
+    ``position_of`` the newest AVL position of a unit where positions are kept beside the
+    world (the server's position book; None: the unit's own ``position``)."""
 
     actor: str
     now: float
     number_incident: Callable[[], str | None] = lambda: None
+    position_of: Callable[[str], Position | None] = lambda unit_id: None
 
 
 #: One (incident id, text) per incident whose timeline records an event.

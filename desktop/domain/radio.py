@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from msgspec.structs import replace
 
-from desktop.domain.checks import REASON_MAX, check_text, find_incident
+from desktop.domain.checks import REASON_MAX, check_text, find_incident, open_incident
 from desktop.domain.kinds import (
     CommandArgs,
     CommandKind,
@@ -198,8 +198,9 @@ def _find_alarm(world: World, alarm_id: str) -> RadioAlarm:
 
 def _emergency(world: World, args: RadioEmergency, ctx: DecisionContext) -> list[EventData]:
     _check_id("alarm id", args.alarm_id)
+    if not args.radio_id:
+        raise DomainError(ErrorCode.INVALID_COMMAND, "a radio id must be given")
     check_radio_id(args.radio_id)
-    _check_id("radio id", args.radio_id)
     _check_channel(args.channel, required=False)
     if args.alarm_id in world.alarms:
         raise DomainError(ErrorCode.ALREADY_EXISTS, "this activation is already raised")
@@ -214,7 +215,9 @@ def _emergency(world: World, args: RadioEmergency, ctx: DecisionContext) -> list
     unit_id = radio_holder(world, args.radio_id) or ""
     unit = world.units.get(unit_id)
     incident_id = unit.incident_id if unit is not None else None
-    position: Position | None = unit.position if unit is not None else None
+    position: Position | None = None
+    if unit is not None:
+        position = ctx.position_of(unit.id) or unit.position
     alarm = RadioAlarm(
         id=args.alarm_id,
         radio_id=args.radio_id,
@@ -257,10 +260,11 @@ def _clear(world: World, args: RadioClear, ctx: DecisionContext) -> list[EventDa
 
 
 def _assign(world: World, args: RadioAssignChannel, ctx: DecisionContext) -> list[EventData]:
-    incident = find_incident(world, args.incident_id)
+    incident = open_incident(world, args.incident_id)
     _check_channel(args.channel, required=False)
     if incident.channel == args.channel:
-        raise DomainError(ErrorCode.NO_CHANGE, f"{incident_label(incident)} is already on it")
+        said = f"already on {args.channel}" if args.channel else "on no channel"
+        raise DomainError(ErrorCode.NO_CHANGE, f"{incident_label(incident)} is {said}")
     return [
         RadioChannelAssigned(
             incident_id=incident.id, channel=args.channel, previous=incident.channel

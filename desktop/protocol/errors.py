@@ -18,6 +18,7 @@ class ErrorCode(StrEnum):
     FRAME_TOO_LARGE = "frame_too_large"
     RATE_LIMITED = "rate_limited"
     INVALID_POSITION = "invalid_position"  # fixes of a position frame were dropped
+    INVALID_KEYUP = "invalid_keyup"  # key-ups of a keyup frame were dropped
     # session level
     NOT_AUTHENTICATED = "not_authenticated"  # a command before a successful hello
     ALREADY_AUTHENTICATED = "already_authenticated"
@@ -53,6 +54,7 @@ _WORDS: dict[ErrorCode, str] = {
     ErrorCode.FRAME_TOO_LARGE: "too large to send",
     ErrorCode.RATE_LIMITED: "too many at once; sent again shortly",
     ErrorCode.INVALID_POSITION: "a vehicle position was not accepted",
+    ErrorCode.INVALID_KEYUP: "a radio key-up was not accepted",
     ErrorCode.NOT_AUTHENTICATED: "not signed in",
     ErrorCode.ALREADY_AUTHENTICATED: "already signed in",
     ErrorCode.AUTH_FAILED: "user name or password not accepted",

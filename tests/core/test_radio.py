@@ -205,7 +205,7 @@ def test_a_second_activation_of_a_radio_in_emergency_is_refused() -> None:
     [
         (emergency("7012", ""), "alarm id must be 1-64 characters"),
         (emergency("7012", "a" * 65), "alarm id must be 1-64 characters"),
-        (emergency(""), "radio id must be 1-64 characters"),
+        (emergency(""), "a radio id must be given"),
         (
             emergency("7012", channel="C" * (CHANNEL_MAX + 1)),
             "a channel name is at most 32 characters",
@@ -320,7 +320,10 @@ def test_assigning_changing_and_releasing_a_channel() -> None:
         "Radio channel FIRE TAC 3 (was FIRE TAC 2)",
     )
     error = refused(world, RadioAssignChannel(incident_id=FIRE, channel="FIRE TAC 3"), T0 + 2)
-    assert (error.code, error.message) == (ErrorCode.NO_CHANGE, "F2612-000123 is already on it")
+    assert (error.code, error.message) == (
+        ErrorCode.NO_CHANGE,
+        "F2612-000123 is already on FIRE TAC 3",
+    )
     run(world, RadioAssignChannel(incident_id=FIRE, channel=""), T0 + 3)
     assert world.incidents[FIRE].channel == ""
     assert timeline(world, FIRE)[-1] == (
@@ -546,3 +549,35 @@ def test_a_supervisor_issues_no_radio_command() -> None:
     radio_kinds = [k for k in COMMANDS.values() if k.name.startswith("radio.")]
     assert len(radio_kinds) == 6
     assert not any(may_issue("supervisor", k.least_role) for k in radio_kinds)
+
+
+def test_a_closed_incident_takes_no_channel_and_releasing_none_says_so() -> None:
+    world = make_world()
+    released = refused(world, RadioAssignChannel(incident_id=FIRE, channel=""), T0)
+    assert (released.code, released.message) == (
+        ErrorCode.NO_CHANGE,
+        "F2612-000123 is on no channel",
+    )
+    _create(world, "0190a1b2-0000-7000-8000-00000000f004", "FIRE-OUTSIDE", "F2612-000126", T0)
+    run(
+        world,
+        IncidentClose(incident_id="0190a1b2-0000-7000-8000-00000000f004", disposition="OUT"),
+        T0 + 1,
+    )
+    closed = refused(
+        world,
+        RadioAssignChannel(
+            incident_id="0190a1b2-0000-7000-8000-00000000f004", channel="FIRE TAC 1"
+        ),
+        T0 + 2,
+    )
+    assert closed.code is ErrorCode.INCIDENT_CLOSED
+
+
+def test_the_server_records_the_position_its_position_book_holds() -> None:
+    """A unit's AVL fixes live beside the server's world: the rule asks for the newest."""
+    world = make_world()
+    fix = Position(lat=37.7, lon=-122.4, at=T0 - 1)
+    ctx = DecisionContext(actor="rad", now=T0, position_of=lambda unit_id: fix)
+    [raised] = decide(world, RadioEmergency(alarm_id="a-9", radio_id="7003"), ctx)
+    assert isinstance(raised, RadioEmergencyRaised) and raised.alarm.position == fix

@@ -272,3 +272,11 @@ def test_complete_offers_units_after_rl_and_open_incidents_after_ch(world: World
 def test_a_status_proposal_words_its_status() -> None:
     found = StatusProposal("E12", UnitStatus.AV, "E12 available")
     assert found.command() == UnitSetStatus(unit_id="E12", status=UnitStatus.AV)
+
+
+def test_punctuation_is_no_speaker_and_no_text(world: World) -> None:
+    assert read_radio_line(": on scene", world, PLAN) == RadioLineProblem(
+        "start with who spoke, e.g. E12 on scene", 0
+    )
+    assert read_radio_line("E12 ,", world, PLAN) == RadioLineProblem("what did E12 say?", 5)
+    assert line("E12: on scene", world).command.text == "on scene"

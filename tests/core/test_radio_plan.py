@@ -158,3 +158,10 @@ def test_a_mark_type_in_lower_case_still_marks_its_incidents(tmp_path: Path) -> 
     marks = {"fire-structure": {"elapsed_every_s": 600}}
     path.write_text(json.dumps(plan_with(marks=marks)), encoding="utf-8")
     assert load_radio_plan(path).marks_for("FIRE-STRUCTURE") == MarkRule(elapsed_every_s=600)
+
+
+def test_a_channel_name_with_spaces_at_its_ends_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "radio.json"
+    path.write_text(json.dumps({"channels": [{"name": " FIRE TAC 1"}]}))
+    with pytest.raises(RadioPlanError, match="no spaces at the ends"):
+        load_radio_plan(path)

@@ -1,7 +1,7 @@
 """Radio key-ups and emergencies end to end, through a real server process on loopback: a
 ``radio`` gateway's workstation core reports key-ups and dispatchers' cores hold the newest of
 each channel (key-up-only changes); a dispatcher may not report them (refused at the service,
-``forbidden`` at the server); an invalid key-up is answered ``invalid_frame`` and the
+``forbidden`` at the server); an invalid key-up is answered ``invalid_keyup`` and the
 connection stays up; key-ups are dropped (not queued) while offline; a workstation cut off
 meanwhile gets the catch-up after its resync; and the radio gateway simulator's emergency
 button raises an alarm every workstation sees, with the unit, its incident and its position."""
@@ -92,7 +92,7 @@ async def test_dispatchers_hold_the_newest_keyup_of_each_channel(
     assert refused.value.code == "forbidden"
 
 
-async def test_a_dispatchers_keyup_frame_is_forbidden_and_an_invalid_one_invalid_frame(
+async def test_a_dispatchers_keyup_frame_is_forbidden_and_an_invalid_one_invalid_keyup(
     server: ServerProcess, make_client: ClientFactory
 ) -> None:
     ann = await RawClient.login(server.url, "ann")
@@ -104,7 +104,7 @@ async def test_a_dispatchers_keyup_frame_is_forbidden_and_an_invalid_one_invalid
     gateway = await RawClient.login(server.url, RADIO_USER)
     await gateway.send(encode(KeyUpReport(body=KeyUpBody(keyups=[KeyUp("", "710001", 1.0)]))))
     error = await gateway.next_of(Error)
-    assert error.body.code == "invalid_frame" and "channel" in error.body.message
+    assert error.body.code == "invalid_keyup" and "channel" in error.body.message
     assert isinstance(await gateway.ping(), Pong)  # the connection stays open
     await gateway.close()
     # the workstation core of the gateway: refused, still LIVE, and its next key-up goes out
@@ -204,11 +204,6 @@ async def test_the_simulators_emergency_button_raises_an_alarm_every_position_se
     assert not simulator.service.outbox and simulator.service.needs_attention() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the server decides radio.emergency on a world without AVL positions "
-    "(server/positions.py keeps them beside the processor's world)",
-)
 async def test_the_alarm_records_the_units_last_position(
     server: ServerProcess, make_client: ClientFactory
 ) -> None:

@@ -150,14 +150,14 @@ async def test_a_dispatchers_keyup_is_forbidden_and_an_admins_accepted(
     await root.close()
 
 
-async def test_an_invalid_keyup_is_answered_invalid_frame_and_the_rest_kept(
+async def test_an_invalid_keyup_is_answered_invalid_keyup_and_the_rest_kept(
     floor: DispatchServer,
 ) -> None:
     ray = await RawClient.login(floor.url, "ray")
     ann = await RawClient.login(floor.url, "ann")
     await report(ray, keyup("FIRE", T), keyup("EMS", T + 3600))
     error = await ray.next_of(Error)
-    assert error.body.code == "invalid_frame"
+    assert error.body.code == "invalid_keyup"
     assert error.body.message.startswith("1 of 2 key-ups refused: EMS:")
     assert [k.channel for k in (await ann.next_of(KeyUps)).body.keyups] == ["FIRE"]
     assert isinstance(await ray.ping(), Pong)

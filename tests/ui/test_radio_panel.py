@@ -17,6 +17,7 @@ from desktop.domain.catalog import event_kind_of
 from desktop.domain.incidents import IncidentCreate
 from desktop.domain.kinds import EventData
 from desktop.domain.radio import RadioEmergency, RadioEmergencyRaised
+from desktop.domain.roles import READ_ONLY_HINT
 from desktop.domain.types import (
     Incident,
     IncidentStatus,
@@ -257,3 +258,17 @@ async def test_an_acknowledgement_reaches_the_other_workstation(
         "RADIO EMERGENCY: E12 (radio 710012)",
         "Radio emergency acknowledged: E12 (radio 710012)",
     ]
+
+
+def test_a_monitoring_position_sees_the_radio_and_changes_nothing(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    opened = _floor(qtbot, tmp_path)
+    panel = opened.window.radio_panel
+    panel.set_read_only_role("supervisor")
+    for field in (panel.entry, panel.prompt_answer, panel.clear_reason):
+        assert field.isReadOnly() and field.placeholderText() == READ_ONLY_HINT
+    assert not panel.false_activation.isEnabled()
+    qtbot.keyClicks(panel.entry, "E12 on scene")
+    qtbot.keyClick(panel.entry, Qt.Key.Key_Return)
+    assert opened.service.outbox.entries() == []

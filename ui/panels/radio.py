@@ -57,6 +57,7 @@ from ui.presentation import duration
 from ui.radio_alarms import AlarmWatch, emergency_player
 from ui.widgets.message_line import MessageLine, MessageState, submit_and_say
 from ui.widgets.radio_channels import ChannelTable
+from ui.widgets.scrolling import scrolling
 
 __all__ = ["ACKNOWLEDGE_ALARM_KEYS", "LOG_LINES", "RadioPanel"]
 
@@ -156,7 +157,11 @@ class RadioPanel(QWidget):
         self.feedback = MessageLine("radio_feedback")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.banner)
+        layout.addWidget(self.banner)  # above the scrolling part: never scrolled away
+        body = QWidget()
+        layout.addWidget(scrolling(body), 1)
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.alarm_list)
         layout.addWidget(self.clear_row)
         layout.addWidget(self._heading("C&hannels", self.channels))

@@ -32,7 +32,6 @@ for it and stops the service. Fixes made while the service is offline are droppe
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
@@ -48,6 +47,7 @@ from desktop.link import LinkPhase
 from desktop.protocol.messages import PositionFix
 from desktop.service import CommandRefused, DispatchService
 from desktop.state import Change
+from sim.running import stop_runner, stop_service
 
 if TYPE_CHECKING:  # the road graph (scipy) loads when the first route is driven, not here
     from desktop.geo.roads import RoadGraph
@@ -169,12 +169,8 @@ class AvlSimulator:
 
     async def stop(self) -> None:
         """Stop reporting and stop the service."""
-        runner = self._runner
-        if runner is not None and runner is not asyncio.current_task():
-            runner.cancel()
-            await asyncio.gather(runner, return_exceptions=True)
-        with contextlib.suppress(Exception):
-            await self.service.stop(close_within=2.0)
+        await stop_runner(self._runner)
+        await stop_service(self.service)
 
     def _on_change(self, change: Change) -> None:
         """Units whose status or incident changed get their goal worked out again."""

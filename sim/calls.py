@@ -32,7 +32,6 @@ task the simulator started (it holds them all), waits for them and stops the ser
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 import math
@@ -56,6 +55,7 @@ from desktop.localdb import LocalStorageError
 from desktop.service import CommandRefused, DispatchService
 from desktop.state import Change
 from sim.demo_data import CallTemplate
+from sim.running import stop_runner, stop_service
 
 __all__ = ["RING_TIMEOUT_S", "CallSimulator", "CallerAddress", "PlannedCall", "caller_address"]
 
@@ -236,13 +236,9 @@ class CallSimulator:
 
     async def stop(self) -> None:
         """Stop offering calls, cancel every caller still waiting, stop the service."""
-        runner = self._runner
-        if runner is not None and runner is not asyncio.current_task():
-            runner.cancel()
-            await asyncio.gather(runner, return_exceptions=True)
+        await stop_runner(self._runner)
         await self._cancel_tasks()
-        with contextlib.suppress(Exception):
-            await self.service.stop(close_within=2.0)
+        await stop_service(self.service)
 
     async def _cancel_tasks(self) -> None:
         tasks = list(self._tasks)

@@ -37,7 +37,6 @@ is offline are dropped by the link (a key-up is a latest value).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
@@ -50,6 +49,7 @@ from desktop.ids import uuid7
 from desktop.link import LinkPhase
 from desktop.protocol.messages import KeyUp
 from desktop.service import CommandRefused, DispatchService
+from sim.running import stop_runner, stop_service
 
 __all__ = ["EMS_TYPES", "RadioGatewaySimulator"]
 
@@ -275,9 +275,5 @@ class RadioGatewaySimulator:
 
     async def stop(self) -> None:
         """Stop talking and stop the service."""
-        runner = self._runner
-        if runner is not None and runner is not asyncio.current_task():
-            runner.cancel()
-            await asyncio.gather(runner, return_exceptions=True)
-        with contextlib.suppress(Exception):
-            await self.service.stop(close_within=2.0)
+        await stop_runner(self._runner)
+        await stop_service(self.service)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TypeVar
 
 from desktop.protocol.codec import (
     DEFAULT_MAX_FRAME_BYTES,
@@ -139,6 +140,14 @@ class KeyUpsReceived:
     keyups: list[KeyUp]
 
 
+_Item = TypeVar("_Item")
+
+
+def _parts(items: list[_Item], step: int) -> list[list[_Item]]:
+    """``items`` in consecutive slices of at most ``step``."""
+    return [items[i : i + step] for i in range(0, len(items), step)]
+
+
 ClientOutput = (
     Welcomed
     | EventReceived
@@ -226,24 +235,24 @@ class ClientSession:
     def positions(self, fixes: list[PositionFix], now: float) -> list[bytes]:
         """``position`` frames reporting ``fixes``, at most `MAX_FIXES_PER_FRAME` in each. Only
         valid once the session is READY (an AVL gateway reports live, never from a queue)."""
-        if self.phase is not ClientPhase.READY:
-            raise RuntimeError(f"cannot report positions while {self.phase}")
-        step = MAX_FIXES_PER_FRAME
+        self._ready_to_report("positions")
         return [
-            encode(PositionReport(body=PositionBody(fixes=fixes[i : i + step]), ts=now))
-            for i in range(0, len(fixes), step)
+            encode(PositionReport(body=PositionBody(fixes=part), ts=now))
+            for part in _parts(fixes, MAX_FIXES_PER_FRAME)
         ]
 
     def keyups(self, keyups: list[KeyUp], now: float) -> list[bytes]:
         """``keyup`` frames reporting ``keyups``, at most `MAX_KEYUPS_PER_FRAME` in each. Only
         valid once the session is READY (a radio gateway reports live, never from a queue)."""
-        if self.phase is not ClientPhase.READY:
-            raise RuntimeError(f"cannot report key-ups while {self.phase}")
-        step = MAX_KEYUPS_PER_FRAME
+        self._ready_to_report("key-ups")
         return [
-            encode(KeyUpReport(body=KeyUpBody(keyups=keyups[i : i + step]), ts=now))
-            for i in range(0, len(keyups), step)
+            encode(KeyUpReport(body=KeyUpBody(keyups=part), ts=now))
+            for part in _parts(keyups, MAX_KEYUPS_PER_FRAME)
         ]
+
+    def _ready_to_report(self, what: str) -> None:
+        if self.phase is not ClientPhase.READY:
+            raise RuntimeError(f"cannot report {what} while {self.phase}")
 
     def tick(self, now: float, queued: int | None = None) -> tuple[list[bytes], bool]:
         """Frames due (heartbeat pings, saying how many commands are ``queued``

@@ -9,9 +9,6 @@ button raises an alarm every workstation sees, with the unit, its incident and i
 from __future__ import annotations
 
 import asyncio
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -30,28 +27,8 @@ from tests.support.rawclient import RawClient
 from tests.support.serverproc import ServerProcess
 from tests.support.waiting import wait_live, wait_until
 
-#: The radio gateway's account (role ``radio``), added to the shared test users once.
-RADIO_USER = "radio-sim"
-
-
-@pytest.fixture(scope="module")
-def radio_template(template_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The test users' database with a ``radio`` account as well (made once for the module)."""
-    path = tmp_path_factory.mktemp("radio-template") / "server.sqlite"
-    shutil.copy(template_db, path)
-    ServerProcess(path).add_user(RADIO_USER, "radio")
-    return path
-
-
-@pytest.fixture
-def server(tmp_path: Path, radio_template: Path) -> Iterator[ServerProcess]:
-    """This module's server process: the test users and the radio gateway's account."""
-    db = tmp_path / "server.sqlite"
-    shutil.copy(radio_template, db)
-    proc = ServerProcess(db)
-    proc.start(0)
-    yield proc
-    proc.stop()
+#: The radio gateway's account (role ``radio``).
+RADIO_USER = "rad"  # the radio gateway of tests.support.fixtures.USERS
 
 
 def _keyup(service: DispatchService, channel: str, radio_id: str, **extra: object) -> KeyUp:

@@ -198,37 +198,47 @@ class AdminClient:
 
     # --- commands --------------------------------------------------------------------------
 
-    async def submit(self, commands: Sequence[CommandArgs]) -> list[ResultBody]:
+    async def submit(
+        self,
+        commands: Sequence[CommandArgs],
+        *,
+        issued_at: float | None = None,
+        keys: Sequence[str] | None = None,
+    ) -> list[ResultBody]:
         """Send ``commands`` in order and return their results in the same order. Raises
         `AdminConnectionLost` if the connection ends first (commands already applied stay
-        applied: the server remembers their keys)."""
+        applied: the server remembers their keys). ``issued_at`` stamps them all (default:
+        now; a replay gives the file's time); ``keys`` are their idempotency keys (default:
+        fresh UUIDs; a replay derives them, so running it again applies nothing twice)."""
+        if keys is not None and len(keys) != len(commands):
+            raise ValueError("one key per command")
         limits = self.welcome.limits
         interval = 1.0 / max(1e-3, limits.commands_per_second * PACE)
         window = max(1, min(WINDOW, limits.command_burst // 2))
-        keys: list[str] = []
+        sent: list[str] = []
         in_flight: list[str] = []
-        for args in commands:
+        for index, args in enumerate(commands):
             while len(in_flight) >= window:
                 await self._wait_for(in_flight.pop(0))
             delay = self._next_send - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
             self._next_send = max(self._next_send, time.monotonic()) + interval
-            keys.append(await self._send(args))
-            in_flight.append(keys[-1])
+            key = keys[index] if keys is not None else str(uuid.uuid4())
+            sent.append(await self._send(args, key, issued_at))
+            in_flight.append(sent[-1])
         for key in in_flight:
             await self._wait_for(key)
-        return [self._results.pop(key) for key in keys]
+        return [self._results.pop(key) for key in sent]
 
-    async def _send(self, args: CommandArgs) -> str:
-        key = str(uuid.uuid4())
+    async def _send(self, args: CommandArgs, key: str, issued_at: float | None) -> str:
         self._client_seq += 1
         body = CommandBody(
             key=key,
             client_seq=self._client_seq,
             kind=command_kind_of(args).name,
             args=msgspec.Raw(_json.encode(args)),
-            issued_at=time.time(),
+            issued_at=time.time() if issued_at is None else issued_at,
         )
         try:
             await self._ws.send(self._session.command(body, time.time()).decode())

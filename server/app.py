@@ -81,7 +81,7 @@ from server.positions import (
     PositionBook,
     PositionFeed,
 )
-from server.processor import CommandProcessor, load_world
+from server.processor import CommandProcessor, load_world, uses_simulated_clock
 from server.store.base import StorageUnavailable, Store, StoreError
 
 __all__ = ["DispatchServer", "ServerConfig", "choose_sync"]
@@ -171,6 +171,7 @@ class DispatchServer:
         self._server: Server | None = None
         self._processor: CommandProcessor | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self.simulated_clock = False  # read from the store at start
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -195,6 +196,9 @@ class DispatchServer:
         """Rebuild the world from the log, start the command processor, bind and listen."""
         if self._server is not None:
             raise RuntimeError("already started")
+        self.simulated_clock = await asyncio.to_thread(uses_simulated_clock, self.store)
+        if self.simulated_clock:
+            log.warning("a replay or training database: commands keep the times they carry")
         world, seq = await asyncio.to_thread(load_world, self.store)
         log.info(
             "world rebuilt: %d incidents, %d units, seq %d",
@@ -211,6 +215,7 @@ class DispatchServer:
             self.hub.broadcast,
             max_batch=self.config.max_batch,
             position_of=self._latest_position,
+            simulated=self.simulated_clock,
         )
         self._spawn(self._processor.run(), "command processor")
         self._spawn(self._purge_tokens(), "token purge")
@@ -469,6 +474,7 @@ class DispatchServer:
             limits=session.limits.advertised(),
             refresh_token=tokens.refresh_token,
             server_id=self.store.server_id(),
+            clock="simulated" if self.simulated_clock else "real",
         )
         conn.send(session.accept(welcome, now))
         if sync == "replay":

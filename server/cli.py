@@ -16,6 +16,8 @@
     dispatch-server derive-addresses --streets CSV --roads GEOJSON [--signals CSV] --out PATH
     dispatch-server location FILE...   (PIDF-LO caller locations as JSON: server/location_cli.py)
     dispatch-server cards check DIR   (protocol cards: every problem, with file and path)
+    dispatch-server report --db PATH --from ISO --to ISO [--format json|csv] [--out FILE]
+                          (the shift report: server/report_cli.py)
     dispatch-server derive-areas --calls CSV --out PATH   (desktop/geo/areas.py)
     dispatch-server derive-stations --calls CSV --out PATH   (desktop/geo/stations.py)
     dispatch-server demo [--data-dir DIR] [--port 8765]   (plugin: sim/demo_cli.py)
@@ -74,6 +76,8 @@ from server.geocode_cli import add_geocode_command, run_derive_addresses, run_ge
 from server.gis_import import add_gis_import_command, run_gis_import
 from server.location_cli import add_location_command, run_location
 from server.premise_cli import add_premise_command, run_premise
+from server.report_cli import add_commands as add_report_command
+from server.report_cli import run_report
 from server.roster_cli import add_units_command, run_units
 from server.sip import SipIntake
 from server.store.base import StoreError, StoreOpenError, UserExists
@@ -101,6 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     parser, commands = _parser()
     handlers: dict[str, Handler] = {
+        "report": run_report,
         "serve": _serve,
         "users": _users,
         "units": run_units,
@@ -207,6 +212,7 @@ def _parser() -> tuple[argparse.ArgumentParser, Subcommands]:
     add_gis_import_command(commands)
     add_geocode_command(commands)
     add_cards_command(commands)
+    add_report_command(commands)
     add_location_command(commands)
     areas = commands.add_parser(
         "derive-areas", help="derive the dispatch-area index from SFFD calls for service"

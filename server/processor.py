@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -54,7 +55,16 @@ from server.handlers import Accepted, handle, valid_key
 from server.numbering import IncidentNumbers
 from server.store.base import Batch, NewEvent, NewResult, StorageUnavailable, Store
 
-__all__ = ["CommandProcessor", "EventObserver", "Origin", "load_world"]
+__all__ = [
+    "CommandProcessor",
+    "EventObserver",
+    "NotATrainingDatabase",
+    "Origin",
+    "load_world",
+    "make_training_database",
+    "simulated_time",
+    "uses_simulated_clock",
+]
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +72,37 @@ _json = msgspec.json.Encoder()
 
 #: Told of each committed event: ``(seq, kind, data)`` (see the module docstring).
 EventObserver = Callable[[int, str, bytes], None]
+
+
+#: The ``meta`` entry that makes a database a replay or training one (a simulated clock).
+CLOCK_META, SIMULATED = "clock", "simulated"
+
+
+class NotATrainingDatabase(ValueError):
+    """A live database (it has events, and a real clock) cannot take a simulated clock."""
+
+
+def uses_simulated_clock(store: Store) -> bool:
+    """Whether ``store`` is a replay or training database."""
+    return store.get_meta(CLOCK_META) == SIMULATED
+
+
+def make_training_database(store: Store) -> None:
+    """Give ``store`` a simulated clock: only a new database (no event yet) or one that already
+    has it; a live one raises `NotATrainingDatabase`."""
+    if uses_simulated_clock(store):
+        return
+    if store.server_seq() > 0:
+        raise NotATrainingDatabase(
+            "this database holds a live floor's events: replay into a new database"
+        )
+    store.commit_batch(Batch(meta={CLOCK_META: SIMULATED}))
+
+
+def simulated_time(issued_at: float, now: float) -> float:
+    """A simulated clock's time of a command stamped ``issued_at`` (received at ``now``): the
+    stamp itself when it is a time (finite, not negative), else ``now``."""
+    return issued_at if math.isfinite(issued_at) and issued_at >= 0 else now
 
 
 class Origin(Protocol):
@@ -147,9 +188,14 @@ class CommandProcessor:
         max_batch: int = 1000,
         clock: Callable[[], float] = time.time,
         position_of: Callable[[str], Position | None] = lambda unit_id: None,
+        simulated: bool = False,
     ) -> None:
         """``position_of`` gives a unit's newest AVL position (`server.positions`), which
-        the rules may record (a radio emergency records where the unit was)."""
+        the rules may record (a radio emergency records where the unit was). ``simulated``:
+        a replay or training database's clock — each command's ``issued_at`` is taken as both
+        its action time and its recorded time (`simulated_times`), so a replayed day keeps
+        the file's times; never for a live floor."""
+        self.simulated = simulated
         self.store = store
         self._position_of = position_of
         self.world = world
@@ -290,7 +336,10 @@ class CommandProcessor:
             return _Answer(fixed=stored_result(blob), note="duplicate")
         seen[key] = (user, index)
         now = self._clock()
-        acted = bound_action_time(command.issued_at, now, item.origin.last_contact)
+        if self.simulated:
+            acted = now = simulated_time(command.issued_at, now)
+        else:
+            acted = bound_action_time(command.issued_at, now, item.origin.last_contact)
         outcome = handle(
             fork,
             command,

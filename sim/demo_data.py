@@ -29,6 +29,7 @@ __all__ = [
     "derive",
     "load_calls",
     "load_roster",
+    "unit_type_code",
 ]
 
 #: The first synthetic radio (PTT) id of the demo roster (`demo_radio_id`).
@@ -47,6 +48,11 @@ _UNIT_TYPES = {
     "AIRPORT": "AIRPORT",
     "INVESTIGATION": "INVESTIGATION",
 }
+
+
+def unit_type_code(sffd_unit_type: str) -> str:
+    """Our unit type code for an SFFD ``Unit Type`` (``PRIVATE`` -> ``AMBULANCE``...)."""
+    return _UNIT_TYPES.get(sffd_unit_type, sffd_unit_type)
 
 
 class RosterUnit(msgspec.Struct, frozen=True):
@@ -109,7 +115,7 @@ def derive(calls: list[SffdCall]) -> tuple[list[RosterUnit], list[CallTemplate]]
     roster = [
         RosterUnit(
             id=unit_id,
-            type=_UNIT_TYPES.get(unit_type, unit_type),
+            type=unit_type_code(unit_type),
             station=station,
             lat=round(statistics.median(p[0] for p in places[unit_id]), 6),
             lon=round(statistics.median(p[1] for p in places[unit_id]), 6),

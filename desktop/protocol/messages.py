@@ -211,12 +211,14 @@ class Limits(msgspec.Struct, forbid_unknown_fields=True):
     command_burst: int
 
 
-class WelcomeBody(msgspec.Struct, forbid_unknown_fields=True):
+class WelcomeBody(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     """Session accepted. The server then streams the resync (events or snapshot) before live events.
 
     ``sync`` is ``"replay"`` when the events after the client's ``last_seq`` follow as event
     frames, ``"snapshot"`` when snapshot frames follow instead (the client must then replace its
-    replica). Sync is complete once the client holds ``server_seq``.
+    replica). Sync is complete once the client holds ``server_seq``. ``clock`` is
+    ``"simulated"`` on a replay or training database, whose server takes each command's
+    ``issued_at`` as its action time (a replayed day keeps its own times); absent otherwise.
     """
 
     user: str
@@ -229,6 +231,7 @@ class WelcomeBody(msgspec.Struct, forbid_unknown_fields=True):
     limits: Limits
     refresh_token: str | None = None
     server_id: str = ""
+    clock: Literal["real", "simulated"] = "real"
 
 
 class Welcome(Frame, tag="welcome"):

@@ -182,7 +182,10 @@ def test_demo_command_serves_and_prints_its_login(tmp_path: Path) -> None:
 
 def test_the_demo_commands_reach_dispatch_server_as_a_plugin() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    assert project["entry-points"][COMMANDS_GROUP] == {"demo": "sim.demo_cli:add_commands"}
+    assert project["entry-points"][COMMANDS_GROUP] == {
+        "demo": "sim.demo_cli:add_commands",
+        "sim": "sim.replay_cli:add_commands",
+    }
     installed = {p.name: p.value for p in entry_points(group=COMMANDS_GROUP)}
     assert installed.get("demo") == "sim.demo_cli:add_commands", (
         "the installed metadata is stale: run pip install -e '.[test,postgres]' again"
@@ -196,4 +199,14 @@ def test_the_demo_commands_reach_dispatch_server_as_a_plugin() -> None:
     )
     assert done.returncode == 0 and done.stderr == "", done.stderr
     commands = [line.split()[0] for line in done.stdout.splitlines() if line.startswith("    ")]
-    assert {"serve", "users", "gis-import", "derive-areas", "demo", "derive-demo"} <= set(commands)
+    expected = {
+        "serve",
+        "users",
+        "gis-import",
+        "derive-areas",
+        "report",
+        "demo",
+        "derive-demo",
+        "sim",
+    }
+    assert expected <= set(commands)

@@ -1,55 +1,32 @@
 """The supervisor's shift report (issue #16): what a time range of the event log amounts to.
 
-`shift_report` reads the whole event log of a `Store` once, in seq order, and returns a
-`ShiftReport`; `report_dict` and `report_csv` render it (the JSON and CSV forms that
-``dispatch-server report`` writes: server/report_cli.py). Pure: nothing is written anywhere.
-
-Every time is an event's action time (`StoredEvent.action_time`: when the dispatcher acted),
-except a call's received time and an incident's created time, which are the times kept in the
-event data (``Call.times["received"]``, ``Incident.times["created"]``; both are the action time
-of the command that made them, and the event's action time when absent). The order of things
-("the next ER after the dispatch") is the order of the log.
-
-The definitions, and the SFFD calls-for-service columns they correspond to (docs/operations.md,
-"Shift report", documents each JSON key):
-
-* call received = Received DtTm (``call.offered``); answered (``call.answered``);
-  incident created = Entry DtTm (``incident.created``); dispatch = Dispatch DtTm
-  (``unit.dispatched``); response = Response DtTm (``unit.status_changed`` to ER); on scene =
-  On Scene DtTm (``unit.status_changed`` to OS).
-* Scope: the calls received in [start, end), the incidents created in [start, end), the unit
-  dispatches made in [start, end). What happens to them afterwards counts, whenever it happens.
-* processing (per call) = the first dispatch to the incident the call is linked to - the call's
-  received time. Left out: a call never linked, linked to an incident never dispatched, or
-  linked to an incident already dispatched before the call was received (a duplicate call: the
-  processing is the first call's, and it would be negative).
-* turnout (per dispatch) = the unit's next ER after the dispatch, while still on that incident,
-  - the dispatch time; travel = the next OS after that ER (same incident) - the ER time. A
-  dispatch with no ER is left out of both, an ER with no OS out of travel. The interval ends when
-  the unit leaves the incident (a status outside DP/ER/OS/TR/AH, or a status change naming
-  another incident) or is dispatched again.
-* busy (per dispatch) = from the dispatch to the unit's next status that releases it (AV, AQ),
-  its next dispatch, or the end of the log (the latest action time in it), whichever is first.
-* percentiles are nearest-rank (`nearest_rank`).
+`shift_report` reads the whole event log of a `Store` once, in seq order, into a
+`desktop.domain.floor_figures.FloorLog` (the one home of the figures' definitions, shared with
+the Supervisor panel's live tiles) and returns its `ShiftReport`; `report_dict` and
+`report_csv` render it (the JSON and CSV forms that ``dispatch-server report`` writes:
+server/report_cli.py). Pure: nothing is written anywhere.
 """
 
 from __future__ import annotations
 
 import logging
-import math
-from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
 from datetime import datetime, tzinfo
 from typing import Any, Protocol
 
 import msgspec
 
-from desktop.domain.calls import CallAnswered, CallLinked, CallOffered
 from desktop.domain.catalog import EVENTS
-from desktop.domain.incidents import IncidentCreated, IncidentUpdated
-from desktop.domain.types import ASSIGNED_STATUSES, UnitStatus
-from desktop.domain.units import UnitDispatched, UnitStatusChanged
+from desktop.domain.floor_figures import (
+    ANSWER_TARGETS_S,
+    PROCESSING_TARGET_S,
+    READ_KINDS,
+    FloorLog,
+    Interval,
+    UnitWorkload,
+    nearest_rank,
+)
+from desktop.domain.floor_figures import FloorFigures as ShiftReport
 from server.store.base import StoredEvent
 
 __all__ = [
@@ -67,232 +44,17 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: The answer-time targets the ``answered_within_<N>s_share`` figures measure (seconds).
-ANSWER_TARGETS_S: tuple[int, ...] = (15, 20)
-#: The call-processing target of ``processed_within_60s_share`` (seconds).
-PROCESSING_TARGET_S = 60
 #: Events read from the store per `EventLog.events_after` call.
 CHUNK = 5000
-#: Intervals are rounded to this many decimals when computed (float noise of epoch times).
-_EXACT = 6
 #: Decimals of the seconds and shares written out.
 _SECONDS_DECIMALS = 3
 _SHARE_DECIMALS = 4
-
-#: The event kinds the report reads; every other kind is skipped without decoding.
-_READ = frozenset(
-    {
-        "call.offered",
-        "call.answered",
-        "call.linked",
-        "incident.created",
-        "incident.updated",
-        "unit.dispatched",
-        "unit.status_changed",
-    }
-)
 
 
 class EventLog(Protocol):
     """What the report needs of a `server.store.base.Store`: its event log, in seq order."""
 
     def events_after(self, seq: int, limit: int) -> list[StoredEvent]: ...
-
-
-def nearest_rank(values: Sequence[float], q: int) -> float | None:
-    """The nearest-rank ``q``-th percentile (0 < q <= 100) of ``values``: the
-    ``ceil(q / 100 * n)``-th smallest (1-based) of the ``n`` values; None when there are none."""
-    if not 0 < q <= 100:
-        raise ValueError(f"percentile must be in (0, 100], not {q}")
-    if not values:
-        return None
-    rank = -(-q * len(values) // 100)  # ceil(q * n / 100) in integers: no float rounding
-    return sorted(values)[rank - 1]
-
-
-@dataclass(frozen=True, slots=True)
-class Interval:
-    """The samples of one interval, in seconds (any order)."""
-
-    samples: tuple[float, ...] = ()
-
-    @property
-    def n(self) -> int:
-        return len(self.samples)
-
-    @property
-    def p50(self) -> float | None:
-        return nearest_rank(self.samples, 50)
-
-    @property
-    def p90(self) -> float | None:
-        return nearest_rank(self.samples, 90)
-
-    @property
-    def whole(self) -> bool:
-        """True when every sample is a whole number of seconds (written out as integers)."""
-        return all(float(s).is_integer() for s in self.samples)
-
-    def share_within(self, limit_s: float) -> float | None:
-        """The share (0..1) of samples at most ``limit_s``; None when there are none."""
-        if not self.samples:
-            return None
-        return sum(1 for s in self.samples if s <= limit_s) / len(self.samples)
-
-
-@dataclass(frozen=True, slots=True)
-class UnitWorkload:
-    """One unit's work among the dispatches of the range: how many, and the seconds committed
-    (each dispatch until its release, next dispatch or the end of the log, summed)."""
-
-    dispatches: int
-    busy_s: float
-
-
-@dataclass(frozen=True, slots=True)
-class ShiftReport:
-    """The figures of the range [``start``, ``end``) (seconds since the epoch); see the module
-    docstring for the definitions. ``answer`` holds answered - received of the calls with both
-    times; ``incidents_by_type`` and ``incidents_by_priority`` count the incidents of the range
-    by their type and priority at the end of the log (as last updated)."""
-
-    start: float
-    end: float
-    calls: int
-    incidents: int
-    incidents_by_type: Mapping[str, int]
-    incidents_by_priority: Mapping[str, int]
-    answer: Interval
-    processing: Interval
-    turnout: Interval
-    travel: Interval
-    units: Mapping[str, UnitWorkload]
-
-    def answered_within_share(self, limit_s: float) -> float | None:
-        """The share of calls answered within ``limit_s`` of being received, over the calls
-        with both times (None: no such call)."""
-        return self.answer.share_within(limit_s)
-
-    @property
-    def processed_within_60s_share(self) -> float | None:
-        """The share of calls with a processing time whose processing is at most 60 s."""
-        return self.processing.share_within(PROCESSING_TARGET_S)
-
-
-# --- reading the log ---------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class _Call:
-    received: float
-    answered: float | None = None
-    incident_id: str | None = None
-
-
-@dataclass(slots=True)
-class _Incident:
-    created: float
-    type: str
-    priority: int
-
-
-@dataclass(slots=True)
-class _Dispatch:
-    """One unit dispatch: its times as the log goes on. ``open``: the unit is still on the
-    incident by this dispatch (turnout and travel may still be stamped); ``released``: when its
-    commitment ended (None: not yet)."""
-
-    unit_id: str
-    incident_id: str
-    at: float
-    enroute: float | None = None
-    onscene: float | None = None
-    open: bool = True
-    released: float | None = None
-
-
-@dataclass(slots=True)
-class _Reader:
-    calls: dict[str, _Call] = field(default_factory=dict)
-    incidents: dict[str, _Incident] = field(default_factory=dict)
-    first_dispatch: dict[str, float] = field(default_factory=dict)
-    dispatches: list[_Dispatch] = field(default_factory=list)
-    current: dict[str, _Dispatch] = field(default_factory=dict)  # unit id -> its latest dispatch
-    last_time: float = -math.inf
-
-    def read(self, event: StoredEvent) -> None:
-        at = event.action_time
-        self.last_time = max(self.last_time, at)
-        if event.kind not in _READ:
-            return
-        try:
-            data = msgspec.json.decode(event.data, type=EVENTS[event.kind].data)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            log.warning("event %d (%s) skipped: %s", event.seq, event.kind, exc)
-            return
-        if isinstance(data, CallOffered):
-            call = data.call
-            if call.id not in self.calls:
-                self.calls[call.id] = _Call(received=call.times.get("received", at))
-        elif isinstance(data, CallAnswered):
-            answered = self.calls.get(data.call_id)
-            if answered is not None and answered.answered is None:
-                answered.answered = at
-        elif isinstance(data, CallLinked):
-            linked = self.calls.get(data.call_id)
-            if linked is not None and linked.incident_id is None:
-                linked.incident_id = data.incident_id
-        elif isinstance(data, IncidentCreated):
-            incident = data.incident
-            self.incidents.setdefault(
-                incident.id,
-                _Incident(incident.times.get("created", at), incident.type, incident.priority),
-            )
-        elif isinstance(data, IncidentUpdated):
-            updated = self.incidents.get(data.incident_id)
-            if updated is not None:
-                updated.type = updated.type if data.type is None else data.type
-                updated.priority = updated.priority if data.priority is None else data.priority
-        elif isinstance(data, UnitDispatched):
-            self._dispatched(data, at)
-        elif isinstance(data, UnitStatusChanged):
-            self._status_changed(data, at)
-
-    def _dispatched(self, data: UnitDispatched, at: float) -> None:
-        self.first_dispatch.setdefault(data.incident_id, at)
-        previous = self.current.get(data.unit_id)
-        if previous is not None:
-            _release(previous, at)  # dispatched again: the previous commitment ends here
-        dispatch = _Dispatch(data.unit_id, data.incident_id, at)
-        self.current[data.unit_id] = dispatch
-        self.dispatches.append(dispatch)
-
-    def _status_changed(self, data: UnitStatusChanged, at: float) -> None:
-        dispatch = self.current.get(data.unit_id)
-        if dispatch is None or dispatch.released is not None:
-            return
-        if data.status not in ASSIGNED_STATUSES:
-            _release(dispatch, at)
-            return
-        if not dispatch.open:
-            return
-        if data.incident_id is not None and data.incident_id != dispatch.incident_id:
-            dispatch.open = False  # moved to another incident without a dispatch: stop stamping
-            return
-        if data.status is UnitStatus.ER and dispatch.enroute is None:
-            dispatch.enroute = at
-        elif data.status is UnitStatus.OS and dispatch.onscene is None:
-            dispatch.onscene = at
-
-
-def _release(dispatch: _Dispatch, at: float) -> None:
-    dispatch.open = False
-    if dispatch.released is None:
-        dispatch.released = at
-
-
-def _span(start: float, end: float) -> float:
-    return round(end - start, _EXACT)
 
 
 def _events(store: EventLog) -> Iterator[StoredEvent]:
@@ -308,56 +70,20 @@ def shift_report(store: EventLog, start: float, end: float) -> ShiftReport:
     warning). Raises ValueError when ``start >= end``; the store's errors pass through."""
     if not start < end:
         raise ValueError("the range must start before it ends")
-    reader = _Reader()
+    floor = FloorLog()
     for event in _events(store):
-        reader.read(event)
-
-    def within(t: float) -> bool:
-        return start <= t < end
-
-    calls = [c for c in reader.calls.values() if within(c.received)]
-    answer = [_span(c.received, c.answered) for c in calls if c.answered is not None]
-    processing: list[float] = []
-    for call in calls:
-        first = reader.first_dispatch.get(call.incident_id or "")
-        if first is not None and first >= call.received:
-            processing.append(_span(call.received, first))
-
-    incidents = [i for i in reader.incidents.values() if within(i.created)]
-    by_type = Counter(i.type for i in incidents)
-    by_priority = Counter(i.priority for i in incidents)
-
-    dispatches = [d for d in reader.dispatches if within(d.at)]
-    turnout = [_span(d.at, d.enroute) for d in dispatches if d.enroute is not None]
-    travel = [
-        _span(d.enroute, d.onscene)
-        for d in dispatches
-        if d.enroute is not None and d.onscene is not None
-    ]
-    end_of_log = reader.last_time
-    counts: Counter[str] = Counter()
-    busy: dict[str, float] = {}
-    for d in dispatches:
-        released = end_of_log if d.released is None else d.released
-        counts[d.unit_id] += 1
-        busy[d.unit_id] = busy.get(d.unit_id, 0.0) + max(0.0, _span(d.at, released))
-    units = {
-        unit_id: UnitWorkload(counts[unit_id], round(busy[unit_id], _EXACT))
-        for unit_id in sorted(counts)
-    }
-    return ShiftReport(
-        start=start,
-        end=end,
-        calls=len(calls),
-        incidents=len(incidents),
-        incidents_by_type=dict(sorted(by_type.items())),
-        incidents_by_priority={str(p): n for p, n in sorted(by_priority.items())},
-        answer=Interval(tuple(answer)),
-        processing=Interval(tuple(processing)),
-        turnout=Interval(tuple(turnout)),
-        travel=Interval(tuple(travel)),
-        units=units,
-    )
+        at = event.action_time
+        if event.kind not in READ_KINDS:
+            floor.read(None, at)
+            continue
+        try:
+            data = msgspec.json.decode(event.data, type=EVENTS[event.kind].data)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            log.warning("event %d (%s) skipped: %s", event.seq, event.kind, exc)
+            floor.read(None, at)
+            continue
+        floor.read(data, at)
+    return floor.figures(start, end)
 
 
 # --- rendering ---------------------------------------------------------------------------------

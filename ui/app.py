@@ -4,6 +4,7 @@ explicit shutdown (stop the link, close the socket with a timeout, checkpoint SQ
     dispatch-desktop --demo                     embedded server, demo roster, simulated calls
     dispatch-desktop --server wss://host:port   sign in to a dispatch server
     dispatch-desktop --monitor ...              supervisor monitoring mode (read-only)
+    dispatch-desktop --monitor --wallboard ...  the same, with the floor's wall-board open
     dispatch-desktop --demo --screenshot a.png  PNG of every window once the board is live
     dispatch-desktop --check-config             check the workstation configuration, exit 0/2
 
@@ -60,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--monitor", action="store_true", help="supervisor monitoring mode (read-only)"
+    )
+    parser.add_argument(
+        "--wallboard", action="store_true", help="open the floor's wall-board (F11) at start"
     )
     parser.add_argument(
         "--screenshot",

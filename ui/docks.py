@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QMainWindow
 
-__all__ = ["DOCKS", "GO_TO_KEYS", "PLANNED", "DockSpec", "apply_default_layout"]
+__all__ = ["DOCKS", "GO_TO_KEYS", "DockSpec", "apply_default_layout"]
 
 Area = Qt.DockWidgetArea
 
@@ -21,6 +21,7 @@ GO_TO_KEYS = {
     "call_taking": "Ctrl+5",
     "map": "Ctrl+6",
     "radio": "Ctrl+7",
+    "supervisor": "Ctrl+8",
 }
 
 
@@ -40,11 +41,6 @@ DOCKS = (
     DockSpec("alerts", "Alerts"),
     DockSpec("supervisor", "Supervisor"),
 )
-
-#: What each panel still to be built will hold, said in its empty frame.
-PLANNED = {
-    "supervisor": "Supervisor: floor statistics and positions.",
-}
 
 
 def apply_default_layout(window: QMainWindow) -> None:

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from desktop.board_filter import area_labeller
 from desktop.centre import CentreRules, load_centre_rules
+from desktop.domain.roles import is_read_only
 from desktop.geo.advice import Advisor
 from desktop.geo.areas import AreaIndex
 from desktop.link import LinkPhase, LinkStatus
@@ -39,20 +40,21 @@ from ui.background import run_behind
 from ui.bridge import Bridge
 from ui.collector import freeze_survivors
 from ui.dialogs.questions import commands, question_box
-from ui.docks import DOCKS, GO_TO_KEYS, PLANNED, apply_default_layout
+from ui.docks import DOCKS, GO_TO_KEYS, apply_default_layout
 from ui.layouts import CentreLayout, LayoutManager, LayoutStore
 from ui.map.docks import MapDocks
 from ui.models.board import BoardModels
-from ui.panels import PlannedPanel
 from ui.panels.alerts import ACKNOWLEDGE_KEYS, AlertsPanel
 from ui.panels.calltaking import CallTakingPanel
 from ui.panels.incident_detail import IncidentDetailPanel
 from ui.panels.incidents import IncidentsPanel
 from ui.panels.radio import ACKNOWLEDGE_ALARM_KEYS, RadioPanel
 from ui.panels.recommendation import DISPATCH_RECOMMENDED_KEYS
+from ui.panels.supervisor import SupervisorPanel
 from ui.panels.units import UnitsPanel
 from ui.selection import Selection
 from ui.theme import THEMES, apply_theme, scale_font
+from ui.wallboard import WALLBOARD_KEYS, WallBoard
 from ui.widgets.clock import ClockLabel
 from ui.widgets.command_line import CommandLine
 from ui.widgets.connection_banner import ConnectionBanner
@@ -279,9 +281,13 @@ class MainWindow(QMainWindow):
         self.radio_panel = RadioPanel(
             self.service, self.rules.radio, settings=self.settings, play=self._radio_sound
         )
+        self.supervisor_panel = SupervisorPanel(self.service, self._unacknowledged)
+        self.wallboard: WallBoard | None = None
+        self._monitoring_shown = False
         self.maps = MapDocks(self)  # built behind the board: see _load_roads_behind_the_board
         self.maps.loaded.connect(freeze_survivors)  # the last of start-up's loads
         self.maps.loaded.connect(self.call_taking.questioning.load_cards)  # then the cards
+        self.maps.loaded.connect(self.supervisor_panel.load_charts)  # pyqtgraph is loaded now
         content: dict[str, QWidget] = {
             "map": self.maps.holder("map"),
             # the tall panels scroll rather than hold the map beside them to a sliver
@@ -291,6 +297,7 @@ class MainWindow(QMainWindow):
             "alerts": self.alerts_panel,
             "incident_detail": scrolling(self.incident_detail),
             "radio": self.radio_panel,
+            "supervisor": scrolling(self.supervisor_panel),
         }
         for spec in DOCKS:
             dock = QDockWidget(spec.title, self)
@@ -300,7 +307,7 @@ class MainWindow(QMainWindow):
                 | QDockWidget.DockWidgetFeature.DockWidgetMovable
                 | QDockWidget.DockWidgetFeature.DockWidgetFloatable
             )
-            dock.setWidget(content.get(spec.name) or PlannedPanel(PLANNED[spec.name]))
+            dock.setWidget(content[spec.name])
             self.docks[spec.name] = dock
             self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
         # the Alerts dock's title counts the unacknowledged alerts
@@ -366,6 +373,10 @@ class MainWindow(QMainWindow):
             action.setObjectName(f"show_{spec.name}")
             view.addAction(action)
         view.addAction(self.maps.new_map_action)
+        self.wallboard_action = view.addAction("&Wall-board", self.toggle_wallboard)
+        self.wallboard_action.setObjectName("wallboard")
+        self.wallboard_action.setShortcut(QKeySequence(WALLBOARD_KEYS))
+        self.wallboard_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
         view.addSeparator()
         go_to = view.addMenu("&Go to")
         for name, keys in GO_TO_KEYS.items():
@@ -540,6 +551,7 @@ class MainWindow(QMainWindow):
             "call_taking": self.call_taking.address.field,
             "map": self.maps.holder("map").focus_target(),
             "radio": self.radio_panel.entry,
+            "supervisor": self.supervisor_panel,
         }[name]
         target.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
@@ -610,9 +622,54 @@ class MainWindow(QMainWindow):
         self.outage_bar.show_status(status)
         self.identity.setText(identity_words(self.service))
         self.sign_in_again_action.setEnabled(status.phase is LinkPhase.SIGNED_OUT)
-        self.command_line.set_read_only_role(self.service.link.role)
-        self.incident_detail.set_read_only_role(self.service.link.role)
-        self.radio_panel.set_read_only_role(self.service.link.role)
+        # monitoring mode (`ui.read_only`): the role granted, or asked for until the welcome
+        # (``--monitor``), as `DispatchService` refuses by it
+        role = self.service.role
+        for panel in (
+            self.command_line,
+            self.incident_detail,
+            self.radio_panel,
+            self.units_panel,
+            self.alerts_panel,
+            self.call_taking,
+            self.maps,
+        ):
+            panel.set_read_only_role(role)
+        if is_read_only(role) and not self._monitoring_shown:
+            self._monitoring_shown = True  # a monitoring position opens on the Supervisor panel
+            self.docks["supervisor"].show()
+            self.docks["supervisor"].raise_()
+
+    def toggle_wallboard(self) -> WallBoard | None:
+        """Open the wall-board full screen on this window's screen, or close it (F11)."""
+        if self.wallboard is not None:
+            self.wallboard.close()
+            return None
+        board = self.wallboard = WallBoard(self.supervisor_panel, self._link_words)
+        board.closed.connect(self._wallboard_closed)
+        screen = self.screen()
+        if screen is not None:
+            board.setGeometry(screen.geometry())
+        self.supervisor_panel.tick()
+        board.showFullScreen()
+        return board
+
+    def _link_words(self) -> str:
+        """The connection as the status bar says it (``LIVE · last confirmed 2 s ago``)."""
+        return f"{self.banner.state_label.text()} · {self.banner.confirmed_label.text()}"
+
+    def _wallboard_closed(self) -> None:
+        self.wallboard = None
+
+    def _unacknowledged(self) -> tuple[int, int]:
+        """(radio alarms, timer alerts) not acknowledged: the Supervisor panel's tile."""
+        watch = getattr(self, "radio_watch", None)
+        alarms = (
+            0
+            if watch is None
+            else sum(i.alarm is not None and i.alarm.acknowledged_at is None for i in watch.queue)
+        )
+        return alarms, len(self.models.alert_book.unacknowledged())
 
     def _centre_on_alarm(self, key: str) -> None:
         """A radio alarm just brought forward: every map shows where the unit is."""
@@ -645,6 +702,8 @@ class MainWindow(QMainWindow):
             self.docks["alerts"].raise_()  # a new alert: bring the Alerts panel to the front
         self.incident_detail.tick()
         self.radio_panel.tick()
+        if self.wallboard is not None or not self.docks["supervisor"].visibleRegion().isEmpty():
+            self.supervisor_panel.tick()  # only while they show: the figures cost a scan
         self.banner.tick()
         self.outage_bar.show_status(self.service.status)  # the countdown to the next try
         self.clock.tick()

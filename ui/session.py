@@ -176,6 +176,8 @@ class Workstation:
         self.window.closed.connect(self._closed.set)
         self.bridge.notice.connect(self.window.show_notice)
         self.window.show()
+        if self.args.wallboard:
+            self.window.toggle_wallboard()
         self._spawn(self._announce_ready(url))
         if self.args.screenshot is not None:
             self._spawn(self._screenshot(self.args.screenshot))

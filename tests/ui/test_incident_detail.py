@@ -19,6 +19,7 @@ from pytestqt.qtbot import QtBot
 from desktop.domain.catalog import event_kind_of
 from desktop.domain.incidents import IncidentCreate, IncidentCreated
 from desktop.domain.kinds import EventData
+from desktop.domain.roles import READ_ONLY_HINT
 from desktop.domain.types import (
     Incident,
     IncidentStatus,
@@ -292,7 +293,8 @@ async def test_a_monitoring_position_sees_but_cannot_act(
     panel = supervisor.window.incident_detail
     supervisor.window.selection.select_incident("i-1")
     await wait_until(lambda: not panel.note.isEnabled(), what="read-only")
-    assert not panel.recommendation.isEnabled()
+    assert not panel.recommendation.accept_button.isEnabled()
+    assert panel.recommendation.table.isEnabled()  # its units may still be selected
     assert not panel.close_button.isEnabled()
     assert not panel.dispatch_recommended()
     # the Units panel's keys and the command line are refused here too, in place
@@ -300,7 +302,7 @@ async def test_a_monitoring_position_sees_but_cannot_act(
     await wait_until(lambda: units.models.units.row_of("E51") is not None, what="E51 listed")
     supervisor.window.selection.select_unit("E51")
     QtBot.keyClick(units.view, Qt.Key.Key_X)
-    assert "monitoring position is read-only" in units.message.text()
+    assert units.message.text() == READ_ONLY_HINT
     assert not service.outbox
 
 

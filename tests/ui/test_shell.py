@@ -225,6 +225,7 @@ def test_docks_float_tab_close_and_come_back_from_the_view_menu(
         "call_taking": window.call_taking.address.field,
         "map": window.maps.holder("map"),  # the map still loading: its holder
         "radio": window.radio_panel.entry,
+        "supervisor": window.supervisor_panel,
     }
     window.docks["supervisor"].raise_()  # Alerts tabbed away behind Supervisor
     QApplication.processEvents()
@@ -343,8 +344,10 @@ async def test_monitoring_position_has_a_read_only_command_line(
     window.show()
     service.start()
     try:
+        # read-only by the role asked for, and still once the server granted it
         await wait_until(lambda: window.command_line.input.isReadOnly(), what="read-only")
-        assert service.link.role == "supervisor"
+        await wait_until(lambda: service.link.role == "supervisor", what="welcomed")
+        assert window.command_line.input.isReadOnly()
         assert "Monitoring" in window.command_line.input.placeholderText()
         window.command_line.input.setText("NEW FIRE P1 1 Main St")
         window.command_line.submit()

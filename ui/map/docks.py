@@ -159,6 +159,7 @@ class MapDocks(QObject):
         self.routes = RouteWatch(lambda: advisor.graph if advisor.ready else None)
         self._route_shown = RouteShown((), "", True)
         self._alarms: tuple[AlarmItem, ...] = ()  # the alarm queue, kept until the model is built
+        self._role: str | None = None  # the position's role, for maps built later too
         self._tick = QTimer(self)
         self._tick.setInterval(TICK_MS)
         self._tick.timeout.connect(self.tick)
@@ -243,6 +244,7 @@ class MapDocks(QObject):
             self.model, self._roads, self.window.selection, name=holder.name, actions=self
         )
         panel.route_requested.connect(self.show_route)
+        panel.set_read_only_role(self._role)
         holder.set_panel(panel)
         if self._route_shown.points:
             panel.draw_route(self._route_shown.points)
@@ -358,6 +360,13 @@ class MapDocks(QObject):
                 panel.draw_route(shown.points)
             panel.say_route(shown.text, shown.ok)
         return shown
+
+    def set_read_only_role(self, role: str | None) -> None:
+        """Every map, and every map built later, follows the position's ``role``: a
+        monitoring position dispatches and creates nothing from a map (`ui.read_only`)."""
+        self._role = role
+        for panel in self.panels:
+            panel.set_read_only_role(role)
 
     # --- MapActions ------------------------------------------------------------------------
 

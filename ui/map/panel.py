@@ -19,7 +19,10 @@ Call-taking), Show route (``route_requested``: the window follows the selected u
 draws it with `draw_route`, its ETA under the map, `say_route`; the map asked shows the whole
 route), Clear route and Show caller's location; the Menu key or Shift+F10 opens it at the
 selected incident (else the middle of the view). What the window does for them is `MapActions`
-(`ui.map.docks.MapDocks`); without it the map centres itself and offers no actions.
+(`ui.map.docks.MapDocks`); without it the map centres itself and offers no actions. A
+monitoring position (`MapPanel.set_read_only_role`, `ui.read_only`) dispatches and creates
+nothing from the map: those two are disabled saying why; the view, routes and the caller's
+location still work.
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ from ui.map.style import (
     zoom_level,
 )
 from ui.map.view import MapView
+from ui.read_only import ReadOnlyGuard
 from ui.selection import Selection
 from ui.widgets.message_line import MessageLine, MessageState
 
@@ -183,6 +187,7 @@ class MapPanel(QWidget):
         self.box.addItem(self.alarm_layer, ignoreBounds=True)
         self.visible: dict[str, bool] = dict.fromkeys(LAYERS, True)
         self.message = MessageLine("map_message", hide_when_empty=True)
+        self.read_only = ReadOnlyGuard(self.message)  # the menu's edit actions: `menu_actions`
         self.route_label = QLabel()
         self.route_label.setObjectName("map_route")
         self.route_label.setToolTip("The route drawn: Clear route in the map's menu removes it")
@@ -482,6 +487,11 @@ class MapPanel(QWidget):
             else:
                 self.centre_on(*place)
 
+    def set_read_only_role(self, role: str | None) -> None:
+        """A monitoring position (``role`` read-only) dispatches and creates nothing from
+        this map (module docstring)."""
+        self.read_only.set_role(role)
+
     def menu_actions(self, where: QPointF) -> QMenu:
         """The context menu for the point ``where`` (metres): see the module docstring."""
         menu = QMenu(self)
@@ -498,10 +508,12 @@ class MapPanel(QWidget):
         dispatch.setObjectName("map_dispatch_recommended")
         dispatch.setEnabled(under is not None and self.map_actions is not None)
         dispatch.triggered.connect(lambda: self._dispatch(under))
+        self.read_only.mark(dispatch)
         create = menu.addAction("Create incident here")
         create.setObjectName("map_create_incident")
         create.setEnabled(self.map_actions is not None)
         create.triggered.connect(lambda: self._create_at(lat, lon))
+        self.read_only.mark(create)
         route = menu.addAction("Show route")
         route.setObjectName("map_show_route")
         route.triggered.connect(lambda: self.request_route(under, (lat, lon)))
@@ -536,7 +548,7 @@ class MapPanel(QWidget):
         return menu
 
     def _dispatch(self, incident_id: str | None) -> None:
-        if incident_id is None or self.map_actions is None:
+        if self.read_only.refuse() or incident_id is None or self.map_actions is None:
             return
         self.selection.select_incident(incident_id)
         self.map_actions.dispatch_recommended(incident_id)
@@ -546,7 +558,7 @@ class MapPanel(QWidget):
             self.map_actions.clear_route()
 
     def _create_at(self, lat: float, lon: float) -> None:
-        if self.map_actions is not None:
+        if self.map_actions is not None and not self.read_only.refuse():
             said, ok = self.map_actions.create_incident_at(lat, lon)
             self.message.say(said, MessageState.OK if ok else MessageState.REFUSED)
 

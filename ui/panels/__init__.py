@@ -3,16 +3,9 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, Qt
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QHeaderView,
-    QLabel,
-    QTableView,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
-__all__ = ["BoardTableView", "PlannedPanel", "make_table_view"]
+__all__ = ["BoardTableView", "make_table_view"]
 
 _Cursor = QAbstractItemView.CursorAction
 
@@ -51,16 +44,3 @@ def make_table_view(object_name: str) -> QTableView:
     view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     view.horizontalHeader().setHighlightSections(False)
     return view
-
-
-class PlannedPanel(QWidget):
-    """The frame of a panel whose content a later release fills; says what it will hold."""
-
-    def __init__(self, what: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        label = QLabel(what)
-        label.setProperty("class", "muted")
-        label.setWordWrap(True)
-        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        layout = QVBoxLayout(self)
-        layout.addWidget(label)

@@ -1,5 +1,10 @@
 """Alerts panel: timer alerts to acknowledge, and Needs attention (commands the server
-refused) with retry, edit (on the command line) and discard."""
+refused) with retry, edit (on the command line) and discard.
+
+A monitoring position (`AlertsPanel.set_read_only_role`, `ui.read_only`) sees the alerts and
+acknowledges, retries, edits and discards nothing: the buttons are disabled saying why, and
+Ctrl+K says so on the alerts' message line.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from desktop.domain.types import EntityKind
 from desktop.service import DispatchService
 from ui.models.board import BoardModels
 from ui.panels import make_table_view
+from ui.read_only import ReadOnlyGuard
 from ui.selection import Selection
 from ui.widgets.message_line import MessageLine, MessageState, attempt, submit_and_say
 
@@ -51,6 +57,7 @@ class AlertsPanel(QWidget):
         self.alerts_feedback = MessageLine("alerts_feedback")
         self.alerts_feedback.setWordWrap(False)
         self.acknowledge_button.clicked.connect(self.acknowledge_selected)
+        self.alerts_read_only = ReadOnlyGuard(self.alerts_feedback, [self.acknowledge_button])
         alert_buttons = QHBoxLayout()
         alert_buttons.addWidget(self.acknowledge_button)
         alert_buttons.addWidget(self.alerts_feedback, 1)
@@ -64,6 +71,9 @@ class AlertsPanel(QWidget):
         self.discard_button = QPushButton("Discard")
         self.feedback = MessageLine("attention_feedback")
         self.feedback.setWordWrap(False)
+        self.read_only = ReadOnlyGuard(
+            self.feedback, [self.retry_button, self.edit_button, self.discard_button]
+        )
         self.retry_button.clicked.connect(self.retry_selected)
         self.edit_button.clicked.connect(self.edit_selected)
         self.discard_button.clicked.connect(self.discard_selected)
@@ -94,6 +104,12 @@ class AlertsPanel(QWidget):
         self._update_alert_buttons()
         self._update_alerts_title()
 
+    def set_read_only_role(self, role: str | None) -> None:
+        """A monitoring position (``role`` read-only) acts on no alert and no refused command:
+        the buttons are disabled saying why, Ctrl+K says so."""
+        self.alerts_read_only.set_role(role)
+        self.read_only.set_role(role)
+
     # --- timer alerts ------------------------------------------------------------------------
 
     def _selected_alert(self) -> str | None:
@@ -104,6 +120,8 @@ class AlertsPanel(QWidget):
 
     def acknowledge_selected(self) -> bool:
         """Acknowledge the selected alert (the button). True if a command was queued."""
+        if self.alerts_read_only.refuse():
+            return False
         row_id = self._selected_alert()
         if row_id is None:
             self.alerts_feedback.say("Select an alert first", MessageState.REFUSED)
@@ -112,6 +130,8 @@ class AlertsPanel(QWidget):
 
     def acknowledge_selected_or_oldest(self) -> bool:
         """Acknowledge the selected alert, or the oldest with none selected (the keyboard)."""
+        if self.alerts_read_only.refuse():
+            return False
         row_id = self._selected_alert() or self.models.alerts.id_at(0)
         if row_id is None:
             self.alerts_feedback.say("No alert to acknowledge", MessageState.REFUSED)
@@ -144,7 +164,9 @@ class AlertsPanel(QWidget):
             self.selection.select_incident(unit.incident_id)
 
     def _update_alert_buttons(self) -> None:
-        self.acknowledge_button.setEnabled(self._selected_alert() is not None)
+        self.alerts_read_only.set_enabled(
+            self.acknowledge_button, self._selected_alert() is not None
+        )
 
     def _update_alerts_title(self) -> None:
         count = self.models.alerts.rowCount()
@@ -160,6 +182,9 @@ class AlertsPanel(QWidget):
         return self.models.attention.id_at(rows[0].row())
 
     def retry_selected(self) -> None:
+        """Send the selected refused command again, as it was."""
+        if self.read_only.refuse():
+            return
         key = self._selected_key()
         if key is None:
             self.feedback.say("Select a refused command first", MessageState.REFUSED)
@@ -168,6 +193,8 @@ class AlertsPanel(QWidget):
 
     def edit_selected(self) -> None:
         """Ask for the selected refused command to be edited on the command line."""
+        if self.read_only.refuse():
+            return
         key = self._selected_key()
         rejection = None if key is None else self.models.attention.entity(key)
         if rejection is None:
@@ -176,6 +203,9 @@ class AlertsPanel(QWidget):
         self.edit_requested.emit(rejection)
 
     def discard_selected(self) -> None:
+        """Drop the selected refused command (journaled)."""
+        if self.read_only.refuse():
+            return
         key = self._selected_key()
         if key is None:
             self.feedback.say("Select a refused command first", MessageState.REFUSED)
@@ -189,13 +219,13 @@ class AlertsPanel(QWidget):
     def _update_buttons(self) -> None:
         key = self._selected_key()
         rejection = None if key is None else self.models.attention.entity(key)
-        self.retry_button.setEnabled(rejection is not None)
-        self.discard_button.setEnabled(rejection is not None)
+        self.read_only.set_enabled(self.retry_button, rejection is not None)
+        self.read_only.set_enabled(self.discard_button, rejection is not None)
         editable = rejection is not None and (
             command_text(rejection.entry.kind, rejection.entry.args, self.service.state.view)
             is not None
         )
-        self.edit_button.setEnabled(editable)
+        self.read_only.set_enabled(self.edit_button, editable)
 
     def _update_title(self) -> None:
         count = self.models.attention.rowCount()

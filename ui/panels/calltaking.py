@@ -11,6 +11,10 @@ incident as a child of it; F8 releases the call; F7 marks the selected abandoned
 back. F6 chooses the chief complaint and questions the caller to a determinant, F10 reads
 the determinant's pre-arrival instructions (`ui.panels.questioning`).
 
+A monitoring position (`CallTakingPanel.set_read_only_role`, `ui.read_only`) sees the calls
+and can do nothing with them: the fields and buttons are disabled saying why, and every key
+above only says so on the panel's message line.
+
 An answer another position won first is told in place ("bob answered it first") and taken
 off Needs attention: losing an answer race is not a problem to resolve.
 """
@@ -54,7 +58,6 @@ from desktop.domain.calls import (
     ringing_calls,
 )
 from desktop.domain.incidents import IncidentCreate
-from desktop.domain.roles import READ_ONLY_HINT, is_read_only
 from desktop.domain.types import Call, Incident, LocationArgs
 from desktop.domain.wording import (
     ani_text,
@@ -69,6 +72,7 @@ from desktop.state import Change
 from ui.background import run_behind
 from ui.panels.questioning import CallQuestioning
 from ui.presentation import duration
+from ui.read_only import ReadOnlyGuard
 from ui.widgets.address_entry import AddressEntry
 from ui.widgets.call_lists import TypeField, call_table, fill_calls
 from ui.widgets.message_line import MessageLine, MessageState, attempt, submit_and_say
@@ -143,6 +147,18 @@ class CallTakingPanel(QWidget):
         at = layout.indexOf(self.duplicate_box)  # right under the form: what is read now,
         layout.insertWidget(at, self.questioning.box)
         layout.insertWidget(at, self.questioning.instructions)  # instructions first
+        self.read_only = ReadOnlyGuard(
+            self.message,
+            [
+                self.type_field,
+                self.caller_name,
+                self.address.field,
+                self.release_button,
+                self.use_caller_button,
+                self.join_button,
+                self.child_button,
+            ],
+        )
         self._shortcuts()
         self._tick = QTimer(self)
         self._tick.setInterval(1000)
@@ -154,6 +170,7 @@ class CallTakingPanel(QWidget):
             self._load_street_index()
         self._show_priority()
         self.refresh()
+        self.set_read_only_role(service.role)  # the role asked for until the server's welcome
 
     # --- building ------------------------------------------------------------------------------
 
@@ -355,7 +372,6 @@ class CallTakingPanel(QWidget):
         )
         self._show_call(self.current_call(), now)
         self._look_up_place()
-        self._apply_role()
 
     def _refresh_times(self) -> None:
         now = self._clock()
@@ -371,8 +387,10 @@ class CallTakingPanel(QWidget):
             self.questioning.show_send()  # the recommendation follows the units
 
     def _show_call(self, call: Call | None, now: float) -> None:
-        self.use_caller_button.setEnabled(call is not None and bool(call.locations))
-        self.release_button.setEnabled(call is not None)
+        self.read_only.set_enabled(
+            self.use_caller_button, call is not None and bool(call.locations)
+        )
+        self.read_only.set_enabled(self.release_button, call is not None)
         if call is None:
             self.call_header.setText(
                 f"No call answered · {ANSWER_KEYS} answers the oldest ringing call"
@@ -405,26 +423,18 @@ class CallTakingPanel(QWidget):
             return "Nearest address: none known within range"
         return f"Nearest address: {found.label} ({found.distance_m or 0:.0f} m from the centre)"
 
-    def _apply_role(self) -> None:
-        """A monitoring position sees the calls and can do nothing with them."""
-        if not is_read_only(self.service.role):
-            return
-        for widget in (
-            self.type_field,
-            self.caller_name,
-            self.address.field,
-            self.release_button,
-            self.use_caller_button,
-            self.join_button,
-            self.child_button,
-        ):
-            widget.setEnabled(False)
-            widget.setToolTip(READ_ONLY_HINT)
+    def set_read_only_role(self, role: str | None) -> None:
+        """A monitoring position (``role`` read-only) sees the calls and can do nothing with
+        them (module docstring), nor with the questioning."""
+        self.read_only.set_role(role)
+        self.questioning.set_read_only_role(role)
 
     # --- answering and the call ------------------------------------------------------------
 
     def answer_oldest(self) -> None:
         """F3: answer the call that has rung longest."""
+        if self.read_only.refuse():
+            return
         ringing = ringing_calls(self.service.state.view)
         if not ringing:
             self.message.say("No call is ringing", MessageState.REFUSED)
@@ -460,6 +470,9 @@ class CallTakingPanel(QWidget):
                 return
 
     def release_call(self) -> None:
+        """F8: hang up on the call worked here; the draft starts afresh."""
+        if self.read_only.refuse():
+            return
         call = self.current_call()
         if call is None:
             self.message.say("No call to release", MessageState.REFUSED)
@@ -476,6 +489,9 @@ class CallTakingPanel(QWidget):
             self.refresh()
 
     def mark_called_back(self) -> None:
+        """F7: the selected abandoned call (else the first) was called back."""
+        if self.read_only.refuse():
+            return
         row = self.callbacks.currentRow()
         item = self.callbacks.item(max(row, 0), 0) if self.callbacks.rowCount() else None
         if item is None:
@@ -496,12 +512,16 @@ class CallTakingPanel(QWidget):
     def set_address_text(self, text: str) -> None:
         """Put ``text`` in the address field as if typed (an address picked on the map) and
         give it the keyboard; the call-taker confirms it with Enter."""
+        if self.read_only.refuse():
+            return
         self.address.set_text(text)
         self.address.field.setFocus()
 
     def use_caller_location(self) -> None:
         """F4: the caller's civic address, else the address nearest their point, into the
         address field (confirmed with Enter); with neither, their point itself."""
+        if self.read_only.refuse():
+            return
         call = self.current_call()
         if call is None or not call.locations:
             self.message.say("No caller location on this call", MessageState.REFUSED)
@@ -553,6 +573,9 @@ class CallTakingPanel(QWidget):
         self._look_up_place()
 
     def set_priority(self, priority: int) -> None:
+        """Alt+1…5: the draft's priority."""
+        if self.read_only.refuse():
+            return
         self.draft = self.draft.with_priority(priority)
         self._show_priority()
 
@@ -586,6 +609,8 @@ class CallTakingPanel(QWidget):
     def save_from_questioning(self, determinant: Determinant, note: str) -> str | None:
         """Save the draft as ``determinant``'s type, priority and alarm, with ``note`` first in
         its narrative; the incident's id, or None when it cannot be saved yet (said)."""
+        if self.read_only.refuse():
+            return None
         self.type_field.setText(determinant.type)
         self.draft = self.draft.with_priority(determinant.priority)
         if not self.save("new", note=note):
@@ -595,6 +620,8 @@ class CallTakingPanel(QWidget):
     def save(self, choice: SaveChoice = "new", *, note: str = "") -> bool:
         """Save the draft: a new incident linked to the call (``new``), also linked as a child
         of the nearest possible duplicate (``child``), or the call joined to it (``join``)."""
+        if self.read_only.refuse():
+            return False
         self.draft = self.draft.with_type(self.type_field.resolved())
         duplicate = self.place.duplicates[0].incident if self.place.duplicates else None
         if choice != "new" and duplicate is None:

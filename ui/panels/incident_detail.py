@@ -6,6 +6,10 @@ and recommended units (`RecommendationBox`); the units on the incident with live
 Release action; tabs for the narrative (with a note line), the timeline of every event, and the
 changes a dispatcher makes (type, priority, location; close with a disposition). Every action is
 a command through `DispatchService.submit`; a refusal is explained in the panel's message line.
+
+A monitoring position (`IncidentDetailPanel.set_read_only_role`, `ui.read_only`) sees all of it
+and changes nothing: every action and change field is disabled saying why, F9 says so on the
+message line; the tabs, tables and selecting a unit still work.
 """
 
 from __future__ import annotations
@@ -41,7 +45,6 @@ from desktop.calltaking.place import call_facts, look_up
 from desktop.domain.action_time import timeline_text
 from desktop.domain.incidents import IncidentAddNote, IncidentClose, IncidentUpdate, pending_since
 from desktop.domain.kinds import CommandArgs
-from desktop.domain.roles import READ_ONLY_HINT, is_read_only
 from desktop.domain.types import (
     ASSIGNED_STATUSES,
     Incident,
@@ -57,6 +60,7 @@ from desktop.service import DispatchService
 from desktop.state import Change
 from ui.panels.recommendation import RecommendationBox
 from ui.presentation import INCIDENT_STATUS_LABEL, UNIT_STATUS_COLOUR, duration
+from ui.read_only import READ_ONLY_HINT, ReadOnlyGuard
 from ui.selection import Selection
 from ui.widgets.message_line import MessageLine, MessageState, submit_and_say
 from ui.widgets.place_box import PlaceBox
@@ -152,7 +156,7 @@ class IncidentDetailPanel(QWidget):
         self.advisor = advisor
         self.clock = clock
         self._incident_id: str | None = None
-        self._read_only = False
+        self.read_only = ReadOnlyGuard()  # its controls and line once they are built
         self._timeline_shown: list[_Row] = []
         self._narrative_shown: list[_Row] = []
         self._filling_units = False  # the units table is being refilled: no one chose a unit
@@ -167,6 +171,19 @@ class IncidentDetailPanel(QWidget):
         self.stack.addWidget(self.empty)
         self.stack.addWidget(self._build_content())
         self.message = MessageLine("detail_message")
+        self.read_only.line = self.message
+        self.read_only.add(
+            self.note,
+            self.release_button,
+            self.type_input,
+            self.priority_input,
+            self.address_input,
+            self.coordinates_input,
+            self.update_button,
+            self.disposition_input,
+            self.close_button,
+        )
+        self._note_placeholder = self.note.placeholderText()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.stack, 1)
@@ -353,6 +370,8 @@ class IncidentDetailPanel(QWidget):
     def set_alarm(self, alarm: int) -> bool:
         """Strike alarm level ``alarm`` (1 = first alarm) on the incident: a command, so every
         workstation recommends for it and the timeline records it. True if queued."""
+        if self.read_only.refuse():
+            return False
         incident = self.incident()
         if incident is None or alarm == incident.alarm:
             return False
@@ -430,17 +449,20 @@ class IncidentDetailPanel(QWidget):
             if unit.id == selected:
                 table.selectRow(row)
         self._filling_units = False
-        self.release_button.setEnabled(bool(units) and not self._read_only)
+        self.read_only.set_enabled(self.release_button, bool(units))
 
     def _update_actions(self) -> None:
-        """Actions are for open incidents, and never for a monitoring position."""
+        """Actions are for open incidents, and never for a monitoring position (its guard,
+        and the recommendation's, keep them disabled)."""
         incident = self.incident()
         open_incident = incident is not None and incident.status is not IncidentStatus.CLOSED
-        can_act = open_incident and not self._read_only
-        for widget in (self.recommendation, self.update_button, self.close_button):
-            widget.setEnabled(can_act)
-        self.note.setEnabled(incident is not None and not self._read_only)
-        self.release_button.setEnabled(can_act and self.units_table.rowCount() > 0)
+        self.recommendation.setEnabled(open_incident)
+        for widget in (self.update_button, self.close_button):
+            self.read_only.set_enabled(widget, open_incident)
+        self.read_only.set_enabled(self.note, incident is not None)
+        self.read_only.set_enabled(
+            self.release_button, open_incident and self.units_table.rowCount() > 0
+        )
 
     def _refresh_narrative(self, incident: Incident) -> None:
         rows = [(e.at, e.author, e.text) for e in incident.narrative]
@@ -464,23 +486,28 @@ class IncidentDetailPanel(QWidget):
     # --- acting ----------------------------------------------------------------------------
 
     def set_read_only_role(self, role: str | None) -> None:
-        """Monitoring positions see everything and change nothing."""
-        self._read_only = is_read_only(role)
+        """Monitoring positions see everything and change nothing (module docstring)."""
+        self.read_only.set_role(role)
+        self.recommendation.set_read_only_role(role)
         self._update_actions()
-        if self._read_only:
-            self.note.setPlaceholderText(READ_ONLY_HINT)
+        active = self.read_only.active
+        self.note.setPlaceholderText(READ_ONLY_HINT if active else self._note_placeholder)
 
     def say(self, text: str, state: MessageState = MessageState.OK) -> None:
         """The panel's message line: the outcome of the last action, in place."""
         self.message.say(text, state)
 
     def submit(self, args: CommandArgs, done: str) -> bool:
-        """Queue ``args``; say ``done`` or why it was refused. True if queued."""
+        """Queue ``args``; say ``done`` or why it was refused (a monitoring position: that it
+        is read-only, nothing tried). True if queued."""
+        if self.read_only.refuse():
+            return False
         return submit_and_say(self.service, self.message, args, done)
 
     def dispatch_recommended(self) -> bool:
-        """Send every recommended unit (the one-key accept). True if queued."""
-        if self._read_only or self.incident() is None:
+        """Send every recommended unit (the one-key accept). True if queued; a monitoring
+        position is told it is read-only."""
+        if self.read_only.refuse() or self.incident() is None:
             return False
         if not self.recommendation.recommended():
             advice = self.recommendation.advice
@@ -498,6 +525,9 @@ class IncidentDetailPanel(QWidget):
             self.refresh_advice()
 
     def add_note(self) -> bool:
+        """Add the note line's text to the narrative (Enter). True if queued."""
+        if self.read_only.refuse():
+            return False
         incident = self.incident()
         text = self.note.text().strip()
         if incident is None or not text:
@@ -509,6 +539,8 @@ class IncidentDetailPanel(QWidget):
 
     def release_selected(self) -> bool:
         """Release the selected unit on the incident (it becomes available, AV)."""
+        if self.read_only.refuse():
+            return False
         unit_id = self._selected_unit()
         if unit_id is None:
             self.say("Select a unit on the incident to release", MessageState.REFUSED)
@@ -518,6 +550,8 @@ class IncidentDetailPanel(QWidget):
 
     def update_incident(self) -> bool:
         """Send the changed type, priority and location (only what changed)."""
+        if self.read_only.refuse():
+            return False
         incident = self.incident()
         if incident is None:
             return False
@@ -556,6 +590,9 @@ class IncidentDetailPanel(QWidget):
         return self.submit(changes, "Changes saved")
 
     def close_incident(self) -> bool:
+        """Close the incident with the disposition chosen. True if queued."""
+        if self.read_only.refuse():
+            return False
         incident = self.incident()
         disposition = self.disposition_input.currentText().strip()
         if incident is None:

@@ -15,6 +15,8 @@ instructions, and what they put on the incident's record.
   to end.
 - F10: the determinant's first pre-arrival instruction (`ui.widgets.instructions_box`); every
   step and reminder is a note (the incident's timeline shows each with its time).
+- A monitoring position (`CallQuestioning.set_read_only_role`, `ui.read_only`) questions no
+  one: the fields are disabled saying why, F6 and F10 say so on the panel's message line.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from desktop.cards.scripts import Logged
 from desktop.domain.kinds import CommandArgs
 from desktop.service import DispatchService
 from ui.background import run_behind
+from ui.read_only import ReadOnlyGuard
 from ui.widgets.instructions_box import INSTRUCTIONS_KEYS, InstructionsBox
 from ui.widgets.message_line import MessageLine, MessageState, attempt
 from ui.widgets.questioning_box import COMPLAINT_KEYS, QuestioningBox
@@ -70,6 +73,7 @@ class CallQuestioning(QObject):
         self.cards_dir = cards_dir  # None: the shipped set
         self.box = QuestioningBox(library)
         self.instructions = InstructionsBox(clock)
+        self.read_only = ReadOnlyGuard(message)  # the box's fields are its own guard's
         self.box.started.connect(lambda _flow: self.save_case())
         self.box.answered.connect(self._answered)
         self.box.changed.connect(self._changed)
@@ -100,7 +104,16 @@ class CallQuestioning(QObject):
 
         run_behind(self, "protocol-cards", load, done)
 
+    def set_read_only_role(self, role: str | None) -> None:
+        """A monitoring position (``role`` read-only) questions no caller and reads no
+        instruction (module docstring)."""
+        self.read_only.set_role(role)
+        self.box.set_read_only_role(role)
+        self.instructions.set_read_only_role(role)
+
     def _complaint_key(self) -> None:
+        if self.read_only.refuse():
+            return
         self.load_cards()
         self.box.focus_complaint()
 
@@ -136,7 +149,7 @@ class CallQuestioning(QObject):
         return True
 
     def _submit(self, commands: Sequence[CommandArgs], done: str = "") -> None:
-        if commands:
+        if commands and not self.read_only.refuse():
             attempt(self.message, lambda: self.service.submit_all(list(commands)), done or "")
 
     def _answered(self, asked: Asked) -> None:
@@ -170,6 +183,8 @@ class CallQuestioning(QObject):
 
     def start_instructions(self) -> bool:
         """F10: read the determinant's first script (or the card's) to the caller."""
+        if self.read_only.refuse():
+            return False
         flow = self.flow
         library = self.box.library
         if flow is None or library is None:

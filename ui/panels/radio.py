@@ -20,7 +20,8 @@ From top to bottom:
   and the entry stays as typed.
 
 A monitoring position sees everything and may change nothing: its entries are read-only and
-say why (`desktop.domain.roles.READ_ONLY_HINT`).
+say why (`desktop.domain.roles.READ_ONLY_HINT`), the false-activation box is disabled, and F12,
+Enter in an entry and Alt+X only say so on the panel's message line (`ui.read_only`).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from PySide6.QtWidgets import (
 from desktop.commandline import Offer
 from desktop.domain.action_time import corrected_now
 from desktop.domain.radio import RadioAcknowledge, RadioClear, RadioMarkAnswer
-from desktop.domain.roles import READ_ONLY_HINT, is_read_only
+from desktop.domain.roles import READ_ONLY_HINT
 from desktop.domain.types import RadioEntry
 from desktop.domain.wording import incident_label
 from desktop.radio_clock import AlarmItem, AlarmLevel, Prompt, Sound, owed_prompts, prompt_words
@@ -55,6 +56,7 @@ from desktop.service import DispatchService
 from desktop.state import Change
 from ui.presentation import duration
 from ui.radio_alarms import AlarmWatch, emergency_player
+from ui.read_only import ReadOnlyGuard
 from ui.widgets.message_line import MessageLine, MessageState, submit_and_say
 from ui.widgets.radio_channels import ChannelTable
 from ui.widgets.scrolling import scrolling
@@ -155,6 +157,11 @@ class RadioPanel(QWidget):
         self.entry.returnPressed.connect(self.log_entry)
         self.entry.textEdited.connect(self._decline_offer)
         self.feedback = MessageLine("radio_feedback")
+        self.read_only = ReadOnlyGuard(self.feedback, [self.false_activation])
+        self._placeholders = {
+            field: field.placeholderText()
+            for field in (self.entry, self.prompt_answer, self.clear_reason)
+        }
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.banner)  # above the scrolling part: never scrolled away
@@ -176,7 +183,7 @@ class RadioPanel(QWidget):
         keys_to: tuple[tuple[str, Callable[[], object]], ...] = (
             ("Alt+W", self.clear_reason.setFocus),
             ("Alt+M", self.prompt_answer.setFocus),
-            ("Alt+X", self.false_activation.toggle),
+            ("Alt+X", self._toggle_false_activation),
         )
         for keys, action in keys_to:
             shortcut = QShortcut(QKeySequence(keys), self)
@@ -225,13 +232,18 @@ class RadioPanel(QWidget):
         self.channels.refresh(self.service.state.view, self.service.state.keyups)
 
     def set_read_only_role(self, role: str | None) -> None:
-        """A monitoring position changes nothing: every entry says so."""
-        monitoring = is_read_only(role)
-        for field in (self.entry, self.prompt_answer, self.clear_reason):
+        """A monitoring position changes nothing: every entry says so (read-only, not
+        disabled: Ctrl+7 and Alt+W still reach them), F12 and Enter say so."""
+        self.read_only.set_role(role)
+        monitoring = self.read_only.active
+        for field, placeholder in self._placeholders.items():
             field.setReadOnly(monitoring)
-            if monitoring:
-                field.setPlaceholderText(READ_ONLY_HINT)
-        self.false_activation.setEnabled(not monitoring)
+            field.setPlaceholderText(READ_ONLY_HINT if monitoring else placeholder)
+            field.setToolTip(READ_ONLY_HINT if monitoring else "")
+
+    def _toggle_false_activation(self) -> None:
+        if not self.read_only.refuse():
+            self.false_activation.toggle()
 
     def _show_queue(self, queue: list[AlarmItem]) -> None:
         now = self.server_now()
@@ -294,8 +306,9 @@ class RadioPanel(QWidget):
     # --- actions ---------------------------------------------------------------------------
 
     def acknowledge_first(self) -> bool:
-        """Acknowledge the first unacknowledged emergency (F12); False when there is none."""
-        if self.watch is None:
+        """Acknowledge the first unacknowledged emergency (F12); False when there is none, or
+        at a monitoring position (said: it is read-only)."""
+        if self.read_only.refuse() or self.watch is None:
             return False
         self.watch.refresh()
         for item in self.watch.queue:
@@ -322,6 +335,8 @@ class RadioPanel(QWidget):
 
     def clear_selected(self) -> bool:
         """Clear the selected alarm (else the first) with the reason typed."""
+        if self.read_only.refuse():
+            return False
         item = self._selected_alarm()
         if item is None or item.alarm is None:
             self.feedback.say("Select a radio emergency to clear (a PAR is answered, not cleared)")
@@ -345,6 +360,8 @@ class RadioPanel(QWidget):
 
     def answer_prompt(self) -> bool:
         """Answer the selected prompt (else the first) with the text typed."""
+        if self.read_only.refuse():
+            return False
         if not self._prompts:
             self.feedback.say("No mark or PAR is owed")
             return False
@@ -369,7 +386,7 @@ class RadioPanel(QWidget):
     def log_entry(self) -> bool:
         """Log the entry's line (module docstring); Enter on an empty entry takes the offer."""
         text = self.entry.text().strip()
-        if self.entry.isReadOnly():
+        if self.read_only.refuse():
             return False
         if not text:
             return self._take_offer()

@@ -5,6 +5,10 @@ its ETA, distance, reason and a stale-AVL flag, and the shortfalls. The dispatch
 the picks with one key (`DISPATCH_RECOMMENDED_KEYS`), or overrides: unticks picks and/or adds
 units by id, optionally says why, and dispatches the ticked set — the server records the
 override in the incident's timeline (``unit.dispatch`` with ``recommended``).
+
+A monitoring position (`RecommendationBox.set_read_only_role`, `ui.read_only`) sees the
+recommendation and may select its units, but dispatches nothing and strikes no alarm: those
+controls are disabled saying why.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from desktop.domain.units import UnitDispatch, is_override
 from desktop.domain.wording import ordinal
 from desktop.geo.advice import Advice
 from desktop.geo.recommend import Pick, format_distance, format_duration
+from ui.read_only import ReadOnlyGuard
 
 __all__ = ["DISPATCH_RECOMMENDED_KEYS", "NO_INCIDENT", "RecommendationBox"]
 
@@ -101,6 +106,16 @@ class RecommendationBox(QWidget):
         self.ticked_button = QPushButton("Dispatch ticked")
         self.ticked_button.setObjectName("dispatch_ticked")
         self.ticked_button.clicked.connect(self.dispatch_ticked)
+        self.read_only = ReadOnlyGuard(
+            None,
+            [
+                self.alarm,
+                self.add_unit,
+                self.override_reason,
+                self.accept_button,
+                self.ticked_button,
+            ],
+        )
         buttons = QHBoxLayout()
         buttons.addWidget(self.add_unit, 1)
         buttons.addWidget(self.accept_button)
@@ -146,7 +161,7 @@ class RecommendationBox(QWidget):
         self.card_label.setText(self._card_text(advice) if advice else why_none)
         self.shortfalls.setText(self._shortfall_text(advice))
         self.shortfalls.setVisible(bool(self.shortfalls.text()))
-        self.alarm.setEnabled(advice is not None)
+        self.read_only.set_enabled(self.alarm, advice is not None)
         self._update_override()
 
     def _append_row(self, unit_id: str, pick: Pick | None, ticked: bool) -> None:
@@ -227,7 +242,12 @@ class RecommendationBox(QWidget):
     def add(self, unit_id: str) -> None:
         """Add ``unit_id`` to the units to send (ticked), beyond the recommendation."""
         unit_id = unit_id.strip().upper()
-        if not unit_id or unit_id in self._manual or unit_id in self.recommended():
+        if (
+            self.read_only.active
+            or not unit_id
+            or unit_id in self._manual
+            or unit_id in self.recommended()
+        ):
             return
         self._manual.append(unit_id)
         self.show_advice(self._advice)
@@ -247,15 +267,21 @@ class RecommendationBox(QWidget):
     def _update_override(self) -> None:
         override = self.is_override()
         self.override_reason.setVisible(override)
-        self.accept_button.setEnabled(bool(self.recommended()))
-        self.ticked_button.setEnabled(bool(self.ticked()))
+        self.read_only.set_enabled(self.accept_button, bool(self.recommended()))
+        self.read_only.set_enabled(self.ticked_button, bool(self.ticked()))
         self.ticked_button.setText("Dispatch ticked (override)" if override else "Dispatch ticked")
 
     # --- dispatching -----------------------------------------------------------------------
 
+    def set_read_only_role(self, role: str | None) -> None:
+        """A monitoring position (``role`` read-only) dispatches nothing from here and
+        strikes no alarm (module docstring)."""
+        self.read_only.set_role(role)
+
     def dispatch_recommended(self) -> bool:
-        """Ask to send every recommended unit; False when there is nothing to send."""
-        if self._advice is None or not self.recommended():
+        """Ask to send every recommended unit; False when there is nothing to send (or the
+        position is read-only)."""
+        if self.read_only.active or self._advice is None or not self.recommended():
             return False
         self.dispatch_requested.emit(
             UnitDispatch(
@@ -271,7 +297,7 @@ class RecommendationBox(QWidget):
         Without a recommendation (no coordinates) there is nothing to override."""
         units = self.ticked()
         advice = self._advice
-        if advice is None or not units:
+        if self.read_only.active or advice is None or not units:
             return False
         if advice.recommendation is None:
             command = UnitDispatch(incident_id=advice.incident_id, unit_ids=units)

@@ -10,6 +10,10 @@ marked ``✖`` until the dispatcher retries or discards it under Needs attention
 The find field (``find_field``, Ctrl+F) goes to a unit by its id, as the command line reads it:
 it becomes the selected unit and the table has the keyboard, so a status key acts on it at once.
 Home and End go to the first and the last row (`ui.panels.make_table_view`).
+
+A monitoring position (`set_read_only_role`, `ui.read_only`) changes nothing here: the status
+and dispatch keys and Ctrl+Z only say so on the message line, the menu's status and dispatch
+actions are disabled saying why; selection, Enter, the menu and the find field still work.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from desktop.outbox import Rejection
 from desktop.service import CommandRefused, DispatchService
 from ui.models.board import BoardModels
 from ui.panels import make_table_view
+from ui.read_only import READ_ONLY_HINT, ReadOnlyGuard
 from ui.selection import Selection
 from ui.widgets.find_field import FindField
 from ui.widgets.message_line import MessageLine, MessageState, submit_and_say
@@ -62,6 +67,7 @@ _HINT = (
     + " · Enter show its incident"
     + " · Menu or Shift+F10: every action"
 )
+_READ_ONLY_HINT = f"{READ_ONLY_HINT} · Enter show its incident · Menu or Shift+F10: the unit's menu"
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +120,7 @@ class UnitsPanel(QWidget):
         self.hint.setProperty("class", "muted")
         self.hint.setWordWrap(True)
         self.message = MessageLine("units_message", hide_when_empty=True)
+        self.read_only = ReadOnlyGuard(self.message)
         self.find_field = FindField(
             "units_find", "Go to unit", self.find_unit, view, self.message, self
         )
@@ -141,6 +148,12 @@ class UnitsPanel(QWidget):
 
     # --- actions -----------------------------------------------------------------------------
 
+    def set_read_only_role(self, role: str | None) -> None:
+        """A monitoring position (``role`` read-only) changes no unit: see the module
+        docstring; the key hint says so."""
+        self.read_only.set_role(role)
+        self.hint.setText(_READ_ONLY_HINT if self.read_only.active else f"Keys: {_HINT}")
+
     def selected_unit_id(self) -> str | None:
         """The unit of the selected row, if any."""
         rows = self.view.selectionModel().selectedRows()
@@ -148,10 +161,14 @@ class UnitsPanel(QWidget):
 
     def set_status(self, unit_id: str, status: UnitStatus) -> bool:
         """Submit ``unit.set_status``; True if queued, else the reason is on the message line."""
+        if self.read_only.refuse():
+            return False
         return self._submit(UnitSetStatus(unit_id=unit_id, status=status))
 
     def dispatch_to_selected_incident(self, unit_id: str) -> bool:
         """Submit ``unit.dispatch`` of the unit to ``selection.incident_id``; True if queued."""
+        if self.read_only.refuse():
+            return False
         incident = self._selected_incident()
         if incident is None:
             self._say(f"Select an incident first, then {DISPATCH_KEY} dispatches {unit_id}")
@@ -173,6 +190,8 @@ class UnitsPanel(QWidget):
         """Release the unit of the last dispatch made here, within `UNDO_DISPATCH_S`, back to
         the status it had, recording why (`desktop.domain.units.undo_dispatch`); True if queued.
         """
+        if self.read_only.refuse():
+            return False
         last = self._last_dispatch
         if last is None or self.service.now() - last.at > UNDO_DISPATCH_S:
             self._say(
@@ -264,6 +283,7 @@ class UnitsPanel(QWidget):
             action.setEnabled(False)
             action.setToolTip("Select an incident first")
             action.setStatusTip("Select an incident first")
+            self.read_only.mark(action)
         else:
             action = menu.addAction(f"Dispatch to {incident_label(incident)}\t{DISPATCH_KEY}")
             self._allow(action, UnitDispatch(incident_id=incident.id, unit_ids=[unit.id]))
@@ -271,7 +291,11 @@ class UnitsPanel(QWidget):
         action.setObjectName("unit_dispatch")
 
     def _allow(self, action: QAction, args: CommandArgs) -> None:
-        """Enable ``action`` if the service would take ``args`` now, else say why not."""
+        """Enable ``action`` if the service would take ``args`` now, else say why not (a
+        monitoring position: `READ_ONLY_HINT`)."""
+        if self.read_only.active:
+            self.read_only.mark(action)
+            return
         try:
             self.service.check(args)
         except CommandRefused as exc:
@@ -411,6 +435,8 @@ class UnitsPanel(QWidget):
         if modifiers & ~Qt.KeyboardModifier.KeypadModifier:
             return None
         status = _STATUS_OF_KEY.get(key)
+        if self.read_only.active and (status is not None or key == ord(DISPATCH_KEY)):
+            return self.read_only.refuse  # said even with no unit selected
         if status is not None:
             return lambda: self._on_selected(lambda unit_id: self.set_status(unit_id, status))
         if key == ord(DISPATCH_KEY):

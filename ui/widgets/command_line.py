@@ -69,6 +69,7 @@ class CommandLine(QWidget):
             "GO incident|unit"
         )
         self.input.setToolTip(self.input.placeholderText())
+        self._placeholder = self.input.placeholderText()
         self.input.setClearButtonEnabled(True)
         self.feedback = MessageLine("command_feedback")
         self.feedback.setMinimumWidth(240)  # wraps (MessageLine): a long refusal shows whole
@@ -98,11 +99,13 @@ class CommandLine(QWidget):
         self.input.selectAll()
 
     def set_read_only_role(self, role: str | None) -> None:
-        """Monitoring positions cannot issue commands: say so instead of failing later."""
+        """Monitoring positions cannot issue commands: say so instead of failing later (the
+        line stays read-only, not disabled: F2 still reaches it, and Enter says why)."""
         monitoring = is_read_only(role)
         self.input.setReadOnly(monitoring)
-        if monitoring:
-            self.input.setPlaceholderText(READ_ONLY_HINT)
+        hint = READ_ONLY_HINT if monitoring else self._placeholder
+        self.input.setPlaceholderText(hint)
+        self.input.setToolTip(hint)
 
     def edit_refused(self, rejection: Rejection) -> bool:
         """Put a refused command on the line to edit; False (and why, beside the line) if the
@@ -137,6 +140,7 @@ class CommandLine(QWidget):
         """Parse the line and submit its commands; the outcome is shown beside the line."""
         text = self.input.text().strip()
         if self.input.isReadOnly():
+            self.say(READ_ONLY_HINT, MessageState.REFUSED)
             return
         if not text:
             self._take_offer()

@@ -7,6 +7,9 @@ sound on or off. During compressions a beat marker flashes at the script's rate 
 minute) and, with the sound on, a click track of one cycle plays; every 2 minutes of
 compressions the box says to switch rescuers. Every step and reminder is emitted as ``logged``
 (the panel notes it on the incident: the timeline shows it with its time).
+
+A monitoring position (`InstructionsBox.set_read_only_role`) reads no instruction: every step
+would be a note on the incident.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from desktop.cards.model import Script
 from desktop.cards.scripts import Logged, ScriptRun, beat_interval_s
+from desktop.domain.roles import is_read_only
 from desktop.sound import AlertSound, metronome_path
 
 __all__ = ["INSTRUCTIONS_KEYS", "InstructionsBox"]
@@ -70,6 +74,7 @@ class InstructionsBox(QFrame):
         self.setObjectName("instructions")
         self._clock = clock
         self.run: ScriptRun | None = None
+        self.read_only = False  # a monitoring position: no script starts or moves on
         self.sound_on = False
         self._sound = sound if sound is not None else AlertSound(metronome_path())
         self.title = QLabel()
@@ -105,8 +110,16 @@ class InstructionsBox(QFrame):
         self._reminders.timeout.connect(self.check_reminders)
         self.hide()
 
+    def set_read_only_role(self, role: str | None) -> None:
+        """A monitoring position (``role`` read-only) reads no instruction (module
+        docstring)."""
+        self.read_only = is_read_only(role)
+
     def start(self, script: Script) -> None:
-        """Read ``script`` from its first step (a script running is stopped first)."""
+        """Read ``script`` from its first step (a script running is stopped first); nothing
+        at a monitoring position."""
+        if self.read_only:
+            return
         if self.run is not None:
             self.stop()
         self.run = ScriptRun(script, self._clock())
@@ -119,7 +132,8 @@ class InstructionsBox(QFrame):
         self.step.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     def advance(self) -> None:
-        if self.run is None:
+        """The step was read: the next one (its lines logged)."""
+        if self.run is None or self.read_only:
             return
         self._emit(self.run.advance(self._clock()))
         self._show()

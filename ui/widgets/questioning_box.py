@@ -25,6 +25,7 @@ from desktop.calltaking.questioning import determinant_words
 from desktop.cards.flow import Questioning, matching, parse_answer
 from desktop.cards.library import CardLibrary, approval_words
 from desktop.cards.model import Card, Question
+from ui.read_only import ReadOnlyGuard
 
 __all__ = ["COMPLAINT_KEYS", "QuestioningBox", "answer_hint"]
 
@@ -85,6 +86,8 @@ class QuestioningBox(QFrame):
         self.answers_label.setObjectName("answers_so_far")
         self.answers_label.setProperty("class", "muted")
         self.answers_label.setWordWrap(True)
+        #: A monitoring position answers nothing: both fields disabled, saying why.
+        self.read_only = ReadOnlyGuard(None, [self.complaint, self.answer_field])
         self.approval = QLabel()
         self.approval.setObjectName("cards_approval")
         self.approval.setProperty("class", "muted")
@@ -112,9 +115,14 @@ class QuestioningBox(QFrame):
             self.approval.setText(approval_words(library.set))
         else:
             self.approval.setText(failure or "Loading the protocol cards…")
-        self.complaint.setEnabled(library is not None)
+        self.read_only.set_enabled(self.complaint, library is not None)
         self._show_matches(self.complaint.text())
         self.show_state()
+
+    def set_read_only_role(self, role: str | None) -> None:
+        """A monitoring position (``role`` read-only) chooses no complaint and answers
+        nothing: the fields are disabled, saying why."""
+        self.read_only.set_role(role)
 
     def cards(self, text: str) -> list[Card]:
         return [] if self.library is None else matching(self.library.ordered(), text)
@@ -133,7 +141,7 @@ class QuestioningBox(QFrame):
     def pick_complaint(self) -> Card | None:
         """Start (or change to) the first card the complaint field lists."""
         found = self.cards(self.complaint.text())
-        if self.library is None or not found:
+        if self.read_only.active or self.library is None or not found:
             return None
         card = found[0]
         self.complaint.setText(card.title)
@@ -170,7 +178,7 @@ class QuestioningBox(QFrame):
         """Answer the current question with ``text`` (a key or a number); False when it is no
         answer to it (said in the hint)."""
         question = self.current
-        if self.flow is None or question is None:
+        if self.read_only.active or self.flow is None or question is None:
             return False
         answer = parse_answer(question, text)
         if answer is None:

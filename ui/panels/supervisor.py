@@ -163,25 +163,23 @@ class SupervisorPanel(QWidget):
             return
         import pyqtgraph as pg
 
-        volume = pg.PlotWidget(title="Calls per hour, last 24 h")
-        volume.setObjectName("supervisor_volume")
-        volume.setMinimumHeight(140)
-        volume.showGrid(y=True, alpha=0.2)
-        volume.setMouseEnabled(x=False, y=False)
-        volume.hideButtons()
-        bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush="#388bfd")
-        volume.addItem(bars)
-        processing = pg.PlotWidget(title="Processing p90 per hour (s)")
-        processing.setObjectName("supervisor_processing")
-        processing.setMinimumHeight(140)
-        processing.showGrid(y=True, alpha=0.2)
-        processing.setMouseEnabled(x=False, y=False)
-        processing.hideButtons()
-        processing.addItem(pg.InfiniteLine(PROCESSING_TARGET_S, angle=0, pen=pg.mkPen("#e3b341")))
-        curve = processing.plot([], [], pen=pg.mkPen("#7ee2a8", width=2), symbol="o")
-        for plot in (volume, processing):
+        def chart(name: str, title: str) -> Any:
+            plot = pg.PlotWidget(title=title)
+            plot.setObjectName(name)
+            plot.setMinimumHeight(140)
+            plot.showGrid(y=True, alpha=0.2)
+            plot.setMouseEnabled(x=False, y=False)
+            plot.hideButtons()
             plot.setXRange(-23.5, 0.5, padding=0)
             plot.setLabel("bottom", "hours ago")
+            return plot
+
+        volume = chart("supervisor_volume", "Calls per hour, last 24 h")
+        bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush="#388bfd")
+        volume.addItem(bars)
+        processing = chart("supervisor_processing", "Processing p90 per hour (s)")
+        processing.addItem(pg.InfiniteLine(PROCESSING_TARGET_S, angle=0, pen=pg.mkPen("#e3b341")))
+        curve = processing.plot([], [], pen=pg.mkPen("#7ee2a8", width=2), symbol="o")
         processing.setYRange(0, PROCESSING_TARGET_S * 2)
         row = QHBoxLayout()
         row.addWidget(volume)

@@ -95,7 +95,10 @@ class AlarmWatch(QObject):
         self._repeat.timeout.connect(self._sound_again)
 
     def on_change(self, change: Change) -> None:
-        if change.alarms or change.reset or change.incidents:
+        """Alarms raised, acknowledged or cleared; a PAR answered (an incident changed while
+        one is queued). Escalations and PARs falling due come with the second's `refresh`."""
+        owed = change.incidents and any(item.prompt is not None for item in self.queue)
+        if change.alarms or change.reset or owed:
             self.refresh()
 
     def refresh(self) -> None:

@@ -213,7 +213,7 @@ class RadioPanel(QWidget):
             self.watch.on_change(change)
         if change.reset or change.radio_log:
             self._show_log()
-        if change.reset or change.units or change.incidents or change.keyups:
+        if change.reset or change.keyups:  # assignments and the roster: at the second's tick
             self.channels.refresh(self.service.state.view, self.service.state.keyups)
         if change.reset or change.incidents:
             self._show_prompts()

@@ -2,13 +2,14 @@
 
     dispatch-server demo [--data-dir DIR] [--port 8765] [--password demo] [--call-interval 20]
                          [--speed 10] [--ring-interval 60]
-    dispatch-server derive-demo --sffd CSV --out resources/demo
+    dispatch-server derive-demo --sffd CSV --out resources/demo [--replay-day 2017-01-01]
 
 ``demo`` runs the reference server on 127.0.0.1 with the demo roster, a simulated call feed
 (incidents every ``--call-interval`` s) and simulated 911 calls (every ``--ring-interval`` s)
 (`sim.demo_floor`), prints one JSON line ``{"listening": {...}, "user": ..., "password":
 ...}`` and serves until SIGINT/SIGTERM. It listens on loopback only: the demo password is printed.
-``derive-demo`` regenerates the demo city from the SFFD calls-for-service CSV.
+``derive-demo`` regenerates the demo city from the SFFD calls-for-service CSV, and with
+``--replay-day`` that local day's rows too, for ``sim replay --demo`` (`sim.replay.write_day`).
 
 The server does not import this module (``server`` may not import ``sim``): `add_commands` is
 declared in pyproject.toml as an entry point of the ``dispatch_server.commands`` group, which
@@ -23,6 +24,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 __all__ = ["add_commands", "run_demo", "run_derive"]
@@ -53,6 +55,11 @@ def add_commands(
     derive = commands.add_parser("derive-demo", help="derive resources/demo from SFFD data")
     derive.add_argument("--sffd", type=Path, required=True, help="calls-for-service CSV")
     derive.add_argument("--out", type=Path, required=True)
+    derive.add_argument(
+        "--replay-day",
+        type=date.fromisoformat,
+        help="also write that local day's rows (YYYY-MM-DD) as sffd_day_<day>.csv.gz",
+    )
     return {"demo": run_demo, "derive-demo": run_derive}
 
 
@@ -99,8 +106,10 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def run_derive(args: argparse.Namespace) -> int:
-    """Derive the demo city from ``--sffd`` into ``--out``; exit code 0, or 2 without the CSV."""
+    """Derive the demo city from ``--sffd`` into ``--out``, and the ``--replay-day`` file if
+    asked; exit code 0, or 2 without the CSV."""
     from sim.demo_data import derive, write
+    from sim.replay import day_file_name, write_day
     from sim.sffd import read_calls
 
     if not args.sffd.exists():
@@ -109,4 +118,8 @@ def run_derive(args: argparse.Namespace) -> int:
     roster, calls = derive(read_calls(args.sffd))
     write(args.out, roster, calls)
     print(f"wrote {len(roster)} units and {len(calls)} calls to {args.out}")
+    if args.replay_day is not None:
+        out = args.out / day_file_name(args.replay_day)
+        rows, numbers = write_day(args.sffd, args.replay_day, out)
+        print(f"wrote {rows} rows ({numbers} calls) of {args.replay_day} to {out}")
     return 0

@@ -1,6 +1,6 @@
 """``dispatch-server sim replay``: replay an SFFD calls-for-service file (`sim.replay`).
 
-    dispatch-server sim replay --calls CSV [--day YYYY-MM-DD] [--speed X] [--tz ZONE]
+    dispatch-server sim replay (--calls CSV [--day YYYY-MM-DD] | --demo) [--speed X] [--tz ZONE]
                                (--db PATH | --server URL [--user NAME])
 
 ``--db PATH`` replays into a database of its own (created if new, given a simulated clock: a
@@ -8,8 +8,10 @@ replay or training database; a live database is refused) through a server starte
 loopback for the replay; ``--server URL`` replays into a running server, which must be serving
 a replay or training database (its welcome says ``clock: simulated``), signed in as ``--user``
 (an admin; the password from a prompt, or the first line of stdin). ``--day`` keeps the calls
-received that local day. ``--speed X`` paces the file's clock X times faster (0: as fast as the
-server answers). The summary is printed at the end; exit code 0, or 2 with a one-line reason.
+received that local day. ``--demo`` replays, instead of ``--calls``, the real day shipped with
+the product (`sim.replay.DEMO_DAY`, 2017-01-01, in ``resources/demo/``), all of it: it takes no
+``--day``. ``--speed X`` paces the file's clock X times faster (0: as fast as the server
+answers). The summary is printed at the end; exit code 0, or 2 with a one-line reason.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import asyncio
 import secrets
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -39,8 +41,14 @@ def add_commands(
     sim = commands.add_parser("sim", help="simulations: replay a real day")
     actions = sim.add_subparsers(dest="sim_action", required=True)
     replay = actions.add_parser("replay", help="replay an SFFD calls-for-service file")
-    replay.add_argument("--calls", type=Path, required=True, help="the CSV (or .csv.gz)")
-    replay.add_argument("--day", help="only the calls received that local day (YYYY-MM-DD)")
+    source = replay.add_mutually_exclusive_group(required=True)
+    source.add_argument("--calls", type=Path, help="the CSV (or .csv.gz)")
+    source.add_argument(
+        "--demo", action="store_true", help="the real day shipped with the product (2017-01-01)"
+    )
+    replay.add_argument(
+        "--day", help="with --calls: only the calls received that local day (YYYY-MM-DD)"
+    )
     replay.add_argument(
         "--speed", type=float, default=1.0, help="pace x times faster (0: flat out)"
     )
@@ -67,22 +75,24 @@ class _Refused(Exception):
     """The replay cannot run; the message says why, for a person."""
 
 
-def _day(text: str | None, tz: str) -> tuple[float, float] | None:
-    if text is None:
-        return None
+def _source(args: argparse.Namespace) -> tuple[Path, date | None]:
+    """The file to replay, and the local day to keep of it (None: all of it)."""
+    from sim.replay import demo_day_path
+
+    if args.demo:
+        if args.day is not None:
+            raise _Refused("--day goes with --calls: --demo replays the whole of its own day")
+        return demo_day_path(), None  # holds that day only
+    if args.day is None:
+        return args.calls, None
     try:
-        day = date.fromisoformat(text)
+        return args.calls, date.fromisoformat(args.day)
     except ValueError:
-        raise _Refused(f"--day {text!r} is not a date (YYYY-MM-DD)") from None
-    zone = ZoneInfo(tz)
-    start = datetime(day.year, day.month, day.day, tzinfo=zone).timestamp()
-    following = date.fromordinal(day.toordinal() + 1)
-    end = datetime(following.year, following.month, following.day, tzinfo=zone).timestamp()
-    return start, end
+        raise _Refused(f"--day {args.day!r} is not a date (YYYY-MM-DD)") from None
 
 
 async def _replay(args: argparse.Namespace) -> int:
-    from sim.replay import ReplaySummary, plan_day, read_rows, replay
+    from sim.replay import ReplaySummary, day_span, plan_day, read_rows, replay
 
     if args.speed < 0:
         raise _Refused("--speed must be 0 (flat out) or more")
@@ -90,12 +100,13 @@ async def _replay(args: argparse.Namespace) -> int:
         ZoneInfo(args.tz)
     except (ZoneInfoNotFoundError, ValueError):
         raise _Refused(f"--tz {args.tz!r} is not a time zone") from None
-    if not args.calls.is_file():
-        raise _Refused(f"{args.calls} is not a file")
-    span = _day(args.day, args.tz)
-    rows, skipped = read_rows(args.calls, args.tz)
-    if span is not None:
-        rows = [row for row in rows if span[0] <= row.received < span[1]]
+    calls, day = _source(args)
+    if not calls.is_file():
+        raise _Refused(f"{calls} is not a file")
+    rows, skipped = read_rows(calls, args.tz)
+    if day is not None:
+        start, end = day_span(day, args.tz)
+        rows = [row for row in rows if start <= row.received < end]
     summary = ReplaySummary(skipped=skipped)
     steps = plan_day(rows, summary)
     if not steps:

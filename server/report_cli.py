@@ -6,13 +6,14 @@
 ``--from`` and ``--to`` are ISO 8601 times (``2024-05-01T07:00``, ``2024-05-01T07:00-07:00``,
 ``2024-05-01T14:00Z``); a time without an offset is local time in ``--tz`` (an IANA zone). The
 range is [from, to). The report is written to ``--out`` (default: stdout), as JSON (the keys of
-docs/operations.md, "Shift report") or CSV (`server.report.report_csv`). ``--format pdf`` is not
-produced yet (exit code 2).
+docs/operations.md, "Shift report"), CSV (`server.report.report_csv`) or PDF
+(`desktop.reports.pdf.report_pdf`: figures, tables and charts, for printing). A PDF is binary:
+``--out`` is required for it (it is never written to stdout).
 
 The database is only read: it must exist (it is never created here). Exit codes: 0 written,
 1 the database failed while being read, 2 usage or input errors (no such database, not a
 database, a time that does not parse, from not before to, an unknown zone, an output file
-that cannot be written, pdf asked for).
+that cannot be written, pdf asked for without ``--out``).
 
 Registered like the other plugin modules: `add_commands` adds the sub-command and returns its
 handler (the ``dispatch_server.commands`` protocol of `server.cli`).
@@ -21,7 +22,6 @@ handler (the ``dispatch_server.commands`` protocol of `server.cli`).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
 from datetime import datetime, tzinfo
@@ -34,7 +34,7 @@ PROG = "dispatch-server"
 #: The zone of times given without an offset (the reference centre's).
 DEFAULT_TZ = "America/Los_Angeles"
 FORMATS = ("json", "csv", "pdf")
-PDF_UNAVAILABLE = "the PDF shift report is not produced yet: use --format json or csv"
+PDF_NEEDS_OUT = "--format pdf writes a binary file: give it --out FILE (not stdout)"
 
 
 class _Refused(Exception):
@@ -95,12 +95,13 @@ def run_report(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from server.report import report_csv, report_dict, shift_report
+    from server.report import report_bytes, report_dict, shift_report
     from server.store.base import StoreError, StoreOpenError
     from server.store.sqlite import SqliteStore
 
-    if args.format == "pdf":
-        raise _Refused(PDF_UNAVAILABLE)
+    out: Path | None = args.out
+    if args.format == "pdf" and out is None:
+        raise _Refused(PDF_NEEDS_OUT)
     zone = _zone(args.tz)
     try:
         start, end = parse_time(args.start, zone), parse_time(args.end, zone)
@@ -124,16 +125,12 @@ def _run(args: argparse.Namespace) -> int:
         return 1
     finally:
         store.close()
-    if args.format == "csv":
-        text = report_csv(report, zone)
-    else:
-        text = json.dumps(report_dict(report, zone), indent=2, ensure_ascii=False) + "\n"
-    out: Path | None = args.out
-    if out is None:
-        sys.stdout.write(text)
+    content = report_bytes(report_dict(report, zone), args.format)
+    if out is None:  # JSON or CSV (a PDF without --out was refused above)
+        sys.stdout.write(content.decode("utf-8"))
         return 0
     try:
-        out.write_text(text, encoding="utf-8", newline="")
+        out.write_bytes(content)
     except OSError as exc:
         raise _Refused(f"cannot write {out}: {exc.strerror or exc}") from None
     return 0

@@ -32,7 +32,13 @@ The definitions, and the SFFD calls-for-service columns they correspond to (docs
   another incident) or is dispatched again.
 * busy (per dispatch) = from the dispatch to the unit's next status that releases it (AV, AQ),
   its next dispatch, or the end of the log (the latest action time in it), whichever is first.
+* calls by hour = the calls of the range counted by the hour, since ``start``, in which they
+  were received: bucket ``h`` is [start + h * 3600, start + (h + 1) * 3600) within the range,
+  the last one partial when the range is not whole hours long.
 * percentiles are nearest-rank (`nearest_rank`).
+
+The targets the shares are held to (`SHARE_TARGETS`, with the standard that sets each in
+`SHARE_STANDARDS`) live here too, so the server's PDF report can read them.
 """
 
 from __future__ import annotations
@@ -50,12 +56,16 @@ from desktop.domain.units import UnitDispatched, UnitStatusChanged
 
 __all__ = [
     "ANSWER_TARGETS_S",
+    "HOUR_S",
     "PROCESSING_TARGET_S",
     "READ_KINDS",
+    "SHARE_STANDARDS",
+    "SHARE_TARGETS",
     "FloorFigures",
     "FloorLog",
     "Interval",
     "UnitWorkload",
+    "hour_counts",
     "nearest_rank",
 ]
 
@@ -63,6 +73,23 @@ __all__ = [
 ANSWER_TARGETS_S: tuple[int, ...] = (15, 20)
 #: The call-processing target of ``processed_within_60s_share`` (seconds).
 PROCESSING_TARGET_S = 60
+#: Share targets (0..1) by figure: answered within 15 s 90 % and within 20 s 95 % (NENA
+#: STA-020), processed (call received to first unit dispatched) within 60 s 90 % (NFPA 1225).
+#: ``desktop.floor_tiles.SHARE_TARGETS`` holds the same (tests/server/test_report_pdf.py
+#: checks they agree).
+SHARE_TARGETS: dict[str, float] = {
+    "answered_15s": 0.90,
+    "answered_20s": 0.95,
+    "processed_60s": 0.90,
+}
+#: The standard that sets each of `SHARE_TARGETS`.
+SHARE_STANDARDS: dict[str, str] = {
+    "answered_15s": "NENA STA-020",
+    "answered_20s": "NENA STA-020",
+    "processed_60s": "NFPA 1225",
+}
+#: The width of a ``calls_by_hour`` bucket (seconds).
+HOUR_S = 3600
 #: Intervals are rounded to this many decimals when computed (float noise of epoch times).
 _EXACT = 6
 #: The event kinds the figures read (others only move the end of the log).
@@ -134,11 +161,14 @@ class FloorFigures:
     """The figures of the range [``start``, ``end``) (seconds since the epoch); see the module
     docstring for the definitions. ``answer`` holds answered - received of the calls with both
     times; ``incidents_by_type`` and ``incidents_by_priority`` count the incidents of the range
-    by their type and priority at the end of the log (as last updated)."""
+    by their type and priority at the end of the log (as last updated); ``calls_by_hour``
+    counts the ``calls`` by the hour since ``start`` they were received in (one bucket per
+    started hour of the range, `hour_counts`)."""
 
     start: float
     end: float
     calls: int
+    calls_by_hour: tuple[int, ...]
     incidents: int
     incidents_by_type: Mapping[str, int]
     incidents_by_priority: Mapping[str, int]
@@ -276,6 +306,15 @@ def _span(start: float, end: float) -> float:
     return round(end - start, _EXACT)
 
 
+def hour_counts(received: Sequence[float], start: float, end: float) -> tuple[int, ...]:
+    """The count of ``received`` times (each in [``start``, ``end``)) by `HOUR_S` bucket since
+    ``start``: ``ceil((end - start) / HOUR_S)`` buckets, the last one possibly partial."""
+    buckets = [0] * max(1, math.ceil(_span(start, end) / HOUR_S))
+    for t in received:
+        buckets[min(len(buckets) - 1, int((t - start) // HOUR_S))] += 1
+    return tuple(buckets)
+
+
 def _figures(reader: FloorLog, start: float, end: float) -> FloorFigures:
     if not start < end:
         raise ValueError("the range must start before it ends")
@@ -317,6 +356,7 @@ def _figures(reader: FloorLog, start: float, end: float) -> FloorFigures:
         start=start,
         end=end,
         calls=len(calls),
+        calls_by_hour=hour_counts([c.received for c in calls], start, end),
         incidents=len(incidents),
         incidents_by_type=dict(sorted(by_type.items())),
         incidents_by_priority={str(p): n for p, n in sorted(by_priority.items())},

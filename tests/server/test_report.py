@@ -186,6 +186,7 @@ def test_every_figure_of_the_shift(shift: SqliteStore) -> None:
         "answered_within_15s_share": 0.6,
         "answered_within_20s_share": 0.8,
         "processed_within_60s_share": 0.3333,
+        "calls_by_hour": [6],  # c1 c2 c3 c4 c5 c6 (c7 is received at the range's end)
         "units": {
             "E1": {"dispatches": 1, "busy_s": 950},
             "E2": {"dispatches": 2, "busy_s": 2660},
@@ -209,6 +210,7 @@ def test_the_range_selects_calls_incidents_and_dispatches(shift: SqliteStore) ->
     assert figures["travel_s"] == {"p50": None, "p90": None, "n": 0}
     assert figures["answered_within_15s_share"] == 1.0  # c5 5 s, c6 12 s; c4 unanswered
     assert figures["processed_within_60s_share"] == 0.0
+    assert figures["calls_by_hour"] == [3]  # one partial hour of 450 s
     assert figures["units"] == {
         "M1": {"dispatches": 1, "busy_s": 410},
         "M2": {"dispatches": 1, "busy_s": 600},
@@ -226,6 +228,7 @@ def test_nothing_to_divide_gives_null_shares(db: SqliteStore) -> None:
         assert figures[key] is None
     assert figures["processed_within_60s_share"] is None
     assert figures["units"] == {} == figures["incidents_by_type"]
+    assert figures["calls_by_hour"] == [0]
     with pytest.raises(ValueError):
         shift_report(db, END, START)
 
@@ -324,6 +327,7 @@ def test_the_csv_form(shift: SqliteStore) -> None:
         "answered_within_15s_share,0.6",
         "answered_within_20s_share,0.8",
         "processed_within_60s_share,0.3333",
+        "calls_by_hour.0,6",
     ]
     assert units.splitlines() == [
         "unit,dispatches,busy_s",
@@ -339,6 +343,7 @@ def test_csv_quotes_and_nulls() -> None:
         start=START,
         end=END,
         calls=0,
+        calls_by_hour=(0,),
         incidents=1,
         incidents_by_type={'Fire, "big"': 1},
         incidents_by_priority={"1": 1},
@@ -422,7 +427,7 @@ def test_the_command_writes_json_and_csv(
             ("--from", "2024-05-01", "--to", "2024-05-02", "--tz", "Mars/Olympus"),
             "unknown time zone",
         ),
-        (("--from", "2024-05-01", "--to", "2024-05-02", "--format", "pdf"), "not produced yet"),
+        (("--from", "2024-05-01", "--to", "2024-05-02", "--format", "pdf"), "give it --out FILE"),
     ],
 )
 def test_input_errors_exit_2_with_one_line(

@@ -31,6 +31,13 @@ Radio key-ups go the same way: a ``keyups`` frame is applied at once
 (`ClientState.apply_keyups`), and `Link.report_keyups` (a ``radio`` gateway) keeps the newest
 unsent key-up of each channel, sends them once the resync is done within the same pacing, and
 drops and counts (``keyups_dropped``) those reported offline or unsent when a connection ends.
+
+What this position has open (`Link.report_activity`) is a latest value too, but it is kept:
+the newest goes out once resynced, and again after every resync (a restarted server knows the
+floor only from the reports). A ``presence`` frame (a supervisor's) is applied at once
+(`ClientState.apply_presence`). `Link.request_report` asks the server for a shift report and
+waits for its ``report`` frame; it fails at once when not connected, and when the connection
+ends before the answer.
 """
 
 from __future__ import annotations
@@ -54,11 +61,21 @@ from websockets.asyncio.client import ClientConnection, connect
 from desktop.domain.keyups import is_newer_keyup
 from desktop.domain.positions import is_newer
 from desktop.domain.world import snapshot_lists
+from desktop.ids import uuid7
 from desktop.link_policy import Backoff, LinkPhase, LinkStatus, Pacer
 from desktop.localdb import LocalStorageError
 from desktop.outbox import Outbox, OutboxEntry, Rejection
 from desktop.protocol.errors import TRANSIENT_CODES, ProtocolError, error_words
-from desktop.protocol.messages import CommandBody, KeyUp, Limits, PositionFix, ResultBody
+from desktop.protocol.messages import (
+    ActivityBody,
+    CommandBody,
+    KeyUp,
+    Limits,
+    PositionFix,
+    ReportBody,
+    ReportRequestBody,
+    ResultBody,
+)
 from desktop.protocol.session import (
     ClientConfig,
     ClientSession,
@@ -66,6 +83,8 @@ from desktop.protocol.session import (
     KeyUpsReceived,
     PongReceived,
     PositionsReceived,
+    PresenceReceived,
+    ReportReceived,
     ResultReceived,
     ServerErrorReceived,
     SnapshotReceived,
@@ -87,7 +106,7 @@ WRITE_POLL_INTERVAL = 0.005
 #: Meta key of the profile database: the server id of the first welcome (the server was reached).
 SERVER_ID_META = "server_id"
 
-_Latest = TypeVar("_Latest", PositionFix, KeyUp)
+_Latest = TypeVar("_Latest", PositionFix, KeyUp, ActivityBody)
 
 
 class _ConnectionEnded(Exception):
@@ -165,6 +184,11 @@ class Link:
         self._unsent_keyups: dict[str, KeyUp] = {}  # by channel
         self._keyups_due = asyncio.Event()
         self.keyups_dropped = 0  # key-ups reported offline or unsent when a connection ended
+        self._activity: ActivityBody | None = None  # the newest, sent after every resync
+        self._unsent_activity: dict[str, ActivityBody] = {}
+        self._activity_due = asyncio.Event()
+        self._reports: dict[str, asyncio.Future[ReportBody]] = {}
+        self._ws: ClientConnection | None = None
         self.storage_error: str | None = None
         self.role: str | None = None  # the role the server granted (from the newest welcome)
 
@@ -226,6 +250,38 @@ class Link:
         if taken:
             self._keyups_due.set()
         return taken
+
+    def report_activity(self, activity: ActivityBody) -> None:
+        """What this position has open now: sent once resynced (the newest only), and again
+        after every resync."""
+        self._activity = activity
+        if self._ready.is_set():
+            self._queue_activity()
+
+    def _queue_activity(self) -> None:
+        if self._activity is not None:
+            self._unsent_activity[""] = self._activity
+            self._activity_due.set()
+
+    async def request_report(
+        self, request: ReportRequestBody, timeout: float = 120.0
+    ) -> ReportBody:
+        """The server's answer to ``request``. Raises ConnectionError when not connected (the
+        resync done) or when the connection ends first, TimeoutError after ``timeout`` s."""
+        ws, session = self._ws, self._session
+        if ws is None or session is None or not self._ready.is_set():
+            raise ConnectionError("not connected: the report is made by the server")
+        request_id = str(uuid7())
+        answer: asyncio.Future[ReportBody] = asyncio.get_running_loop().create_future()
+        self._reports[request_id] = answer
+        try:
+            await ws.send(session.report_request(request, request_id, self._clock()), text=True)
+            async with asyncio.timeout(timeout):
+                return await answer
+        except websockets.WebSocketException as exc:
+            raise ConnectionError(f"the connection ended: {exc}") from None
+        finally:
+            self._reports.pop(request_id, None)
 
     def stop(self) -> None:
         """Ask `run` to end; it closes the socket (with a timeout) and returns."""
@@ -307,6 +363,7 @@ class Link:
                 raise _SignedOut("the password is needed to sign in again") from None
             session = ClientSession(self.config, auth, self._state.last_seq, self._clock())
             self._session = session
+            self._ws = ws
             await ws.send(session.start(self._clock()), text=True)
             try:
                 async with asyncio.TaskGroup() as group:
@@ -320,6 +377,14 @@ class Link:
                     )
                     group.create_task(
                         self._send_latest(ws, self._unsent_keyups, self._keyups_due, session.keyups)
+                    )
+                    group.create_task(
+                        self._send_latest(
+                            ws,
+                            self._unsent_activity,
+                            self._activity_due,
+                            lambda values, now: [session.activity(values[-1], now)],
+                        )
                     )
                     group.create_task(self._until_stopped())
             except* _SignedOut as group_error:
@@ -335,6 +400,7 @@ class Link:
                 raise group_error.exceptions[0] from None
             finally:
                 self._ready.clear()
+                self._ws = None
                 self._drop_unsent()
 
     def _drop_unsent(self) -> None:
@@ -343,6 +409,10 @@ class Link:
         self._unsent_fixes.clear()
         self.keyups_dropped += len(self._unsent_keyups)
         self._unsent_keyups.clear()
+        self._unsent_activity.clear()  # kept in ``_activity``: sent again after the resync
+        for answer in self._reports.values():
+            if not answer.done():
+                answer.set_exception(ConnectionError("the connection ended before the report"))
 
     def _reset_connection_state(self) -> None:
         self._drop_unsent()
@@ -443,6 +513,12 @@ class Link:
             self._state.apply_positions(output.fixes)
         elif isinstance(output, KeyUpsReceived):
             self._state.apply_keyups(output.keyups)
+        elif isinstance(output, PresenceReceived):
+            self._state.apply_presence(output.presence)
+        elif isinstance(output, ReportReceived):
+            answer = self._reports.get(output.request_id or "")
+            if answer is not None and not answer.done():
+                answer.set_result(output.report)
         elif isinstance(output, ResultReceived):
             self._on_result(output.result)
         elif isinstance(output, Welcomed):
@@ -466,6 +542,7 @@ class Link:
             if self._limits is not None:
                 self._pacer = Pacer.within(self._limits, time.monotonic())
             self._ready.set()
+            self._queue_activity()
             self._publish_sync_done()
         elif isinstance(output, PongReceived):
             self._status = replace(self._status, rtt=output.rtt, clock_offset=output.clock_offset)

@@ -25,20 +25,28 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
 from desktop.domain.action_time import corrected_now
 from desktop.domain.catalog import command_kind_of
 from desktop.domain.kinds import CommandArgs, DomainError
-from desktop.domain.roles import may_issue, may_send, refusal
+from desktop.domain.roles import is_position, may_issue, may_send, may_watch_floor, refusal
 from desktop.domain.types import Incident, Position, Unit
 from desktop.link import Backoff, Link, LinkStatus
 from desktop.localdb import LocalDatabase
 from desktop.outbox import Outbox, OutboxEntry, Rejection
 from desktop.profiles import record_identity
 from desktop.protocol.errors import ErrorCode
-from desktop.protocol.messages import KeyUp, PositionFix, Role
+from desktop.protocol.messages import (
+    ActivityBody,
+    KeyUp,
+    PositionFix,
+    PositionPresence,
+    ReportRequestBody,
+    Role,
+)
 from desktop.protocol.session import ClientConfig
 from desktop.replica import Replica
 from desktop.signin import SignIn
@@ -279,6 +287,30 @@ class DispatchService:
             raise CommandRefused(ErrorCode.FORBIDDEN, refusal(role, "keyup"))
         return self.link.report_keyups(keyups)
 
+    def report_activity(self, activity: ActivityBody) -> None:
+        """Say what this position has open and is typing (`desktop.activity`): sent while
+        connected, and again after every resync. A gateway is no position: ignored."""
+        role = self.role
+        if role is None or is_position(role):
+            self.link.report_activity(activity)
+
+    async def shift_report(self, start: float, end: float, tz: str) -> dict[str, Any]:
+        """The server's shift report of [``start``, ``end``) in the zone ``tz`` (its JSON form:
+        docs/operations.md, "Shift report"). Raises `CommandRefused` (``forbidden``) for a role
+        that does not watch the floor, or with the server's error; ConnectionError when not
+        connected (the report is made from the server's log)."""
+        role = self.role
+        if role is not None and not may_watch_floor(role):
+            raise CommandRefused(ErrorCode.FORBIDDEN, refusal(role, "report"))
+        answer = await self.link.request_report(ReportRequestBody(start=start, end=end, tz=tz))
+        if answer.error is not None:
+            error = answer.error
+            raise CommandRefused(
+                error.code if error else ErrorCode.INTERNAL, error.message if error else "no report"
+            )
+        figures: dict[str, Any] = msgspec.json.decode(answer.figures)
+        return figures
+
     # --- read ------------------------------------------------------------------------------
 
     def now(self) -> float:
@@ -321,6 +353,11 @@ class DispatchService:
         """The newest AVL position known here of each unit that has one, by unit id (a live,
         read-only view: `Change.positions` says whose moved). Also each ``Unit.position``."""
         return self.state.positions
+
+    def presence(self) -> Mapping[str, PositionPresence]:
+        """The floor's signed-in positions by client id (a supervisor's or admin's; a live,
+        read-only view: `Change.presence` says which changed)."""
+        return self.state.presence
 
     def keyups(self) -> Mapping[str, KeyUp]:
         """The newest radio key-up heard here on each channel, by channel (a live, read-only

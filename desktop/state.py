@@ -24,6 +24,10 @@
   channel (`desktop.domain.keyups.is_newer_keyup`), held on the state (`keyups`), not in the
   world: no seq, no replica row, listed in `Change.keyups` (channels) only. A snapshot keeps
   them (they are not about the log); after a reconnect the server's catch-up gives them again.
+- The floor's positions (`apply_presence`, a supervisor's or admin's only) are a third: each
+  signed-in position by client id and what it has open (`desktop.domain.presence`), held on
+  the state (`presence`), listed in `Change.presence`. A ``full`` frame (the server's catch-up
+  after a resync) replaces them all; otherwise a frame adds, replaces and removes (``gone``).
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ from desktop.domain.types import Incident, Position, Unit
 from desktop.domain.wording import local_reference
 from desktop.domain.world import Touched, World, collection_of, world_from_lists
 from desktop.outbox import OutboxEntry
-from desktop.protocol.messages import KeyUp, PositionFix
+from desktop.protocol.messages import KeyUp, PositionFix, PositionPresence, PresenceBody
 
 __all__ = ["Change", "ClientState", "Forecast", "GapError", "PendingCommand"]
 
@@ -65,7 +69,9 @@ class GapError(Exception):
 class Change:
     """What changed since the last notification. ``positions``: the units whose AVL position
     moved (and nothing else about them, unless they are in ``units`` too); ``keyups``: the
-    radio channels whose newest key-up changed (`ClientState.keyups`)."""
+    radio channels whose newest key-up changed (`ClientState.keyups`); ``presence``: the floor's
+    positions (by client id) that signed in, out or changed what they have open
+    (`ClientState.presence`)."""
 
     incidents: set[str] = field(default_factory=set)
     units: set[str] = field(default_factory=set)
@@ -75,6 +81,7 @@ class Change:
     radio_log: set[str] = field(default_factory=set)
     positions: set[str] = field(default_factory=set)
     keyups: set[str] = field(default_factory=set)
+    presence: set[str] = field(default_factory=set)
     pending: bool = False  # the set of pending commands changed
     attention: bool = False  # Needs attention changed
     reset: bool = False  # the whole world was replaced (snapshot)
@@ -89,6 +96,7 @@ class Change:
             or self.radio_log
             or self.positions
             or self.keyups
+            or self.presence
             or self.pending
             or self.attention
             or self.reset
@@ -104,6 +112,7 @@ class Change:
         self.radio_log |= other.radio_log
         self.positions |= other.positions
         self.keyups |= other.keyups
+        self.presence |= other.presence
         self.pending |= other.pending
         self.attention |= other.attention
         self.reset |= other.reset
@@ -164,6 +173,7 @@ class ClientState:
             if unit.position is not None
         }
         self._keyups: dict[str, KeyUp] = {}
+        self._presence: dict[str, PositionPresence] = {}
 
     # --- events ----------------------------------------------------------------------------
 
@@ -257,6 +267,31 @@ class ClientState:
                 changed.add(keyup.channel)
         self._change.keyups |= changed
         return changed
+
+    # --- the floor's positions (supervisors and admins) ------------------------------------
+
+    def apply_presence(self, presence: PresenceBody) -> set[str]:
+        """Take a ``presence`` frame (module docstring); return the client ids that changed."""
+        changed: set[str] = set()
+        if presence.full:
+            listed = {position.client_id for position in presence.positions}
+            changed |= set(self._presence) - listed
+            self._presence = {k: v for k, v in self._presence.items() if k in listed}
+        for client_id in presence.gone:
+            if self._presence.pop(client_id, None) is not None:
+                changed.add(client_id)
+        for position in presence.positions:
+            if self._presence.get(position.client_id) != position:
+                self._presence[position.client_id] = position
+                changed.add(position.client_id)
+        self._change.presence |= changed
+        return changed
+
+    @property
+    def presence(self) -> Mapping[str, PositionPresence]:
+        """The floor's signed-in positions by client id, as the server last said (read-only;
+        empty unless this position watches the floor)."""
+        return MappingProxyType(self._presence)
 
     @property
     def keyups(self) -> Mapping[str, KeyUp]:

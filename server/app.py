@@ -21,7 +21,9 @@ connection of the `Hub` every ``positions_interval`` s, and right after a connec
 Radio key-ups (`server.keyups`) go the same way: ``keyup`` frames from a role that may send
 them (``radio``, ``admin``), the newest per channel fanned out every ``keyups_interval`` s in
 ``keyups`` frames and caught up after a resync; an invalid key-up is answered
-``invalid_keyup``.
+``invalid_keyup``. What each position has open (``activity``) and the shift report on request
+(``report_request``) go to `server.supervision`: the floor's presence is sent to the
+supervisors and admins only.
 
 Sync choice (`choose_sync`): ``replay`` when ``0 < last_seq <= server_seq`` and at most
 ``replay_limit`` events are missing, or when ``last_seq == 0`` and the log holds at most
@@ -51,12 +53,14 @@ from desktop.protocol.codec import encode
 from desktop.protocol.errors import CloseCode, ErrorCode
 from desktop.protocol.messages import Error, ErrorInfo, HelloBody, PasswordAuth, Role, WelcomeBody
 from desktop.protocol.session import (
+    ActivityReported,
     CaughtUp,
     CloseConnection,
     CommandReceived,
     HelloReceived,
     KeyUpsReported,
     PositionsReported,
+    ReportRequested,
     ServerOutput,
     ServerSession,
     ServerSessionLimits,
@@ -81,8 +85,10 @@ from server.positions import (
     PositionBook,
     PositionFeed,
 )
+from server.presence import DEFAULT_PRESENCE_INTERVAL
 from server.processor import CommandProcessor, load_world, uses_simulated_clock
 from server.store.base import StorageUnavailable, Store, StoreError
+from server.supervision import Supervision
 
 __all__ = ["DispatchServer", "ServerConfig", "choose_sync"]
 
@@ -120,6 +126,7 @@ class ServerConfig:
     positions_save_interval: float = DEFAULT_SAVE_INTERVAL  # most seconds between their writes
     positions_history: int = DEFAULT_HISTORY  # fixes kept per unit in memory
     keyups_interval: float = DEFAULT_KEYUP_INTERVAL  # seconds between fan-outs of key-ups
+    presence_interval: float = DEFAULT_PRESENCE_INTERVAL  # seconds between presence fan-outs
 
 
 def choose_sync(
@@ -165,6 +172,7 @@ class DispatchServer:
             save_interval=self.config.positions_save_interval,
         )
         self.keyups = KeyUpBoard(self.hub.broadcast, interval=self.config.keyups_interval)
+        self.supervision = Supervision(store, self.hub, interval=self.config.presence_interval)
         self.throttle = LoginThrottle(self.config.login_max_failures, self.config.login_window)
         self._requested_port = port
         self._port: int | None = None
@@ -221,6 +229,7 @@ class DispatchServer:
         self._spawn(self._purge_tokens(), "token purge")
         self._spawn(self.positions.run(), "position feed")
         self._spawn(self.keyups.run(), "key-up feed")
+        self._spawn(self.supervision.run(), "presence feed")
         self._server = await serve(
             self._serve_connection,
             self.host,
@@ -247,6 +256,7 @@ class DispatchServer:
                 task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        await self.supervision.stop()
         await self.positions.stop()
 
     async def __aenter__(self) -> DispatchServer:
@@ -303,6 +313,7 @@ class DispatchServer:
                 task.cancel()
             await asyncio.gather(*hello_tasks, return_exceptions=True)
             self.hub.discard(conn)
+            self.supervision.left(conn)
             await conn.finish(self.config.close_timeout + 3.0)
             if conn.caught_up_at is not None and conn.caught_up_at != conn.contact_saved_at:
                 await self._save_contact(conn.client_id, conn.caught_up_at)
@@ -345,6 +356,10 @@ class DispatchServer:
                 self._on_positions(conn, out)
             elif isinstance(out, KeyUpsReported):
                 self._on_keyups(conn, out)
+            elif isinstance(out, ActivityReported):
+                self.supervision.activity(conn, out.activity)
+            elif isinstance(out, ReportRequested):
+                self.supervision.report_requested(conn, out.request_id, out.request)
             elif isinstance(out, HelloReceived):
                 on_hello(out.hello)
             elif isinstance(out, CaughtUp):
@@ -483,6 +498,7 @@ class DispatchServer:
             conn.send_many(snapshot_frames(world, seq, now))
         conn.send_many(self.positions.catch_up_frames())  # behind the resync, before live
         conn.send_many(self.keyups.catch_up_frames())
+        self.supervision.welcomed(conn, role, now)
         self.hub.add(conn)
 
     # --- introspection (tests, operations) -------------------------------------------------

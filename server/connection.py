@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from websockets.asyncio.connection import Connection as AsyncioConnection
@@ -255,10 +255,13 @@ class Hub:
     def discard(self, conn: Connection) -> None:
         self._connections.discard(conn)
 
-    def broadcast(self, frames: Sequence[bytes]) -> None:
-        """Queue ``frames`` on every live connection; drop connections that have gone."""
+    def broadcast(
+        self, frames: Sequence[bytes], only: Callable[[Connection], bool] | None = None
+    ) -> None:
+        """Queue ``frames`` on every live connection (``only``: on those it is true for); drop
+        connections that have gone."""
         for conn in list(self._connections):
-            if conn.alive:
+            if conn.alive and (only is None or only(conn)):
                 conn.send_many(frames)
             if not conn.alive:
                 self._connections.discard(conn)

@@ -36,6 +36,7 @@ from desktop.radio_clock import Sound
 from desktop.service import DispatchService
 from desktop.state import Change
 from desktop.workstation_config import WorkstationConfig
+from ui.activity_watch import ActivityWatch
 from ui.background import run_behind
 from ui.bridge import Bridge
 from ui.collector import freeze_survivors
@@ -177,6 +178,7 @@ class MainWindow(QMainWindow):
         self._build_error_banner()
         self._build_docks()
         self._build_command_line()
+        self.activity = ActivityWatch(self)  # what this position has open, for the supervisors
         self.alerts_panel.edit_requested.connect(self.command_line.edit_refused)
         self._build_status_bar()
         apply_default_layout(self)  # until the saved layout is restored on first show
@@ -473,6 +475,7 @@ class MainWindow(QMainWindow):
         if self._logging_out and self._on_log_out is not None:
             self._on_log_out()
         self.layouts.save()
+        self.activity.stop()
         super().closeEvent(event)
         self.closed.emit()
 
@@ -614,6 +617,7 @@ class MainWindow(QMainWindow):
         self.call_taking.on_change(change)
         self.maps.on_change(change)
         self.radio_panel.on_change(change)
+        self.supervisor_panel.on_change(change)
 
     def _on_status(self, status: LinkStatus) -> None:
         if status.phase in _BOARD_SETTLED:

@@ -17,6 +17,10 @@ docs/operations.md describe them (a test checks the documents against `grant_rol
   hangs up), ``avl`` (the AVL/telemetry feed, an AVL simulator: reports vehicle positions,
   the ``position`` stream, and issues no command) and ``radio`` (the radio console gateway, a
   radio simulator: the ``keyup`` stream and ``radio.emergency``).
+- **The floor.** A *position* is a person's workstation: a ladder role or the monitoring
+  role (`is_position`), never a gateway. Every position reports what it has open (the
+  ``activity`` stream); the floor's positions, and the shift report, go to supervisors and
+  admins only (`may_watch_floor`).
 - **Signing in.** A position works in its account's role unless it asks for another
   (``role_requested``). It may ask for its own role or one below it on the ladder; a supervisor
   or gateway account signs in as itself only; an admin may ask for any role. Anything else — a
@@ -42,10 +46,12 @@ __all__ = [
     "Gateway",
     "Stream",
     "grant_role",
+    "is_position",
     "is_read_only",
     "may_issue",
     "may_send",
     "may_sign_in_as",
+    "may_watch_floor",
     "refusal",
     "roles_from",
 ]
@@ -107,6 +113,17 @@ def roles_from(least: Role) -> frozenset[Role]:
 def is_read_only(role: str | None) -> bool:
     """True for a monitoring position (its panels disable every action and say why)."""
     return role == MONITOR
+
+
+def is_position(role: str | None) -> bool:
+    """True for a person's position (a ladder role or monitoring), False for a gateway."""
+    return role == MONITOR or role in _RUNG
+
+
+def may_watch_floor(role: str | None) -> bool:
+    """Whether a position in ``role`` sees the floor's positions (and shadows them) and may
+    ask for the shift report: supervisors and admins."""
+    return role in (MONITOR, _ADMIN)
 
 
 def may_issue(role: str, least_role: Role) -> bool:

@@ -7,7 +7,7 @@ Command arguments and event data are decoded separately by kind with `decode_arg
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
 import msgspec
 
@@ -29,8 +29,15 @@ DEFAULT_MAX_FRAME_BYTES = 256 * 1024
 _encoder = msgspec.json.Encoder()
 _client_decoder = msgspec.json.Decoder(ClientFrame)
 _server_decoder = msgspec.json.Decoder(ServerFrame)
-_CLIENT_TYPES = frozenset({"hello", "command", "ping", "position"})
-_SERVER_TYPES = frozenset({"welcome", "event", "snapshot", "result", "error", "pong", "positions"})
+
+
+def _tags(union: Any) -> frozenset[str]:
+    """The ``type`` of every frame class of ``union`` (the tagged union is their one home)."""
+    return frozenset(str(frame.__struct_config__.tag) for frame in get_args(union))
+
+
+_CLIENT_TYPES = _tags(ClientFrame)
+_SERVER_TYPES = _tags(ServerFrame)
 
 T = TypeVar("T")
 

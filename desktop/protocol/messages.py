@@ -18,9 +18,13 @@ from typing import Literal
 import msgspec
 
 __all__ = [
+    "MAX_DRAFTS",
+    "MAX_DRAFT_CHARS",
     "MAX_FIXES_PER_FRAME",
     "MAX_KEYUPS_PER_FRAME",
     "PROTOCOL_VERSION",
+    "ActivityBody",
+    "ActivityReport",
     "ClientFrame",
     "Command",
     "CommandBody",
@@ -44,9 +48,16 @@ __all__ = [
     "PongBody",
     "PositionBody",
     "PositionFix",
+    "PositionPresence",
     "PositionReport",
     "Positions",
     "PositionsBody",
+    "Presence",
+    "PresenceBody",
+    "Report",
+    "ReportBody",
+    "ReportRequest",
+    "ReportRequestBody",
     "Result",
     "ResultBody",
     "Role",
@@ -63,6 +74,10 @@ PROTOCOL_VERSION = 1
 MAX_FIXES_PER_FRAME = 500
 #: Most key-ups one ``keyup`` frame may carry.
 MAX_KEYUPS_PER_FRAME = 200
+#: Most drafts (fields being typed into) one ``activity`` frame may carry.
+MAX_DRAFTS = 12
+#: Most characters of one draft's text.
+MAX_DRAFT_CHARS = 1000
 
 Role = Literal["calltaker", "dispatcher", "supervisor", "admin", "telephony", "avl", "radio"]
 
@@ -197,7 +212,45 @@ class KeyUpReport(Frame, tag="keyup"):
     body: KeyUpBody
 
 
-ClientFrame = Hello | Command | Ping | PositionReport | KeyUpReport
+class ActivityBody(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """What a position has in front of it now: the ``panel`` with the keyboard, the ``call_id``
+    and ``incident_id`` it has open, what it is typing (``drafts``: field -> text, at most
+    `MAX_DRAFTS` of at most `MAX_DRAFT_CHARS` characters; field names in
+    `desktop.domain.presence.DRAFT_FIELDS`) and when its dispatcher last pressed a key or
+    clicked (``input_at``, the server's clock as the workstation estimates it). Each frame
+    replaces the one before: it is the whole picture, not a change."""
+
+    panel: str = ""
+    call_id: str | None = None
+    incident_id: str | None = None
+    drafts: dict[str, str] = msgspec.field(default_factory=dict)
+    input_at: float | None = None
+
+
+class ActivityReport(Frame, tag="activity"):
+    """Client -> server: what this position has open and is typing (docs/protocol.md,
+    "Positions and shadowing"). No ``seq``, no result, never stored: a latest value."""
+
+    body: ActivityBody
+
+
+class ReportRequestBody(msgspec.Struct, forbid_unknown_fields=True):
+    """Ask for the shift report of [``start``, ``end``) (seconds since the epoch), its times
+    written in the IANA zone ``tz``."""
+
+    start: float
+    end: float
+    tz: str = "UTC"
+
+
+class ReportRequest(Frame, tag="report_request"):
+    """Client -> server: a supervisor's or admin's shift report; answered by one ``report``
+    frame with the same ``id``."""
+
+    body: ReportRequestBody
+
+
+ClientFrame = Hello | Command | Ping | PositionReport | KeyUpReport | ActivityReport | ReportRequest
 
 
 # --- server -> client -----------------------------------------------------------------------
@@ -349,4 +402,49 @@ class KeyUps(Frame, tag="keyups"):
     body: KeyUpsBody
 
 
-ServerFrame = Welcome | Event | Snapshot | Result | Error | Pong | Positions | KeyUps
+class PositionPresence(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """One signed-in position: who (``user``, ``role``), where (``workstation``; ``client_id``
+    identifies the workstation install), since when (``signed_in_at``) and its newest
+    ``activity`` (empty until it reports one)."""
+
+    client_id: str
+    user: str
+    role: Role
+    workstation: str
+    signed_in_at: float
+    activity: ActivityBody = msgspec.field(default_factory=ActivityBody)
+
+
+class PresenceBody(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """Positions that signed in or whose activity changed, and the ``client_id``s of those
+    that signed out (``gone``). ``full``: this frame lists every position (after a resync):
+    forget the ones it does not list."""
+
+    positions: list[PositionPresence] = msgspec.field(default_factory=list)
+    gone: list[str] = msgspec.field(default_factory=list)
+    full: bool = False
+
+
+class Presence(Frame, tag="presence"):
+    """Server -> supervisor and admin positions: the floor's positions, coalesced. No ``seq``:
+    a latest-value stream beside the event log (docs/protocol.md, "Positions and shadowing")."""
+
+    body: PresenceBody
+
+
+class ReportBody(msgspec.Struct, forbid_unknown_fields=True):
+    """The answer to a ``report_request``: ``figures`` is the report's JSON form (the keys of
+    docs/operations.md, "Shift report"), or ``error`` says why there is none (``figures`` is
+    then ``null``)."""
+
+    figures: msgspec.Raw = msgspec.Raw(b"null")
+    error: ErrorInfo | None = None
+
+
+class Report(Frame, tag="report"):
+    body: ReportBody
+
+
+ServerFrame = (
+    Welcome | Event | Snapshot | Result | Error | Pong | Positions | KeyUps | Presence | Report
+)

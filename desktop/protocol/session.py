@@ -22,6 +22,8 @@ from desktop.protocol.errors import CloseCode, ErrorCode, ProtocolError
 from desktop.protocol.messages import (
     MAX_FIXES_PER_FRAME,
     MAX_KEYUPS_PER_FRAME,
+    ActivityBody,
+    ActivityReport,
     Command,
     CommandBody,
     Error,
@@ -43,6 +45,12 @@ from desktop.protocol.messages import (
     PositionFix,
     PositionReport,
     Positions,
+    Presence,
+    PresenceBody,
+    Report,
+    ReportBody,
+    ReportRequest,
+    ReportRequestBody,
     Result,
     ResultBody,
     Role,
@@ -53,6 +61,7 @@ from desktop.protocol.messages import (
 )
 
 __all__ = [
+    "ActivityReported",
     "CaughtUp",
     "ClientConfig",
     "ClientPhase",
@@ -66,6 +75,9 @@ __all__ = [
     "PongReceived",
     "PositionsReceived",
     "PositionsReported",
+    "PresenceReceived",
+    "ReportReceived",
+    "ReportRequested",
     "ResultReceived",
     "ServerErrorReceived",
     "ServerSession",
@@ -143,6 +155,21 @@ class KeyUpsReceived:
 _Item = TypeVar("_Item")
 
 
+@dataclass(frozen=True, slots=True)
+class PresenceReceived:
+    """The floor's positions changed (a ``presence`` frame, to supervisors and admins)."""
+
+    presence: PresenceBody
+
+
+@dataclass(frozen=True, slots=True)
+class ReportReceived:
+    """The answer to the ``report_request`` whose frame id was ``request_id``."""
+
+    request_id: str | None
+    report: ReportBody
+
+
 def _parts(items: list[_Item], step: int) -> list[list[_Item]]:
     """``items`` in consecutive slices of at most ``step``."""
     return [items[i : i + step] for i in range(0, len(items), step)]
@@ -158,6 +185,8 @@ ClientOutput = (
     | PongReceived
     | PositionsReceived
     | KeyUpsReceived
+    | PresenceReceived
+    | ReportReceived
 )
 
 _FATAL_CODES = frozenset(
@@ -250,6 +279,16 @@ class ClientSession:
             for part in _parts(keyups, MAX_KEYUPS_PER_FRAME)
         ]
 
+    def activity(self, activity: ActivityBody, now: float) -> bytes:
+        """The ``activity`` frame saying what this position has open. Only valid once READY."""
+        self._ready_to_report("activity")
+        return encode(ActivityReport(body=activity, ts=now))
+
+    def report_request(self, request: ReportRequestBody, request_id: str, now: float) -> bytes:
+        """The ``report_request`` frame ``request_id``. Only valid once READY."""
+        self._ready_to_report("a report request")
+        return encode(ReportRequest(body=request, id=request_id, ts=now))
+
     def _ready_to_report(self, what: str) -> None:
         if self.phase is not ClientPhase.READY:
             raise RuntimeError(f"cannot report {what} while {self.phase}")
@@ -301,6 +340,12 @@ class ClientSession:
             if self.phase not in (ClientPhase.SYNCING, ClientPhase.READY):
                 raise ProtocolError(ErrorCode.INVALID_FRAME, "key-ups before welcome")
             return [KeyUpsReceived(frame.body.keyups)]
+        if isinstance(frame, Presence):
+            if self.phase not in (ClientPhase.SYNCING, ClientPhase.READY):
+                raise ProtocolError(ErrorCode.INVALID_FRAME, "presence before welcome")
+            return [PresenceReceived(frame.body)]
+        if isinstance(frame, Report):
+            return [ReportReceived(frame.id, frame.body)]
         fatal = frame.body.code in _FATAL_CODES
         if fatal:
             self.phase = ClientPhase.CLOSED
@@ -383,6 +428,23 @@ class KeyUpsReported:
 
 
 @dataclass(frozen=True, slots=True)
+class ActivityReported:
+    """A signed-in client said what it has open. The application checks the connection's role
+    (`desktop.domain.roles.is_position`) and the activity (`desktop.domain.presence`)."""
+
+    activity: ActivityBody
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRequested:
+    """A signed-in client asked for a shift report, to be answered with frame id
+    ``request_id``. The application checks the role (`desktop.domain.roles.may_watch_floor`)."""
+
+    request_id: str | None
+    request: ReportRequestBody
+
+
+@dataclass(frozen=True, slots=True)
 class CloseConnection:
     code: CloseCode
     reason: str
@@ -419,6 +481,8 @@ ServerOutput = (
     | CommandReceived
     | PositionsReported
     | KeyUpsReported
+    | ActivityReported
+    | ReportRequested
     | CloseConnection
     | CaughtUp
     | bytes
@@ -518,6 +582,12 @@ class ServerSession:
             if self.phase is not ServerPhase.OPEN:
                 return self._bad_frame(ErrorCode.NOT_AUTHENTICATED, "send hello first", now)
             return [KeyUpsReported(frame.body.keyups)]
+        if isinstance(frame, ActivityReport | ReportRequest):
+            if self.phase is not ServerPhase.OPEN:
+                return self._bad_frame(ErrorCode.NOT_AUTHENTICATED, "send hello first", now)
+            if isinstance(frame, ActivityReport):
+                return [ActivityReported(frame.body)]
+            return [ReportRequested(frame.id, frame.body)]
         if self.phase is not ServerPhase.OPEN:
             result = _refused(frame.body.key, ErrorCode.NOT_AUTHENTICATED, "send hello first")
             self.bad_frames += 1

@@ -12,6 +12,10 @@ Below the tiles, two pyqtgraph charts of the last 24 hours, hour by hour (`deskt
 hours`): the calls received, and the 90th percentile of their processing against its 60 s
 line. They are built by `load_charts` once pyqtgraph is loaded (behind the board, with the map:
 start-up does not wait for it) and redrawn every `CHART_EVERY_S` while the panel shows.
+
+Below them, the floor's positions and the shadow of one (ui/widgets/floor_positions.py), live
+from the presence the server sends; and the shift report (Ctrl+R or the button:
+ui/dialogs/shift_report.py), made by the server from its log.
 """
 
 from __future__ import annotations
@@ -22,12 +26,14 @@ from typing import Any
 
 import msgspec
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -36,8 +42,14 @@ from desktop.domain.catalog import EVENTS
 from desktop.domain.floor_figures import PROCESSING_TARGET_S, READ_KINDS, FloorLog
 from desktop.floor_tiles import DAY_S, Standing, Tile, floor_tiles, hours
 from desktop.service import DispatchService
+from desktop.state import Change
+from ui.dialogs.shift_report import ShiftReportDialog
+from ui.widgets.floor_positions import FloorPositions
 
-__all__ = ["CHART_EVERY_S", "STANDING_STYLE", "SupervisorPanel", "TileBox"]
+__all__ = ["CHART_EVERY_S", "REPORT_KEY", "STANDING_STYLE", "SupervisorPanel", "TileBox"]
+
+#: The key that opens the shift report from the panel.
+REPORT_KEY = "Ctrl+R"
 
 #: Seconds between two redraws of the charts (an hour's bar moves slowly).
 CHART_EVERY_S = 10.0
@@ -114,8 +126,20 @@ class SupervisorPanel(QWidget):
         self.heading.setObjectName("supervisor_since")
         self._grid = QGridLayout()
         self._layout = layout = QVBoxLayout(self)
-        layout.addWidget(self.heading)
+        self.report_button = QPushButton(f"Shift report… ({REPORT_KEY})")
+        self.report_button.setObjectName("shift_report")
+        self.report_button.clicked.connect(self.open_report)
+        shortcut = QShortcut(QKeySequence(REPORT_KEY), self)
+        shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        shortcut.activated.connect(self.open_report)
+        top = QHBoxLayout()
+        top.addWidget(self.heading, 1)
+        top.addWidget(self.report_button)
+        self.positions = FloorPositions(service, self)
+        self.report_dialog: ShiftReportDialog | None = None
+        layout.addLayout(top)
         layout.addLayout(self._grid)
+        layout.addWidget(self.positions)
         layout.addStretch(1)
         self.charts: Any = None  # (volume plot, bars, processing plot, curve) once loaded
         self._charted_at = -CHART_EVERY_S
@@ -134,9 +158,26 @@ class SupervisorPanel(QWidget):
         except (msgspec.DecodeError, msgspec.ValidationError):
             self.floor.read(None, at)
 
+    def on_change(self, change: Change) -> None:
+        """Follow the floor: the positions when their presence changed, and the shadow when
+        what it shows may have."""
+        shadowing = self.positions.shadowed is not None
+        if change.presence or change.reset or (shadowing and (change.incidents or change.calls)):
+            self.positions.refresh(self.service.server_now())
+
+    def open_report(self) -> ShiftReportDialog:
+        """Open the shift report dialog (the same one again while it is open)."""
+        dialog = self.report_dialog
+        if dialog is None:
+            dialog = self.report_dialog = ShiftReportDialog(self.service, self)
+        dialog.open()
+        dialog.raise_()
+        return dialog
+
     def tick(self) -> None:
         """Work the tiles out again (once a second, and when shown)."""
         now = self._clock()
+        self.positions.refresh(self.service.server_now())  # idle times move
         figures = self.floor.figures(now - DAY_S, now + 1.0)
         alarms, alerts = self._unacknowledged()
         tiles = floor_tiles(self.service.state.view, figures, now, alarms=alarms, alerts=alerts)

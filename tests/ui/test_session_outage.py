@@ -135,7 +135,7 @@ async def test_ctrl_q_with_queued_commands_asks_and_keep_working_keeps_the_windo
     window.show()
     service.submit(p1())
     window.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=2000)
+    await wait_until(lambda: QApplication.activeWindow() is window, timeout=2.0, what="active")
 
     qtbot.keyClick(window.incidents_view, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
 
@@ -145,7 +145,7 @@ async def test_ctrl_q_with_queued_commands_asks_and_keep_working_keeps_the_windo
     assert "1 command is queued" in box.text() and DEAD_URL in box.informativeText()
     (keep,) = [b for b in box.buttons() if b.text() == "Keep working"]
     keep.click()
-    qtbot.waitUntil(lambda: visible_box("quit_question") is None, timeout=2000)
+    await wait_until(lambda: visible_box("quit_question") is None, timeout=2.0, what="closed")
     assert window.isVisible() and closed == []
 
     qtbot.keyClick(window.incidents_view, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
@@ -153,7 +153,7 @@ async def test_ctrl_q_with_queued_commands_asks_and_keep_working_keeps_the_windo
     assert box is not None
     (quit_anyway,) = [b for b in box.buttons() if b.text() == "Quit anyway"]
     quit_anyway.click()
-    qtbot.waitUntil(lambda: closed == [True], timeout=2000)
+    await wait_until(lambda: closed == [True], timeout=2.0, what="window closed")
     assert not window.isVisible()
     assert len(service.outbox) == 1  # kept, to be sent
     service.db.close()

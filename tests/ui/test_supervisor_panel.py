@@ -72,7 +72,7 @@ async def test_the_tiles_follow_the_floor(
     assert not sam.window.docks["supervisor"].visibleRegion().isEmpty()
 
     sam.window.maps.start(behind=False)  # pyqtgraph loaded: the charts are built with the map
-    qtbot.waitUntil(lambda: panel.charts is not None, timeout=10_000)
+    await wait_until(lambda: panel.charts is not None, timeout=10.0, what="charts built")
     ago, calls, processing = panel.chart_points
     assert ago[-1] == 0 and len(ago) == 24 and calls[-1] == 1 and sum(calls) == 1
     assert len(processing) == 1 and processing[0][0] == 0

@@ -1,9 +1,9 @@
 """`ShiftReportDialog`: the shift report from the Supervisor panel (issue #16). The supervisor
-picks the range (the last 12 hours by default), the format and the file; the server makes the
-report from its event log (`DispatchService.shift_report`, the same figures as
-``dispatch-server report``) and the workstation writes it in the format chosen
-(`desktop.reports.files.report_bytes`: PDF with charts, CSV or JSON). Keyboard-first: Enter
-makes it, Esc closes. Opened with ``open()`` (never ``exec()`` under qasync).
+picks the range (by default the last 12 hours, to the next whole minute), the format and the
+file; the server makes the report from its event log (`DispatchService.shift_report`, the
+same figures as ``dispatch-server report``) and the workstation writes it in the format
+chosen (`desktop.reports.files.report_bytes`: PDF with charts, CSV or JSON). Keyboard-first:
+Enter makes it, Esc closes. Opened with ``open()`` (never ``exec()`` under qasync).
 """
 
 from __future__ import annotations
@@ -28,10 +28,20 @@ from PySide6.QtWidgets import (
 from desktop.reports.files import REPORT_FORMATS, report_bytes
 from desktop.service import CommandRefused, DispatchService
 
-__all__ = ["DEFAULT_HOURS", "ShiftReportDialog", "local_zone"]
+__all__ = ["DEFAULT_HOURS", "ShiftReportDialog", "default_end", "local_zone"]
 
 #: The range the dialog offers first: the last this many hours (a 12-hour shift).
 DEFAULT_HOURS = 12
+
+
+def default_end(now: QDateTime) -> QDateTime:
+    """The end the dialog offers: the next whole minute after ``now``. The fields show minutes,
+    so the range shown is the range made, and it holds everything recorded up to now."""
+    minute = now.time()
+    start_of_minute = QDateTime(
+        now.date(), minute.addSecs(-minute.second()).addMSecs(-minute.msec())
+    )
+    return start_of_minute.addSecs(60)
 
 
 def local_zone() -> str:
@@ -62,9 +72,9 @@ class ShiftReportDialog(QDialog):
         self.setObjectName("shift_report_dialog")
         self.setWindowTitle("Shift report")
         self.service = service
-        now = QDateTime.currentDateTime()
-        self.start = QDateTimeEdit(now.addSecs(-DEFAULT_HOURS * 3600))
-        self.end = QDateTimeEdit(now)
+        end = default_end(QDateTime.currentDateTime())
+        self.start = QDateTimeEdit(end.addSecs(-DEFAULT_HOURS * 3600))
+        self.end = QDateTimeEdit(end)
         for edit in (self.start, self.end):
             edit.setDisplayFormat("yyyy-MM-dd HH:mm")
             edit.setCalendarPopup(True)

@@ -17,13 +17,12 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Literal
 
-from desktop.domain.floor_figures import FloorFigures, FloorLog
+from desktop.domain.floor_figures import SHARE_TARGETS, FloorFigures, FloorLog
 from desktop.domain.types import AVAILABLE_STATUSES, CallStatus, IncidentStatus
 from desktop.domain.world import World
 
 __all__ = [
     "DAY_S",
-    "SHARE_TARGETS",
     "TIME_TARGETS_S",
     "Hour",
     "Standing",
@@ -34,12 +33,6 @@ __all__ = [
 
 #: The window of the compliance tiles: the last 24 hours.
 DAY_S = 86400.0
-#: Share targets by figure (0..1).
-SHARE_TARGETS: dict[str, float] = {
-    "answered_15s": 0.90,
-    "answered_20s": 0.95,
-    "processed_60s": 0.90,
-}
 #: 90th-percentile time targets by figure (seconds).
 TIME_TARGETS_S: dict[str, float] = {"turnout_p90": 80.0, "travel_p90": 240.0}
 

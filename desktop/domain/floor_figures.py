@@ -75,8 +75,6 @@ ANSWER_TARGETS_S: tuple[int, ...] = (15, 20)
 PROCESSING_TARGET_S = 60
 #: Share targets (0..1) by figure: answered within 15 s 90 % and within 20 s 95 % (NENA
 #: STA-020), processed (call received to first unit dispatched) within 60 s 90 % (NFPA 1225).
-#: ``desktop.floor_tiles.SHARE_TARGETS`` holds the same (tests/server/test_report_pdf.py
-#: checks they agree).
 SHARE_TARGETS: dict[str, float] = {
     "answered_15s": 0.90,
     "answered_20s": 0.95,

@@ -274,9 +274,3 @@ def test_report_bytes_writes_every_format(replayed: Path) -> None:
     assert set(REPORT_FORMATS) == {"pdf", "csv", "json"}
     with pytest.raises(ValueError, match="no report format 'xlsx'"):
         report_bytes(figures, "xlsx")
-
-
-def test_the_share_targets_are_the_tiles() -> None:
-    from desktop.floor_tiles import SHARE_TARGETS as TILE_TARGETS
-
-    assert TILE_TARGETS == SHARE_TARGETS

@@ -56,6 +56,8 @@ async def test_dispatchers_hold_the_newest_keyup_of_each_channel(
     )
     await wait_until(lambda: not ann.keyups()["FIRE DISPATCH"].talking, 5, "the release")
     await wait_until(lambda: "EMS DISPATCH" in ann.keyups(), 5, "the EMS key-up")
+    # the view holds a key-up as it arrives; its Change is published at the next flush
+    await wait_until(lambda: any("EMS DISPATCH" in c.keyups for c in changes), 5, "its change")
     heard = [c for c in changes if c.keyups]
     assert heard and all(not (c.units or c.incidents or c.positions) for c in heard)
     assert set().union(*(c.keyups for c in heard)) == {"FIRE DISPATCH", "EMS DISPATCH"}

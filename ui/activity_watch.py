@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QApplication, QDockWidget, QLineEdit, QWidget
 
 from desktop.activity import ActivityTracker
+from ui.docks import COMMAND_LINE
 
 if TYPE_CHECKING:
     from ui.main_window import MainWindow
@@ -83,9 +84,12 @@ class ActivityWatch(QObject):
         return False
 
     def panel(self) -> str:
-        """The name of the dock with the keyboard ("" when none of this window's has it)."""
+        """The name of the dock with the keyboard, or the command line's ("" when none of this
+        window's has it)."""
         node = QApplication.focusWidget()
         while node is not None and node is not self._window:
+            if node is self._window.command_line:
+                return COMMAND_LINE.name
             if isinstance(node, QDockWidget):
                 name = node.objectName()
                 return "map" if name.startswith("map_") else name

@@ -8,7 +8,14 @@ from dataclasses import dataclass
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QMainWindow
 
-__all__ = ["DOCKS", "GO_TO_KEYS", "DockSpec", "apply_default_layout"]
+__all__ = [
+    "COMMAND_LINE",
+    "DOCKS",
+    "GO_TO_KEYS",
+    "PANEL_TITLES",
+    "DockSpec",
+    "apply_default_layout",
+]
 
 Area = Qt.DockWidgetArea
 
@@ -41,6 +48,12 @@ DOCKS = (
     DockSpec("alerts", "Alerts"),
     DockSpec("supervisor", "Supervisor"),
 )
+
+#: The command line is no dock, but a place the keyboard can be (a position's ``panel``).
+COMMAND_LINE = DockSpec("command_line", "Command line")
+
+#: The title of each place the keyboard can be, by its name.
+PANEL_TITLES = {spec.name: spec.title for spec in (*DOCKS, COMMAND_LINE)}
 
 
 def apply_default_layout(window: QMainWindow) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QScrollArea
 
 from desktop.domain.incidents import IncidentCreate
 from desktop.domain.types import LocationArgs
@@ -53,21 +54,34 @@ async def test_the_supervisor_shadows_a_dispatcher_following_incident_and_typing
     assert number_1
     await wait_until(lambda: number_1 in table.item(0, 3).text(), what="ann's incident listed")
 
-    # Enter on ann's row shadows her
+    # Enter on ann's row shadows her; the pane below the overview is brought into view
+    sam.window.resize(1900, 1040)
+    sam.window.maps.start(behind=False)  # pyqtgraph loaded: the charts above the overview
+    await wait_until(lambda: panel.charts is not None, timeout=10.0, what="charts built")
     sam.window.go_to("supervisor")
     table.setFocus()
     table.setCurrentCell(0, 0)
+    scroll = sam.window.docks["supervisor"].findChild(QScrollArea)
+    assert scroll is not None and scroll.verticalScrollBar().maximum() > 0  # the panel scrolls
+    scroll.verticalScrollBar().setValue(0)  # looking at the tiles at the top
     QTest.keyClick(table, Qt.Key.Key_Return)
     shadow = panel.positions.shadow
     assert panel.positions.shadowed is not None and shadow.isVisible()
+    await wait_until(
+        lambda: shadow.visibleRegion().boundingRect().size() == shadow.size(),
+        what="the whole shadow in view",
+    )
     assert "Shadowing ann (dispatcher) at ann" in shadow.title.text()
     assert number_1 in shadow.open.text() and "1200 Market St" in shadow.open.text()
 
-    # her typing shows live
+    # her typing shows live, and where her keyboard is
     line = ann.window.command_line.input
+    ann.window.activateWindow()  # one process holds both windows: the keyboard goes to hers
+    line.setFocus()
     QTest.keyClicks(line, "D E51")
     await wait_until(lambda: "D E51" in shadow.drafts.text(), what="typing shadowed")
     assert "Command line" in shadow.drafts.text()
+    await wait_until(lambda: table.item(0, 4).text() == "Command line", what="her keyboard")
     ann.window.incident_detail.note.setFocus()
     QTest.keyClicks(ann.window.incident_detail.note, "caller on 2nd floor")
     await wait_until(lambda: "caller on 2nd floor" in shadow.drafts.text(), what="note shadowed")

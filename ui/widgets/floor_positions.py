@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from html import escape
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
     QHeaderView,
     QLabel,
+    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -28,18 +29,17 @@ from PySide6.QtWidgets import (
 
 from desktop.floor_positions import PositionRow, ShadowView, position_rows, shadow_view
 from desktop.service import DispatchService
-from ui.docks import DOCKS
+from ui.docks import PANEL_TITLES
 from ui.presentation import duration
 
 __all__ = ["COLUMNS", "FloorPositions", "PositionsTable", "ShadowPane"]
 
 COLUMNS = ("User", "Role", "Workstation", "Open", "Panel", "Idle")
-_PANEL_TITLES = {spec.name: spec.title for spec in DOCKS}
 _CLIENT_ID = Qt.ItemDataRole.UserRole
 
 
 def _cells(row: PositionRow) -> tuple[str, ...]:
-    panel = _PANEL_TITLES.get(row.panel, row.panel) or "—"
+    panel = PANEL_TITLES.get(row.panel, row.panel) or "—"
     return (row.user, row.role, row.workstation, row.open, panel, duration(row.idle_s))
 
 
@@ -132,7 +132,7 @@ class ShadowPane(QFrame):
             self.hide()
             return
         self.title.setText(view.title + ("" if view.gone else "   (Esc stops)"))
-        panel = _PANEL_TITLES.get(view.panel, view.panel)
+        panel = PANEL_TITLES.get(view.panel, view.panel)
         self.open.setText(f"Open: {view.open}" + (f"   ·   in {panel}" if panel else ""))
         lines = [*view.details, *view.narrative]
         self.details.setText("\n".join(lines))
@@ -169,11 +169,20 @@ class FloorPositions(QWidget):
         self.table.shadow_requested.connect(self.shadow_position)
 
     def shadow_position(self, client_id: str | None) -> None:
-        """Follow ``client_id`` (None: stop)."""
+        """Follow ``client_id`` (None: stop); the shadow is scrolled into view once laid out."""
         self.shadowed = client_id
         position = self.service.presence().get(client_id) if client_id else None
         self._shadowed_name = f"{position.user} at {position.workstation}" if position else ""
         self.refresh(self.service.server_now())
+        if client_id is not None:
+            QTimer.singleShot(0, self._bring_shadow_into_view)
+
+    def _bring_shadow_into_view(self) -> None:
+        node = self.parentWidget()
+        while node is not None and not isinstance(node, QScrollArea):
+            node = node.parentWidget()
+        if node is not None and self.shadow.isVisible():
+            node.ensureWidgetVisible(self.shadow, 0, 0)
 
     def refresh(self, now: float) -> None:
         """Show the floor as the service holds it now."""

@@ -12,6 +12,10 @@ outlives its 2 s timeout indefinitely). These tests therefore use the ``thread``
 timeout it prints every thread's stack and ends the pytest process, so a hang fails the run
 instead of stalling it.
 
+qasync's ``run_until_complete`` ends with one more pass of Qt events after it has cleared the
+running loop, and pytest-qt processes events around teardown when no loop runs: both are made
+to run with the loop current (``TestLoop``, ``_process_events_with_the_loop_running``).
+
 Garbage is collected on the main thread only (as `ui.collector` does in the application):
 automatic collection is off for these tests, and when each one ends what automatic collection
 would have done by then is done, on the main thread (`ui.collector.collect_due`).
@@ -45,9 +49,28 @@ def _qt_event_loop() -> asyncio.AbstractEventLoop:
     import qasync
     from PySide6.QtWidgets import QApplication
 
+    class TestLoop(qasync.QEventLoop):  # type: ignore[misc]
+        """qasync's ``run_until_complete`` processes Qt events once more after ``run_forever``
+        has cleared the running loop; a task woken then (a link reading a frame) would find
+        no running loop and fail. pytest-asyncio runs each test and fixture step to completion
+        on its own, so between them the loop stays current, as in the application, whose loop
+        runs until it quits."""
+
+        def run_forever(self) -> None:
+            try:
+                super().run_forever()
+            finally:
+                asyncio.events._set_running_loop(self)
+
+        def run_until_complete(self, future: Any) -> Any:
+            try:
+                return super().run_until_complete(future)
+            finally:
+                asyncio.events._set_running_loop(None)
+
     app = QApplication.instance() or QApplication(["pytest-qt-qapp"])
     app.setQuitOnLastWindowClosed(False)  # as in production (ui/app.py): closing is not quitting
-    loop = qasync.QEventLoop(app)
+    loop = TestLoop(app)
     _qasync_loops[:] = [loop]
     return loop
 

@@ -22,6 +22,7 @@ from tests.support.offline_window import open_offline, unit
 from tests.support.serverproc import ServerProcess
 from tests.support.waiting import wait_until
 from tests.support.workstation import Workstation
+from ui.panels.supervisor import CHART_HEIGHT_PX
 
 
 async def test_the_tiles_follow_the_floor(
@@ -73,6 +74,9 @@ async def test_the_tiles_follow_the_floor(
 
     sam.window.maps.start(behind=False)  # pyqtgraph loaded: the charts are built with the map
     await wait_until(lambda: panel.charts is not None, timeout=10.0, what="charts built")
+    volume, _bars, processing, _curve = panel.charts  # type: ignore[misc]
+    sam.window.resize(1900, 1600)  # room to spare: the charts keep their height
+    await wait_until(lambda: volume.height() == processing.height() == CHART_HEIGHT_PX)
     ago, calls, processing = panel.chart_points
     assert ago[-1] == 0 and len(ago) == 24 and calls[-1] == 1 and sum(calls) == 1
     assert len(processing) == 1 and processing[0][0] == 0

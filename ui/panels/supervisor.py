@@ -54,6 +54,9 @@ REPORT_KEY = "Ctrl+R"
 #: Seconds between two redraws of the charts (an hour's bar moves slowly).
 CHART_EVERY_S = 10.0
 
+#: The charts' height (px): fixed, so the panel does not reflow as the floor changes.
+CHART_HEIGHT_PX = 170
+
 #: Each standing's colours: text on background (the dark theme's palette).
 STANDING_STYLE: dict[Standing, str] = {
     "ok": "background:#12261a; color:#7ee2a8; border:1px solid #238636;",
@@ -207,7 +210,7 @@ class SupervisorPanel(QWidget):
         def chart(name: str, title: str) -> Any:
             plot = pg.PlotWidget(title=title)
             plot.setObjectName(name)
-            plot.setMinimumHeight(140)
+            plot.setFixedHeight(CHART_HEIGHT_PX)
             plot.showGrid(y=True, alpha=0.2)
             plot.setMouseEnabled(x=False, y=False)
             plot.hideButtons()

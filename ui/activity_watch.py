@@ -84,9 +84,12 @@ class ActivityWatch(QObject):
         return False
 
     def panel(self) -> str:
-        """The name of the dock with the keyboard, or the command line's ("" when none of this
-        window's has it)."""
+        """The name of the dock with the keyboard, or the command line's; while another
+        application is active, where the keyboard will be when the window is back ("" when
+        in none)."""
         node = QApplication.focusWidget()
+        if node is None or not self._mine(node):
+            node = self._window.focusWidget()
         while node is not None and node is not self._window:
             if node is self._window.command_line:
                 return COMMAND_LINE.name

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QScrollArea
+from PySide6.QtWidgets import QApplication, QScrollArea
 
 from desktop.domain.incidents import IncidentCreate
 from desktop.domain.types import LocationArgs
@@ -82,6 +82,9 @@ async def test_the_supervisor_shadows_a_dispatcher_following_incident_and_typing
     await wait_until(lambda: "D E51" in shadow.drafts.text(), what="typing shadowed")
     assert "Command line" in shadow.drafts.text()
     await wait_until(lambda: table.item(0, 4).text() == "Command line", what="her keyboard")
+    sam.window.activateWindow()  # her window inactive: the panel is where her keyboard will be
+    await wait_until(lambda: QApplication.activeWindow() is sam.window, what="sam's window")
+    assert ann.window.activity.panel() == "command_line"
     ann.window.incident_detail.note.setFocus()
     QTest.keyClicks(ann.window.incident_detail.note, "caller on 2nd floor")
     await wait_until(lambda: "caller on 2nd floor" in shadow.drafts.text(), what="note shadowed")

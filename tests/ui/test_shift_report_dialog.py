@@ -36,3 +36,18 @@ def test_the_dialog_offers_the_last_shift_up_to_now(qtbot: QtBot, tmp_path: Path
         assert dialog.start.dateTime().secsTo(end) == DEFAULT_HOURS * 3600
     finally:
         service.db.close()
+
+
+def test_the_file_field_shows_the_whole_default_path(qtbot: QtBot, tmp_path: Path) -> None:
+    service = DispatchService(
+        ServiceConfig(data_dir=tmp_path / "ws", url=DEAD_URL), SignIn("sam", "pw")
+    )
+    try:
+        dialog = ShiftReportDialog(service)
+        qtbot.addWidget(dialog)
+        dialog.show()
+        path = dialog.path
+        path.setText("/home/dispatcher/Documents/shift-report-2026-12-04-1930.pdf")
+        assert path.fontMetrics().horizontalAdvance(path.text()) < path.width()
+    finally:
+        service.db.close()

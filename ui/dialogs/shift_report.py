@@ -33,6 +33,9 @@ __all__ = ["DEFAULT_HOURS", "ShiftReportDialog", "default_end", "local_zone"]
 #: The range the dialog offers first: the last this many hours (a 12-hour shift).
 DEFAULT_HOURS = 12
 
+#: The file field shows about this many characters of the path without scrolling.
+PATH_CHARS = 56
+
 
 def default_end(now: QDateTime) -> QDateTime:
     """The end the dialog offers: the next whole minute after ``now``. The fields show minutes,
@@ -82,6 +85,7 @@ class ShiftReportDialog(QDialog):
         self.format.addItems([fmt.upper() for fmt in REPORT_FORMATS])
         self.path = QLineEdit(str(_default_path(REPORT_FORMATS[0], time.time())))
         self.path.setObjectName("shift_report_path")
+        self.path.setMinimumWidth(self.path.fontMetrics().horizontalAdvance("x" * PATH_CHARS))
         self.outcome = QLabel("Enter makes the report; Esc closes.")
         self.outcome.setObjectName("shift_report_outcome")
         self.outcome.setWordWrap(True)

@@ -18,18 +18,15 @@ are not key-ups: they are ``radio.emergency`` commands, in the log.
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import time
 from collections.abc import Callable, Sequence
 
 from desktop.domain.keyups import is_newer_keyup, keyup_problem
 from desktop.protocol.codec import encode
 from desktop.protocol.messages import KeyUp, KeyUps, KeyUpsBody
+from server.fanout import fan_out_every, positive_interval
 
 __all__ = ["DEFAULT_KEYUP_INTERVAL", "KeyUpBoard", "keyups_frame"]
-
-log = logging.getLogger(__name__)
 
 #: Seconds between two fan-outs of the channels that changed.
 DEFAULT_KEYUP_INTERVAL = 0.1
@@ -51,9 +48,7 @@ class KeyUpBoard:
         interval: float = DEFAULT_KEYUP_INTERVAL,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if interval <= 0:
-            raise ValueError("the fan-out interval must be positive")
-        self.interval = interval
+        self.interval = positive_interval(interval)
         self._broadcast = broadcast
         self._clock = clock
         self._latest: dict[str, KeyUp] = {}
@@ -98,10 +93,5 @@ class KeyUpBoard:
         return len(changed)
 
     async def run(self) -> None:
-        """Fan out every ``interval`` s until cancelled; a failed round is logged."""
-        while True:
-            await asyncio.sleep(self.interval)
-            try:
-                self.fan_out()
-            except Exception:
-                log.exception("key-up fan-out failed")
+        """Fan out every ``interval`` s until cancelled (`server.fanout.fan_out_every`)."""
+        await fan_out_every(self.interval, self.fan_out, "key-up")

@@ -5,21 +5,25 @@ newest activity, and sends what changed to the positions that watch the floor
 Presence is a latest-value stream beside the event log: no seq, no event, not stored.
 
 - **Joining.** A connection whose role is a position's (`desktop.domain.roles.is_position`)
-  joins once welcomed, by its workstation's ``client_id``; a second connection with the same
-  ``client_id`` takes the position over (the newest connection owns it). Leaving is by the
-  owner only: an older connection that ends does not take the position away.
+  joins once welcomed, by its workstation's ``client_id``. A second connection of the same
+  user with the same ``client_id`` takes the position over (the newest connection owns it: a
+  workstation that reconnected). One of another user is refused: the position stays as it
+  is, the newcomer is not on the floor (a warning is logged) and its activity is not heard,
+  so no one can hide another's position from the supervisors by sending its ``client_id``.
+  Leaving is by the owner only: an older or refused connection that ends does not take the
+  position away.
 - **Reports.** `PresenceBoard.report` checks an activity with
   `desktop.domain.presence.activity_problem`; a valid one replaces the position's activity, an
   invalid one is dropped (the caller answers the frame with one ``invalid_frame`` error).
 - **Fan-out.** Every ``interval`` seconds the positions that joined or changed, and those that
   left, go in ``presence`` frames to the watchers (`send`), encoded once for all.
-- **Catch-up.** `catch_up_frames` lists every position (``full``), for a watcher that has just
-  resynced.
+- **Catch-up.** `catch_up_frames` lists every position, for a watcher that has just resynced,
+  in as many frames as the budget needs, sent back to back: the first is ``full`` (the watcher
+  forgets the positions it does not list), the others add to it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -35,6 +39,7 @@ from desktop.protocol.messages import (
     PresenceBody,
     Role,
 )
+from server.fanout import fan_out_every, positive_interval
 
 __all__ = ["DEFAULT_PRESENCE_INTERVAL", "PRESENCE_FRAME_BUDGET", "PresenceBoard"]
 
@@ -93,9 +98,7 @@ class PresenceBoard:
         interval: float = DEFAULT_PRESENCE_INTERVAL,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if interval <= 0:
-            raise ValueError("the fan-out interval must be positive")
-        self.interval = interval
+        self.interval = positive_interval(interval)
         self._send = send
         self._clock = clock
         self._positions: dict[str, PositionPresence] = {}
@@ -103,6 +106,7 @@ class PresenceBoard:
         self._changed: set[str] = set()
         self._gone: set[str] = set()
         self.refused = 0
+        self.takeovers_refused = 0
 
     def __len__(self) -> int:
         return len(self._positions)
@@ -112,14 +116,23 @@ class PresenceBoard:
 
     def join(
         self, owner: object, client_id: str, user: str, role: Role, workstation: str, at: float
-    ) -> None:
-        """``owner`` (a connection) signed in as a position: it owns ``client_id`` from now."""
+    ) -> bool:
+        """``owner`` (a connection) signed in as a position: it owns ``client_id`` from now,
+        unless another user's connection owns it (module docstring). Whether it joined."""
+        held = self._positions.get(client_id)
+        if held is not None and held.user != user:
+            self.takeovers_refused += 1
+            log.warning(
+                "%r: position %r is %r's: not taken over by %r", owner, client_id, held.user, user
+            )
+            return False
         self._owners[client_id] = owner
         self._positions[client_id] = PositionPresence(
             client_id=client_id, user=user, role=role, workstation=workstation, signed_in_at=at
         )
         self._changed.add(client_id)
         self._gone.discard(client_id)
+        return True
 
     def report(self, owner: object, client_id: str, activity: ActivityBody) -> str | None:
         """Take the owner's newest ``activity``; the reason it is refused, if it is. A report
@@ -146,7 +159,8 @@ class PresenceBoard:
         self._gone.add(client_id)
 
     def catch_up_frames(self) -> list[bytes]:
-        """Every position (``full``), for a watcher that has just resynced."""
+        """Every position, for a watcher that has just resynced (``full`` on the first frame:
+        send them all, in order, with nothing between)."""
         positions = [self._positions[key] for key in sorted(self._positions)]
         return presence_frames(positions, [], self._clock(), full=True)
 
@@ -161,10 +175,5 @@ class PresenceBoard:
         return len(changed) + len(gone)
 
     async def run(self) -> None:
-        """Fan out every ``interval`` s until cancelled; a failed round is logged."""
-        while True:
-            await asyncio.sleep(self.interval)
-            try:
-                self.fan_out()
-            except Exception:
-                log.exception("presence fan-out failed")
+        """Fan out every ``interval`` s until cancelled (`server.fanout.fan_out_every`)."""
+        await fan_out_every(self.interval, self.fan_out, "presence")

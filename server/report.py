@@ -24,6 +24,7 @@ from desktop.domain.floor_figures import (
     Interval,
     UnitWorkload,
     nearest_rank,
+    report_range_problem,
 )
 from desktop.domain.floor_figures import FloorFigures as ShiftReport
 from desktop.reports.files import (
@@ -73,9 +74,11 @@ def _events(store: EventLog) -> Iterator[StoredEvent]:
 def shift_report(store: EventLog, start: float, end: float) -> ShiftReport:
     """The shift report of [``start``, ``end``) (seconds since the epoch) from ``store``'s whole
     event log, read once in seq order. Events whose data does not decode are skipped (with a
-    warning). Raises ValueError when ``start >= end``; the store's errors pass through."""
-    if not start < end:
-        raise ValueError("the range must start before it ends")
+    warning). Raises ValueError, before reading anything, for a range that cannot be reported
+    (`desktop.domain.floor_figures.report_range_problem`); the store's errors pass through."""
+    problem = report_range_problem(start, end)
+    if problem is not None:
+        raise ValueError(problem)
     floor = FloorLog()
     for event in _events(store):
         at = event.action_time

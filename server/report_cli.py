@@ -12,8 +12,9 @@ docs/operations.md, "Shift report"), CSV (`server.report.report_csv`) or PDF
 
 The database is only read: it must exist (it is never created here). Exit codes: 0 written,
 1 the database failed while being read, 2 usage or input errors (no such database, not a
-database, a time that does not parse, from not before to, an unknown zone, an output file
-that cannot be written, pdf asked for without ``--out``).
+database, a time that does not parse, a range that cannot be reported (from not before to,
+or longer than a year and a day: `desktop.domain.floor_figures.report_range_problem`), an
+unknown zone, an output file that cannot be written, pdf asked for without ``--out``).
 
 Registered like the other plugin modules: `add_commands` adds the sub-command and returns its
 handler (the ``dispatch_server.commands`` protocol of `server.cli`).
@@ -95,6 +96,7 @@ def run_report(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from desktop.domain.floor_figures import report_range_problem
     from server.report import report_bytes, report_dict, shift_report
     from server.store.base import StoreError, StoreOpenError
     from server.store.sqlite import SqliteStore
@@ -107,8 +109,9 @@ def _run(args: argparse.Namespace) -> int:
         start, end = parse_time(args.start, zone), parse_time(args.end, zone)
     except ValueError as exc:
         raise _Refused(str(exc)) from None
-    if not start < end:
-        raise _Refused(f"--from {args.start} must be before --to {args.end}")
+    problem = report_range_problem(start, end)
+    if problem is not None:
+        raise _Refused(f"--from {args.start} --to {args.end}: {problem}")
     db: Path = args.db
     if not db.is_file():
         raise _Refused(f"no database at {db}")

@@ -2,29 +2,33 @@
 the shift report on request (docs/protocol.md, "Positions and shadowing" and "Shift report
 requests"). `Supervision` is the one place the application hands these frames to.
 
-- A welcomed position joins the `PresenceBoard` (`desktop.domain.roles.is_position`); a
+- A welcomed position joins the `PresenceBoard` (`desktop.domain.roles.is_position`), unless
+  its ``client_id`` is another user's position (`PresenceBoard.join`: not taken over); a
   watcher (`desktop.domain.roles.may_watch_floor`) gets the whole floor right after its
   resync, then every change. Gateways neither join nor watch.
 - An ``activity`` from a connection that is not a position is answered ``forbidden``, an
   invalid one ``invalid_frame``; the connection stays open.
 - A ``report_request`` is answered with one ``report`` frame of the request's id: the report's
-  JSON form (`server.report.report_dict`), computed from the store's event log in a thread,
-  or an error (``forbidden`` for a role that does not watch the floor, ``invalid_frame`` for a
-  range or zone that is not one, ``storage_unavailable`` when the log cannot be read). One
-  report at a time per connection: a second one meanwhile is refused.
+  JSON form (`server.report.report_dict`), computed from the store's event log, put in that
+  form and encoded in a thread (the event loop never waits for a report), or an error
+  (``forbidden`` for a role that does not watch the floor, worded by
+  `desktop.domain.roles.refusal`; ``invalid_frame`` for a range that cannot be reported,
+  `desktop.domain.floor_figures.report_range_problem`, or a zone that is not one;
+  ``storage_unavailable`` when the log cannot be read). One report at a time per connection:
+  a second one meanwhile is refused (``rate_limited``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import time
 from collections.abc import Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
+from desktop.domain.floor_figures import report_range_problem
 from desktop.domain.roles import is_position, may_watch_floor, refusal
 from desktop.protocol.codec import encode
 from desktop.protocol.errors import ErrorCode
@@ -55,6 +59,13 @@ def position_key(conn: Connection) -> str:
     """The key of ``conn``'s position: its workstation's client id (or the connection's own,
     for a client that gave none)."""
     return conn.client_id or f"connection-{id(conn)}"
+
+
+def _report_figures(store: Store, request: ReportRequestBody) -> msgspec.Raw:
+    """The report ``request`` asks for, made from ``store``'s log, in its JSON form, encoded:
+    everything a report takes, for a worker thread (the store's errors pass through)."""
+    report = shift_report(store, request.start, request.end)
+    return msgspec.Raw(msgspec.json.encode(report_dict(report, ZoneInfo(request.tz))))
 
 
 class Supervision:
@@ -124,13 +135,12 @@ class Supervision:
         self, conn: Connection, request: ReportRequestBody
     ) -> tuple[ErrorCode, str] | None:
         if not may_watch_floor(conn.role):
-            return ErrorCode.FORBIDDEN, "only a supervisor or an admin may ask for the report"
+            return ErrorCode.FORBIDDEN, refusal(conn.role, "report")
         if conn in self._reporting:
             return ErrorCode.RATE_LIMITED, "a report is already being made for this position"
-        if not (math.isfinite(request.start) and math.isfinite(request.end)):
-            return ErrorCode.INVALID_FRAME, "the range is not a time range"
-        if not request.start < request.end:
-            return ErrorCode.INVALID_FRAME, "the range must start before it ends"
+        range_problem = report_range_problem(request.start, request.end)
+        if range_problem is not None:
+            return ErrorCode.INVALID_FRAME, range_problem
         try:
             ZoneInfo(request.tz)
         except (ZoneInfoNotFoundError, ValueError):
@@ -141,9 +151,8 @@ class Supervision:
         self, conn: Connection, request_id: str | None, request: ReportRequestBody
     ) -> None:
         try:
-            report = await asyncio.to_thread(shift_report, self.store, request.start, request.end)
-            figures = report_dict(report, ZoneInfo(request.tz))
-            body = ReportBody(figures=msgspec.Raw(msgspec.json.encode(figures)))
+            figures = await asyncio.to_thread(_report_figures, self.store, request)
+            body = ReportBody(figures=figures)
         except StoreError as exc:
             log.warning("%r: shift report failed: %s", conn, exc)
             error = ErrorInfo(code=ErrorCode.STORAGE_UNAVAILABLE, message="storage unavailable")

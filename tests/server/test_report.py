@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from collections.abc import Iterator
 from datetime import UTC
 from pathlib import Path
@@ -19,6 +20,7 @@ import pytest
 
 from desktop.domain.calls import CallAnswer, CallEnd, CallLink, CallOffer
 from desktop.domain.catalog import decide, event_kind_of
+from desktop.domain.floor_figures import MAX_REPORT_S
 from desktop.domain.incidents import IncidentCreate, IncidentUpdate
 from desktop.domain.kinds import CommandArgs, DecisionContext, EventData
 from desktop.domain.types import LocationArgs, UnitStatus
@@ -33,7 +35,7 @@ from server.report import (
     shift_report,
 )
 from server.report_cli import add_commands, parse_time
-from server.store.base import Batch, NewEvent
+from server.store.base import Batch, NewEvent, StoredEvent
 from server.store.sqlite import SqliteStore
 
 #: 2024-05-01 07:00 in San Francisco (14:00 UTC): the range is one hour from it.
@@ -233,6 +235,22 @@ def test_nothing_to_divide_gives_null_shares(db: SqliteStore) -> None:
         shift_report(db, END, START)
 
 
+class Unread:
+    """A store that must not be read."""
+
+    def events_after(self, seq: int, limit: int) -> list[StoredEvent]:
+        raise AssertionError("the log was read")
+
+
+def test_a_range_that_cannot_be_reported_is_refused_before_the_log_is_read() -> None:
+    with pytest.raises(ValueError, match=r"^the range must start before it ends$"):
+        shift_report(Unread(), END, START)
+    with pytest.raises(ValueError, match=r"^the range must be at most 366 days long$"):
+        shift_report(Unread(), START - MAX_REPORT_S, END)
+    with pytest.raises(ValueError, match=r"^the range is not a time range$"):
+        shift_report(Unread(), START, math.nan)
+
+
 def test_nearest_rank_percentiles() -> None:
     values = [40, 15, 50, 35, 20]
     assert nearest_rank(values, 50) == 35  # ceil(2.5) = 3rd smallest
@@ -421,8 +439,15 @@ def test_the_command_writes_json_and_csv(
     ("argv", "message"),
     [
         (("--from", "yesterday", "--to", "2024-05-01T08:00"), "not an ISO 8601 time: 'yesterday'"),
-        (("--from", "2024-05-01T08:00", "--to", "2024-05-01T08:00"), "must be before --to"),
-        (("--from", "2024-05-01T09:00", "--to", "2024-05-01T08:00"), "must be before --to"),
+        (
+            ("--from", "2024-05-01T08:00", "--to", "2024-05-01T08:00"),
+            "--from 2024-05-01T08:00 --to 2024-05-01T08:00: the range must start before it ends",
+        ),
+        (("--from", "2024-05-01T09:00", "--to", "2024-05-01T08:00"), "must start before it ends"),
+        (
+            ("--from", "2023-05-01T07:00", "--to", "2024-05-01T07:00:01"),
+            "the range must be at most 366 days long",
+        ),
         (
             ("--from", "2024-05-01", "--to", "2024-05-02", "--tz", "Mars/Olympus"),
             "unknown time zone",
@@ -478,7 +503,7 @@ def test_it_is_a_command_of_dispatch_server(
     assert cli.main([*argv, "--to", "2024-05-01T08:00", "--out", str(out)]) == 0
     assert json.loads(out.read_text(encoding="utf-8"))["calls"] == 6
     assert cli.main([*argv, "--to", "2024-05-01T06:00"]) == 2
-    assert "must be before --to" in capsys.readouterr().err
+    assert "the range must start before it ends" in capsys.readouterr().err
 
 
 def test_parse_time() -> None:

@@ -1,11 +1,14 @@
 """Radio key-ups on the reference server (server/keyups.py): the newest per channel, refusals
-answered once per frame, roles, fan-out of the changed channels only, and the catch-up after a
-resync. `KeyUpBoard` alone with a hand clock, then real websockets on 127.0.0.1 with bare
-protocol clients."""
+answered once per frame, roles, fan-out of the changed channels only (its rounds:
+server/fanout.py), and the catch-up after a resync. `KeyUpBoard` alone with a hand clock,
+then real websockets on 127.0.0.1 with bare protocol clients."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
+import math
 import time
 from collections.abc import Sequence
 
@@ -57,8 +60,9 @@ def test_the_board_keeps_the_newest_keyup_of_each_channel() -> None:
     assert keyups.latest("FIRE") == keyup("FIRE", T - 1, talking=False)
     assert keyups.latest("EMS") is None
     assert keyups.accepted == 4 and keyups.refused == 0
-    with pytest.raises(ValueError):
-        KeyUpBoard(Sent(), interval=0)
+    for interval in (0, -1, math.nan, math.inf):
+        with pytest.raises(ValueError, match="the fan-out interval must be positive"):
+            KeyUpBoard(Sent(), interval=interval)
 
 
 def test_invalid_keyups_are_dropped_counted_and_worded_once_per_frame() -> None:
@@ -100,6 +104,38 @@ def test_the_catch_up_holds_every_channels_newest_keyup() -> None:
     assert isinstance(frame, KeyUps)
     assert frame.body.keyups == [keyup("FIRE", T - 1, "710007"), keyup("OPS 2", T - 4)]
     assert sent.frames == []  # a catch-up is for one connection, not a fan-out
+
+
+async def test_a_failed_round_is_logged_and_the_next_one_comes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    failures = iter([True])
+    sent: list[Sequence[bytes]] = []
+
+    def broadcast(frames: Sequence[bytes]) -> None:
+        if next(failures, False):
+            raise RuntimeError("the hub is gone")
+        sent.append(frames)
+
+    keyups = KeyUpBoard(broadcast, interval=0.01, clock=lambda: T)
+    keyups.report([keyup("FIRE", T - 2)])
+    task = asyncio.create_task(keyups.run())
+    try:
+        async with asyncio.timeout(5):
+            while not caplog.records:  # the first round fails
+                await asyncio.sleep(0.01)
+            keyups.report([keyup("FIRE", T - 1)])
+            while not sent:  # and the next one goes out
+                await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    (failed,) = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert failed.getMessage() == "key-up fan-out failed" and failed.exc_info is not None
+    (frame,) = sent[0]
+    decoded = decode_server_frame(frame)
+    assert isinstance(decoded, KeyUps) and decoded.body.keyups == [keyup("FIRE", T - 1)]
 
 
 # --- over the wire -----------------------------------------------------------------------------

@@ -17,7 +17,13 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Literal
 
-from desktop.domain.floor_figures import SHARE_TARGETS, FloorFigures, FloorLog
+from desktop.domain.floor_figures import (
+    HOUR_S,
+    SHARE_FIGURES,
+    FloorFigures,
+    FloorLog,
+    ShareFigure,
+)
 from desktop.domain.types import AVAILABLE_STATUSES, CallStatus, IncidentStatus
 from desktop.domain.world import World
 
@@ -51,12 +57,14 @@ class Tile:
     standing: Standing
 
 
-def _share_tile(key: str, title: str, share: float | None, n: int) -> Tile:
-    target = SHARE_TARGETS[key]
-    if share is None:
+def _share_tile(share: ShareFigure, figures: FloorFigures) -> Tile:
+    key, target, value = share.key, share.target, share.of(figures)
+    title = f"{share.verb.capitalize()} ≤ {share.limit_s} s"
+    if value is None:
         return Tile(key, title, "—", f"target {target:.0%} · no call yet", "none")
-    standing: Standing = "ok" if share >= target else "warn" if share >= target - 0.05 else "bad"
-    return Tile(key, title, f"{share:.0%}", f"target {target:.0%} · {n} calls", standing)
+    standing: Standing = "ok" if value >= target else "warn" if value >= target - 0.05 else "bad"
+    n = share.samples(figures).n
+    return Tile(key, title, f"{value:.0%}", f"target {target:.0%} · {n} calls", standing)
 
 
 def _time_tile(key: str, title: str, seconds: float | None, n: int) -> Tile:
@@ -84,18 +92,7 @@ def floor_tiles(
     waiting = f"longest {longest:.0f} s" if ringing else "none waiting"
     return [
         Tile("ringing", "Calls ringing", str(len(ringing)), waiting, ring_standing),
-        _share_tile(
-            "answered_15s", "Answered ≤ 15 s",
-            figures.answered_within_share(15), figures.answer.n,
-        ),
-        _share_tile(
-            "answered_20s", "Answered ≤ 20 s",
-            figures.answered_within_share(20), figures.answer.n,
-        ),
-        _share_tile(
-            "processed_60s", "Processed ≤ 60 s",
-            figures.processed_within_60s_share, figures.processing.n,
-        ),
+        *(_share_tile(share, figures) for share in SHARE_FIGURES),
         _time_tile("turnout_p90", "Turnout p90", figures.turnout.p90, figures.turnout.n),
         _time_tile("travel_p90", "Travel p90", figures.travel.p90, figures.travel.n),
         Tile(
@@ -127,10 +124,10 @@ class Hour:
 def hours(floor: FloorLog, now: float) -> list[Hour]:
     """The last 24 hours, oldest first, each hour's figures (the charts' points); the last one
     ends at ``now``'s next whole hour."""
-    end = (now // 3600 + 1) * 3600
+    end = (now // HOUR_S + 1) * HOUR_S
     out: list[Hour] = []
     for n in range(24, 0, -1):
-        start = end - n * 3600
-        figures = floor.figures(start, start + 3600)
+        start = end - n * HOUR_S
+        figures = floor.figures(start, start + HOUR_S)
         out.append(Hour(start, figures.calls, figures.processing.p90))
     return out

@@ -33,12 +33,16 @@ The definitions, and the SFFD calls-for-service columns they correspond to (docs
 * busy (per dispatch) = from the dispatch to the unit's next status that releases it (AV, AQ),
   its next dispatch, or the end of the log (the latest action time in it), whichever is first.
 * calls by hour = the calls of the range counted by the hour, since ``start``, in which they
-  were received: bucket ``h`` is [start + h * 3600, start + (h + 1) * 3600) within the range,
-  the last one partial when the range is not whole hours long.
+  were received: bucket ``h`` is [start + h * HOUR_S, start + (h + 1) * HOUR_S) within the
+  range, the last one partial when the range is not whole hours long.
 * percentiles are nearest-rank (`nearest_rank`).
+* shares: each of `SHARE_FIGURES` (calls answered within 15 s and 20 s, processed within 60 s)
+  is declared once there, with its keys (``answered_15s`` for its target and tile,
+  ``answered_within_15s_share`` in the report's JSON), the target it is held to and the
+  standard that sets it (also as `SHARE_TARGETS` and `SHARE_STANDARDS`, by key).
 
-The targets the shares are held to (`SHARE_TARGETS`, with the standard that sets each in
-`SHARE_STANDARDS`) live here too, so the server's PDF report can read them.
+The range a report may cover is `report_range_problem`'s rule (at most `MAX_REPORT_S`), the one
+the server, ``dispatch-server report`` and the workstation's report dialog check.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from desktop.domain.calls import CallAnswered, CallLinked, CallOffered
 from desktop.domain.incidents import IncidentCreated, IncidentUpdated
@@ -57,37 +62,91 @@ from desktop.domain.units import UnitDispatched, UnitStatusChanged
 __all__ = [
     "ANSWER_TARGETS_S",
     "HOUR_S",
+    "MAX_REPORT_S",
     "PROCESSING_TARGET_S",
     "READ_KINDS",
+    "SHARE_FIGURES",
     "SHARE_STANDARDS",
     "SHARE_TARGETS",
     "FloorFigures",
     "FloorLog",
     "Interval",
+    "ShareFigure",
     "UnitWorkload",
     "hour_counts",
     "nearest_rank",
+    "report_range_problem",
 ]
 
+#: The share (0..1) of calls to answer within each answer-time target, by its seconds (NENA
+#: STA-020).
+_ANSWERED_WITHIN = {15: 0.90, 20: 0.95}
 #: The answer-time targets the ``answered_within_<N>s_share`` figures measure (seconds).
-ANSWER_TARGETS_S: tuple[int, ...] = (15, 20)
+ANSWER_TARGETS_S: tuple[int, ...] = tuple(_ANSWERED_WITHIN)
 #: The call-processing target of ``processed_within_60s_share`` (seconds).
 PROCESSING_TARGET_S = 60
-#: Share targets (0..1) by figure: answered within 15 s 90 % and within 20 s 95 % (NENA
-#: STA-020), processed (call received to first unit dispatched) within 60 s 90 % (NFPA 1225).
-SHARE_TARGETS: dict[str, float] = {
-    "answered_15s": 0.90,
-    "answered_20s": 0.95,
-    "processed_60s": 0.90,
-}
+#: The past tense of each interval a share is of, as its keys spell it.
+_SHARE_VERBS = {"answer": "answered", "processing": "processed"}
+
+
+@dataclass(frozen=True, slots=True)
+class ShareFigure:
+    """One share figure: the share of the ``interval`` samples (`FloorFigures.answer` or
+    `FloorFigures.processing`) at most ``limit_s`` seconds, held to ``target`` (0..1) by
+    ``standard``. Its two keys are derived here and nowhere else."""
+
+    interval: Literal["answer", "processing"]
+    limit_s: int
+    target: float
+    standard: str
+
+    @property
+    def verb(self) -> str:
+        """What happened to the calls it counts: ``answered`` or ``processed``."""
+        return _SHARE_VERBS[self.interval]
+
+    @property
+    def key(self) -> str:
+        """Its name among the targets (`SHARE_TARGETS`) and the Supervisor panel's tiles, e.g.
+        ``answered_15s``."""
+        return f"{self.verb}_{self.limit_s}s"
+
+    @property
+    def figure(self) -> str:
+        """Its key in the report's JSON form (docs/operations.md, "Shift report"), e.g.
+        ``answered_within_15s_share``."""
+        return f"{self.verb}_within_{self.limit_s}s_share"
+
+    @property
+    def words(self) -> str:
+        """What it is, for a reader: ``Calls answered within 15 s``."""
+        return f"Calls {self.verb} within {self.limit_s} s"
+
+    def samples(self, figures: FloorFigures) -> Interval:
+        """The interval of ``figures`` it is a share of."""
+        return figures.answer if self.interval == "answer" else figures.processing
+
+    def of(self, figures: FloorFigures) -> float | None:
+        """Its value in ``figures`` (None: no sample to divide by)."""
+        return self.samples(figures).share_within(self.limit_s)
+
+
+#: The share figures, in the order of the report's JSON: answered within 15 s 90 % and within
+#: 20 s 95 % (NENA STA-020), processed (call received to first unit dispatched) within 60 s
+#: 90 % (NFPA 1225).
+SHARE_FIGURES: tuple[ShareFigure, ...] = (
+    *(ShareFigure("answer", s, _ANSWERED_WITHIN[s], "NENA STA-020") for s in ANSWER_TARGETS_S),
+    ShareFigure("processing", PROCESSING_TARGET_S, 0.90, "NFPA 1225"),
+)
+#: Share targets (0..1) by `ShareFigure.key` (``answered_15s``, ``answered_20s``,
+#: ``processed_60s``).
+SHARE_TARGETS: dict[str, float] = {share.key: share.target for share in SHARE_FIGURES}
 #: The standard that sets each of `SHARE_TARGETS`.
-SHARE_STANDARDS: dict[str, str] = {
-    "answered_15s": "NENA STA-020",
-    "answered_20s": "NENA STA-020",
-    "processed_60s": "NFPA 1225",
-}
+SHARE_STANDARDS: dict[str, str] = {share.key: share.standard for share in SHARE_FIGURES}
 #: The width of a ``calls_by_hour`` bucket (seconds).
 HOUR_S = 3600
+#: The longest range a shift report covers (seconds): a year and a day.
+MAX_REPORT_S: float = 366 * 86_400.0
 #: Intervals are rounded to this many decimals when computed (float noise of epoch times).
 _EXACT = 6
 #: The event kinds the figures read (others only move the end of the log).
@@ -102,6 +161,19 @@ READ_KINDS = frozenset(
         "unit.status_changed",
     }
 )
+
+
+def report_range_problem(start: float, end: float) -> str | None:
+    """Why [``start``, ``end``) (seconds since the epoch) cannot be reported, for a person: a
+    time that is not finite, an end not after the start, or a range longer than
+    `MAX_REPORT_S`; None when it can be."""
+    if not (math.isfinite(start) and math.isfinite(end)):
+        return "the range is not a time range"
+    if not start < end:
+        return "the range must start before it ends"
+    if end - start > MAX_REPORT_S:
+        return f"the range must be at most {MAX_REPORT_S / 86_400:g} days long"
+    return None
 
 
 def nearest_rank(values: Sequence[float], q: int) -> float | None:
@@ -175,16 +247,6 @@ class FloorFigures:
     turnout: Interval
     travel: Interval
     units: Mapping[str, UnitWorkload]
-
-    def answered_within_share(self, limit_s: float) -> float | None:
-        """The share of calls answered within ``limit_s`` of being received, over the calls
-        with both times (None: no such call)."""
-        return self.answer.share_within(limit_s)
-
-    @property
-    def processed_within_60s_share(self) -> float | None:
-        """The share of calls with a processing time whose processing is at most 60 s."""
-        return self.processing.share_within(PROCESSING_TARGET_S)
 
 
 @dataclass(slots=True)
@@ -263,8 +325,8 @@ class FloorLog:
             self._status_changed(data, at)
 
     def figures(self, start: float, end: float) -> FloorFigures:
-        """The figures of [``start``, ``end``) (module docstring). ValueError when
-        ``start >= end``."""
+        """The figures of [``start``, ``end``) (module docstring). ValueError, with the
+        `report_range_problem`, for a range that cannot be reported."""
         return _figures(self, start, end)
 
     def _dispatched(self, data: UnitDispatched, at: float) -> None:
@@ -314,8 +376,9 @@ def hour_counts(received: Sequence[float], start: float, end: float) -> tuple[in
 
 
 def _figures(reader: FloorLog, start: float, end: float) -> FloorFigures:
-    if not start < end:
-        raise ValueError("the range must start before it ends")
+    problem = report_range_problem(start, end)
+    if problem is not None:
+        raise ValueError(problem)
 
     def within(t: float) -> bool:
         return start <= t < end

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, tzinfo
 from typing import Any
 
-from desktop.domain.floor_figures import ANSWER_TARGETS_S, Interval
+from desktop.domain.floor_figures import SHARE_FIGURES, Interval
 from desktop.domain.floor_figures import FloorFigures as ShiftReport
 
 __all__ = [
@@ -73,9 +73,8 @@ def report_dict(report: ShiftReport, tz: tzinfo) -> dict[str, Any]:
         "turnout_s": _interval(report.turnout),
         "travel_s": _interval(report.travel),
     }
-    for target in ANSWER_TARGETS_S:
-        out[f"answered_within_{target}s_share"] = _share(report.answered_within_share(target))
-    out["processed_within_60s_share"] = _share(report.processed_within_60s_share)
+    for share in SHARE_FIGURES:
+        out[share.figure] = _share(share.of(report))
     out["calls_by_hour"] = list(report.calls_by_hour)
     out["units"] = {
         unit_id: {

@@ -304,11 +304,10 @@ class DispatchService:
             raise CommandRefused(ErrorCode.FORBIDDEN, refusal(role, "report"))
         answer = await self.link.request_report(ReportRequestBody(start=start, end=end, tz=tz))
         if answer.error is not None:
-            error = answer.error
-            raise CommandRefused(
-                error.code if error else ErrorCode.INTERNAL, error.message if error else "no report"
-            )
-        figures: dict[str, Any] = msgspec.json.decode(answer.figures)
+            raise CommandRefused(answer.error.code, answer.error.message)
+        figures = msgspec.json.decode(answer.figures)
+        if not isinstance(figures, dict):
+            raise CommandRefused(ErrorCode.INTERNAL, "the server answered with no report")
         return figures
 
     # --- read ------------------------------------------------------------------------------

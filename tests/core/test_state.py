@@ -12,6 +12,7 @@ from desktop.domain.types import Incident, Location, Unit, UnitStatus
 from desktop.domain.units import UnitAdd, UnitAdded, UnitDispatch
 from desktop.domain.world import World
 from desktop.outbox import OutboxEntry
+from desktop.protocol.messages import ActivityBody, PositionPresence, PresenceBody
 from desktop.state import Change, ClientState, GapError
 
 enc = msgspec.json.encode
@@ -185,3 +186,33 @@ def test_snapshot_replaces_confirmed_world() -> None:
     assert state.last_seq == 40
     assert set(state.view.units) == {"E1", "E2"} and set(state.view.incidents) == {"i1"}
     assert state.flush().reset
+
+
+def _present(client_id: str, user: str = "ann") -> PositionPresence:
+    return PositionPresence(
+        client_id=client_id, user=user, role="dispatcher", workstation="ws", signed_in_at=1.0
+    )
+
+
+def test_presence_updates_sign_outs_and_a_full_frame_that_forgets_the_unlisted() -> None:
+    state = ClientState("sam")
+    assert state.apply_presence(PresenceBody(positions=[_present("a"), _present("b")])) == {
+        "a",
+        "b",
+    }
+    busy = msgspec.structs.replace(_present("a"), activity=ActivityBody(panel="units"))
+    assert state.apply_presence(PresenceBody(positions=[busy, _present("b")])) == {"a"}
+    assert state.apply_presence(PresenceBody(gone=["b", "never-seen"])) == {"b"}
+    assert set(state.presence) == {"a"} and state.presence["a"].activity.panel == "units"
+    state.apply_presence(PresenceBody(positions=[_present("c")]))
+    assert state.apply_presence(PresenceBody(positions=[_present("c")], full=True)) == {"a"}
+    assert set(state.presence) == {"c"}
+    assert state.flush().presence == {"a", "b", "c"}
+
+
+def test_a_catch_up_split_over_frames_keeps_every_position_it_lists() -> None:
+    state = ClientState("sam")
+    state.apply_presence(PresenceBody(positions=[_present("old")]))
+    state.apply_presence(PresenceBody(positions=[_present("a"), _present("b")], full=True))
+    state.apply_presence(PresenceBody(positions=[_present("c")]))  # the catch-up's second part
+    assert set(state.presence) == {"a", "b", "c"}

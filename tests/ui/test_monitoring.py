@@ -320,7 +320,8 @@ async def test_a_supervisor_workstation_is_read_only_and_the_server_refuses_it_a
     await wait_until(lambda: service.incident("i-1") is not None, what="synced")
     window.selection.select_incident("i-1")
     window.selection.select_unit("E51")
-    assert "monitoring" in window.identity.text()
+    # the status bar follows the link's next status (the role comes with the welcome)
+    await wait_until(lambda: "monitoring" in window.identity.text(), what="said monitoring")
     for name, control in edit_controls(window).items():
         assert not control.isEnabled() and control.toolTip() == READ_ONLY_HINT, name
     for name, field in read_only_fields(window).items():

@@ -14,14 +14,17 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QScrollArea
+from pytestqt.qtbot import QtBot
 
 from desktop.domain.incidents import IncidentCreate
 from desktop.domain.types import LocationArgs
+from desktop.floor_positions import ShadowView
 from desktop.link import LinkPhase
 from desktop.service import CommandRefused
 from tests.support.serverproc import ServerProcess
 from tests.support.waiting import wait_until
 from tests.support.workstation import Workstation
+from ui.widgets.floor_positions import ShadowPane
 
 
 def _incident(incident_id: str, address: str) -> IncidentCreate:
@@ -138,3 +141,21 @@ async def test_the_shift_report_is_made_from_the_supervisor_panel(
     text = pdf[0].get_textpage().get_text_range()
     assert "Shift report" in text
     assert "Written:" in dialog.outcome.text()
+
+
+def test_the_shadow_shows_what_positions_send_as_text_never_as_markup(qtbot: QtBot) -> None:
+    pane = ShadowPane()
+    qtbot.addWidget(pane)
+    view = ShadowView(
+        title="Shadowing ann (dispatcher) at <b>ws-4</b>",
+        open="<i>F2612-000001</i>",
+        details=("Status pending",),
+        narrative=("caller says <script>",),
+        drafts=(("Command line", "NOTE <b>x</b> & y"),),
+        panel="command_line",
+    )
+    pane.show_view(view)
+    for label in (pane.title, pane.open, pane.details):
+        assert label.textFormat() is Qt.TextFormat.PlainText
+    assert "<b>ws-4</b>" in pane.title.text() and "<script>" in pane.details.text()
+    assert "&lt;b&gt;x&lt;/b&gt; &amp; y" in pane.drafts.text()  # escaped into its rich text

@@ -1,6 +1,7 @@
 """`ShiftReportDialog`: the shift report from the Supervisor panel (issue #16). The supervisor
-picks the range (by default the last 12 hours, to the next whole minute), the format and the
-file; the server makes the report from its event log (`DispatchService.shift_report`, the
+picks the range (by default the last 12 hours, to the next whole minute; at most
+`MAX_REPORT_S`), the format and the file, and sees the zone the times are written in; the
+server makes the report from its event log (`DispatchService.shift_report`, the
 same figures as ``dispatch-server report``) and the workstation writes it in the format
 chosen (`desktop.reports.files.report_bytes`: PDF with charts, CSV or JSON). Keyboard-first:
 Enter makes it, Esc closes. Opened with ``open()`` (never ``exec()`` under qasync).
@@ -9,9 +10,12 @@ Enter makes it, Esc closes. Opened with ``open()`` (never ``exec()`` under qasyn
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import os
 import time
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from PySide6.QtCore import QDateTime, Qt
 from PySide6.QtWidgets import (
@@ -25,10 +29,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.domain.floor_figures import HOUR_S, report_range_problem
 from desktop.reports.files import REPORT_FORMATS, report_bytes
 from desktop.service import CommandRefused, DispatchService
 
 __all__ = ["DEFAULT_HOURS", "ShiftReportDialog", "default_end", "local_zone"]
+
+log = logging.getLogger("dispatch.ui")
 
 #: The range the dialog offers first: the last this many hours (a 12-hour shift).
 DEFAULT_HOURS = 12
@@ -48,17 +55,39 @@ def default_end(now: QDateTime) -> QDateTime:
 
 
 def local_zone() -> str:
-    """The IANA name of this machine's zone (``TZ``, else where /etc/localtime points), else
-    ``UTC``: the zone the report's times are written in."""
-    name = os.environ.get("TZ", "").lstrip(":")
-    if name:
-        return name
-    try:
-        target = os.readlink("/etc/localtime")
-    except OSError:
-        return "UTC"
+    """The IANA name of this machine's zone, from the first of ``TZ`` (a name, or a path into
+    a zoneinfo folder), where /etc/localtime points, and /etc/timezone that names a zone this
+    machine knows; else ``UTC``. The dialog shows it: the report's times are written in it."""
+    for name in _zone_candidates():
+        if _is_zone(name):
+            return name
+    return "UTC"
+
+
+def _zone_candidates() -> list[str]:
+    names = []
+    given = os.environ.get("TZ", "").lstrip(":")
+    if given:
+        names.append(_zone_of_path(given) if given.startswith("/") else given)
+    names.append(_zone_of_path("/etc/localtime"))
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        names.append(Path("/etc/timezone").read_text(encoding="utf-8").strip())
+    return [name for name in names if name]
+
+
+def _zone_of_path(path: str) -> str:
+    """The zone name a zoneinfo file's real path ends with ("" when it is not in one)."""
     marker = "zoneinfo/"
-    return target.split(marker, 1)[1] if marker in target else "UTC"
+    real = os.path.realpath(path)
+    return real.split(marker, 1)[1] if marker in real else ""
+
+
+def _is_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
 
 
 def _default_path(fmt: str, at: float) -> Path:
@@ -76,7 +105,7 @@ class ShiftReportDialog(QDialog):
         self.setWindowTitle("Shift report")
         self.service = service
         end = default_end(QDateTime.currentDateTime())
-        self.start = QDateTimeEdit(end.addSecs(-DEFAULT_HOURS * 3600))
+        self.start = QDateTimeEdit(end.addSecs(-DEFAULT_HOURS * HOUR_S))
         self.end = QDateTimeEdit(end)
         for edit in (self.start, self.end):
             edit.setDisplayFormat("yyyy-MM-dd HH:mm")
@@ -99,6 +128,8 @@ class ShiftReportDialog(QDialog):
         form = QFormLayout(self)
         form.addRow("From", self.start)
         form.addRow("To", self.end)
+        self.zone = local_zone()
+        form.addRow("Zone", QLabel(self.zone))
         form.addRow("Format", self.format)
         form.addRow("File", self.path)
         form.addRow(self.outcome)
@@ -124,20 +155,27 @@ class ShiftReportDialog(QDialog):
         start = float(self.start.dateTime().toSecsSinceEpoch())
         end = float(self.end.dateTime().toSecsSinceEpoch())
         fmt = self.chosen_format()
+        problem = report_range_problem(start, end)
+        if problem is not None:
+            self._say(f"No report: {problem.rstrip('.')}.")
+            return
         self.make_button.setEnabled(False)
         self.outcome.setText("Making the report on the server…")
         try:
-            figures = await self.service.shift_report(start, end, local_zone())
+            figures = await self.service.shift_report(start, end, self.zone)
             data = await asyncio.to_thread(report_bytes, figures, fmt)  # a PDF takes a moment
             await asyncio.to_thread(path.write_bytes, data)
         except CommandRefused as exc:
-            self._say(f"No report: {exc.message}.")
+            self._say(f"No report: {exc.message.rstrip('.')}.")
         except ConnectionError:
             self._say("No report: the server is not reachable now (the report is made there).")
         except TimeoutError:
             self._say("No report: the server did not answer in time. Try a shorter range.")
         except OSError as exc:
             self._say(f"The report could not be written to {path}: {exc.strerror or exc}.")
+        except Exception:  # a bug must not leave the dialog saying it is still making it
+            log.exception("the shift report failed")
+            self._say("No report: it failed on this workstation (the details are in its log).")
         else:
             self.written = path
             self._say(f"Written: {path} ({figures.get('calls', 0)} calls).")

@@ -118,6 +118,8 @@ class ShadowPane(QFrame):
         self.drafts.setObjectName("shadow_drafts")
         self.drafts.setTextFormat(Qt.TextFormat.RichText)
         self.drafts.setWordWrap(True)
+        for label in (self.title, self.open, self.details):  # user text: never markup
+            label.setTextFormat(Qt.TextFormat.PlainText)
         layout = QVBoxLayout(self)
         for label in (self.title, self.open, self.details, self.drafts):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

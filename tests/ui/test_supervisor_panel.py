@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from desktop.domain.calls import CallAnswer, CallLink, CallOffer
+from desktop.domain.floor_figures import HOUR_S
 from desktop.domain.incidents import IncidentCreate
 from desktop.domain.types import LocationArgs, UnitStatus
 from desktop.domain.units import UnitAdd, UnitDispatch, UnitSetStatus
@@ -74,12 +75,17 @@ async def test_the_tiles_follow_the_floor(
 
     sam.window.maps.start(behind=False)  # pyqtgraph loaded: the charts are built with the map
     await wait_until(lambda: panel.charts is not None, timeout=10.0, what="charts built")
-    volume, _bars, processing, _curve = panel.charts  # type: ignore[misc]
+    volume, _bars, processing_chart, _curve = panel.charts  # type: ignore[misc]
     sam.window.resize(1900, 1600)  # room to spare: the charts keep their height
-    await wait_until(lambda: volume.height() == processing.height() == CHART_HEIGHT_PX)
+    await wait_until(lambda: volume.height() == processing_chart.height() == CHART_HEIGHT_PX)
+    now = sam.service.server_now()
+    panel.draw_charts(now)
+    received = sam.service.state.view.calls["c-1"].times["received"]
+    hours_ago = int(received // HOUR_S) - int(now // HOUR_S)  # 0, or -1 if the hour has turned
     ago, calls, processing = panel.chart_points
-    assert ago[-1] == 0 and len(ago) == 24 and calls[-1] == 1 and sum(calls) == 1
-    assert len(processing) == 1 and processing[0][0] == 0
+    assert ago[-1] == 0 and len(ago) == 24 and sum(calls) == 1
+    assert calls[ago.index(hours_ago)] == 1
+    assert len(processing) == 1 and processing[0][0] == hours_ago
 
 
 def test_the_wall_board_shows_the_tiles_in_large_type_and_f11_closes_it(

@@ -16,7 +16,7 @@
     dispatch-server derive-addresses --streets CSV --roads GEOJSON [--signals CSV] --out PATH
     dispatch-server location FILE...   (PIDF-LO caller locations as JSON: server/location_cli.py)
     dispatch-server cards check DIR   (protocol cards: every problem, with file and path)
-    dispatch-server report --db PATH --from ISO --to ISO [--format json|csv] [--out FILE]
+    dispatch-server report --db PATH --from ISO --to ISO [--format json|csv|pdf] [--out FILE]
                           (the shift report: server/report_cli.py)
     dispatch-server derive-areas --calls CSV --out PATH   (desktop/geo/areas.py)
     dispatch-server derive-stations --calls CSV --out PATH   (desktop/geo/stations.py)

@@ -1,6 +1,6 @@
 """``dispatch-server``: run the server and manage its users.
 
-    dispatch-server serve --db PATH [--host 127.0.0.1] [--port 8765] [--rate-limit F/S]
+    dispatch-server serve --db PATH|DSN [--host 127.0.0.1] [--port 8765] [--rate-limit F/S]
                           [--burst N] [--max-frame-bytes N] [--log-level INFO]
                           [--audit-log FILE] [--sip HOST:PORT]
                           [--positions-interval S] [--positions-history N]
@@ -80,12 +80,13 @@ from server.report_cli import add_commands as add_report_command
 from server.report_cli import run_report
 from server.roster_cli import add_units_command, run_units
 from server.sip import SipIntake
+from server.store import Store, is_dsn, open_store
 from server.store.base import StoreError, StoreOpenError, UserExists
-from server.store.sqlite import SqliteStore
 
 __all__ = ["COMMANDS_GROUP", "Handler", "Subcommands", "main"]
 
 PROG = "dispatch-server"
+DB_HELP = "a SQLite path or a postgresql:// DSN"
 NAME_MAX = 64
 
 #: The entry-point group of the plugins that add sub-commands (see the module docstring).
@@ -142,7 +143,9 @@ def _parser() -> tuple[argparse.ArgumentParser, Subcommands]:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the server")
-    serve.add_argument("--db", required=True, type=Path, help="SQLite database (created if new)")
+    serve.add_argument(
+        "--db", required=True, help="a SQLite path or a postgresql:// DSN (created if new)"
+    )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8765, help="0 picks a free port")
     defaults = ServerSessionLimits()
@@ -197,16 +200,16 @@ def _parser() -> tuple[argparse.ArgumentParser, Subcommands]:
     add = actions.add_parser("add", help="add a user (password from a prompt or stdin)")
     add.add_argument("name")
     add.add_argument("--role", required=True, help="one of " + ", ".join(ROLES))
-    add.add_argument("--db", required=True, type=Path)
+    add.add_argument("--db", required=True, help=DB_HELP)
     passwd = actions.add_parser("passwd", help="set a user's password")
     passwd.add_argument("name")
-    passwd.add_argument("--db", required=True, type=Path)
+    passwd.add_argument("--db", required=True, help=DB_HELP)
     for action, text in (("disable", "disable a user"), ("enable", "re-enable a user")):
         sub = actions.add_parser(action, help=text)
         sub.add_argument("name")
-        sub.add_argument("--db", required=True, type=Path)
+        sub.add_argument("--db", required=True, help=DB_HELP)
     listing = actions.add_parser("list", help="list users")
-    listing.add_argument("--db", required=True, type=Path)
+    listing.add_argument("--db", required=True, help=DB_HELP)
     add_units_command(commands)
     add_premise_command(commands)
     add_gis_import_command(commands)
@@ -259,13 +262,17 @@ def _warn_plugin(point: EntryPoint, exc: Exception) -> None:
     )
 
 
-def _open(path: Path, *, must_exist: bool = False) -> SqliteStore:
-    if must_exist and not path.exists():
-        raise UsageError(f"no database at {str(path)!r}")
-    if path.is_dir():
-        raise UsageError(f"cannot open database {str(path)!r}: it is a directory")
+def _open(db: str, *, must_exist: bool = False) -> Store:
+    """The store ``--db`` names; the file checks are for a SQLite path only (a PostgreSQL DSN
+    gets its schema created if new, whatever ``must_exist`` says)."""
+    if not is_dsn(db):
+        path = Path(db)
+        if must_exist and not path.exists():
+            raise UsageError(f"no database at {str(path)!r}")
+        if path.is_dir():
+            raise UsageError(f"cannot open database {str(path)!r}: it is a directory")
     try:
-        return SqliteStore(path)
+        return open_store(db)
     except StoreOpenError as exc:
         raise UsageError(str(exc)) from None
 
@@ -326,7 +333,7 @@ def _start_logging(level: str, audit_log: Path | None) -> Callable[[], None]:
 
 
 async def _run(
-    store: SqliteStore,
+    store: Store,
     host: str,
     port: int,
     limits: ServerSessionLimits,
@@ -439,7 +446,7 @@ def _derive_stations(args: argparse.Namespace) -> int:
 
 def _users(args: argparse.Namespace) -> int:
     if args.action == "list":
-        with _open(args.db, must_exist=True) as store:
+        with contextlib.closing(_open(args.db, must_exist=True)) as store:
             users = store.list_users()
         width = max([len("NAME"), *(len(u.name) for u in users)])
         print(f"{'NAME':<{width}}  {'ROLE':<10}  CREATED")
@@ -453,14 +460,14 @@ def _users(args: argparse.Namespace) -> int:
         if args.role not in ROLES:
             raise UsageError(f"unknown role {args.role!r}; choose one of {', '.join(ROLES)}")
         password = _read_password()
-        with _open(args.db) as store:
+        with contextlib.closing(_open(args.db)) as store:
             try:
                 store.add_user(args.name, args.role, hash_password(password), time.time())
             except UserExists as exc:
                 raise UsageError(str(exc)) from None
         print(f"added {args.role} {args.name}")
         return 0
-    with _open(args.db, must_exist=True) as store:
+    with contextlib.closing(_open(args.db, must_exist=True)) as store:
         if args.action == "passwd":
             found = store.set_password(args.name, hash_password(_read_password()))
         else:

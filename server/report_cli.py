@@ -49,7 +49,9 @@ def add_commands(
     report = commands.add_parser(
         "report", help="the shift report of a time range (calls, incidents, intervals, units)"
     )
-    report.add_argument("--db", required=True, type=Path, help="the server's SQLite database")
+    report.add_argument(
+        "--db", required=True, help="the server's database: a SQLite path or a postgresql:// DSN"
+    )
     report.add_argument(
         "--from", dest="start", required=True, metavar="ISO", help="start of the range (ISO 8601)"
     )
@@ -98,8 +100,8 @@ def run_report(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from desktop.domain.floor_figures import report_range_problem
     from server.report import report_bytes, report_dict, shift_report
+    from server.store import is_dsn, open_store
     from server.store.base import StoreError, StoreOpenError
-    from server.store.sqlite import SqliteStore
 
     out: Path | None = args.out
     if args.format == "pdf" and out is None:
@@ -112,13 +114,13 @@ def _run(args: argparse.Namespace) -> int:
     problem = report_range_problem(start, end)
     if problem is not None:
         raise _Refused(f"--from {args.start} --to {args.end}: {problem}")
-    db: Path = args.db
-    if not db.is_file():
+    db: str = args.db
+    if not is_dsn(db) and not Path(db).is_file():
         raise _Refused(f"no database at {db}")
-    # SqliteStore has no read-only mode: it is opened as the server opens it (WAL, so a
-    # running server is not disturbed); the report only reads from it.
+    # The store has no read-only mode: it is opened as the server opens it (SQLite in WAL, so a
+    # running server is not disturbed; PostgreSQL as one more client); the report only reads.
     try:
-        store = SqliteStore(db)
+        store = open_store(db)
     except StoreOpenError as exc:
         raise _Refused(str(exc)) from None
     try:

@@ -1,7 +1,7 @@
 """``dispatch-server sim replay``: replay an SFFD calls-for-service file (`sim.replay`).
 
     dispatch-server sim replay (--calls CSV [--day YYYY-MM-DD] | --demo) [--speed X] [--tz ZONE]
-                               (--db PATH | --server URL [--user NAME])
+                               (--db PATH|DSN | --server URL [--user NAME])
 
 ``--db PATH`` replays into a database of its own (created if new, given a simulated clock: a
 replay or training database; a live database is refused) through a server started here on
@@ -54,7 +54,11 @@ def add_commands(
     )
     replay.add_argument("--tz", default="America/Los_Angeles", help="the file's time zone")
     target = replay.add_mutually_exclusive_group(required=True)
-    target.add_argument("--db", type=Path, help="replay into this database (new or a replay one)")
+    target.add_argument(
+        "--db",
+        help="replay into this database (new or a replay one):"
+        " a SQLite path or a postgresql:// DSN",
+    )
     target.add_argument("--server", help="replay into this running replay/training server")
     replay.add_argument("--user", default="admin", help="the admin account with --server")
     return {"sim": run_replay}
@@ -125,21 +129,25 @@ async def _replay(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _into_database(path: Path, run: Callable[[AdminClient], Awaitable[None]]) -> None:
-    """Serve ``path`` (a replay database) on loopback for the replay's own admin account."""
+async def _into_database(db: str, run: Callable[[AdminClient], Awaitable[None]]) -> None:
+    """Serve ``db`` (a replay database) on loopback for the replay's own admin account."""
     from server.admin_client import AdminClient
     from server.app import DispatchServer
     from server.auth import hash_password
     from server.processor import NotATrainingDatabase, make_training_database
-    from server.store.sqlite import SqliteStore
+    from server.store import StoreOpenError, describe_db, is_dsn, open_store
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    store = SqliteStore(path)
+    if not is_dsn(db):
+        Path(db).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        store = open_store(db)
+    except StoreOpenError as exc:
+        raise _Refused(str(exc)) from None
     try:
         make_training_database(store)
     except NotATrainingDatabase as exc:
         store.close()
-        raise _Refused(f"{path}: {exc}") from None
+        raise _Refused(f"{describe_db(db)}: {exc}") from None
     password = secrets.token_urlsafe(24)
     hashed = hash_password(password)
     if store.get_user(_REPLAY_USER) is None:

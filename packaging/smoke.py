@@ -113,6 +113,9 @@ def check_bundle(out: Path, work: Path) -> None:
     run = work / "bundle"
     run.mkdir()
     _screenshot_run(bundle, run, "--data-dir", run / "data", "--config-dir", run / "config")
+    internal = out / "dispatch-desktop" / "_internal"
+    drivers = sorted(p.name for p in internal.glob("psycopg*"))
+    _check(not drivers, f"no PostgreSQL driver in the workstation ({drivers or 'none'})")
 
 
 def _package_files(package: str) -> list[Path]:

@@ -22,6 +22,9 @@ prints the figure) without losing anything the application uses:
   import them, and with them PyInstaller adds start-up hooks that cost 0.3 s at every start.
 - Other Qt bindings are excluded: qasync imports PyQt5/PyQt6/PySide2 when present, and two
   bindings in one bundle make PyInstaller stop.
+- **The PostgreSQL driver** (psycopg and its libpq, about 10 MiB) stays out of the workstation:
+  its embedded demo server runs on SQLite, and `server.store.open_store` imports the driver only
+  for a ``postgresql://`` DSN (refused there with a clear error). The server's bundle keeps it.
 """
 
 from __future__ import annotations
@@ -106,6 +109,7 @@ DESKTOP_EXCLUDES = (
     + [f"scipy.{name}" for name in _SCIPY_UNUSED]
     + _BUILD_TOOLS
     + ["tkinter", "unittest.mock", "pydoc_data", "pytest", "hypothesis"]
+    + ["server.store.postgres", "psycopg", "psycopg_binary", "psycopg_c", "psycopg_pool"]
 )
 
 #: Modules the server's bundle leaves out: no screen at all.

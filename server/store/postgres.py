@@ -60,11 +60,19 @@ from server.store.base import (
     StorageUnavailable,
     StoredEvent,
     StoreOpenError,
-    TokenKind,
     TokenRecord,
     UserExists,
     UserRecord,
     render_result,
+)
+from server.store.rows import (
+    EVENT_COLUMNS,
+    POSITION_COLUMNS,
+    USER_COLUMNS,
+    event_of,
+    position_of,
+    token_of,
+    user_of,
 )
 
 __all__ = ["SCHEMA_VERSION", "PostgresStore", "describe_dsn"]
@@ -284,22 +292,10 @@ class PostgresStore:
 
     def events_after(self, seq: int, limit: int) -> list[StoredEvent]:
         rows = self._fetch(
-            "SELECT seq, kind, data, at, actor, key, acted_at FROM events WHERE seq > %s"
-            " ORDER BY seq LIMIT %s",
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE seq > %s ORDER BY seq LIMIT %s",
             (seq, max(0, limit)),
         )
-        return [
-            StoredEvent(
-                int(str(r[0])),
-                str(r[1]),
-                bytes(r[2]),
-                float(r[3]),
-                str(r[4]),
-                None if r[5] is None else str(r[5]),
-                None if r[6] is None else float(r[6]),
-            )
-            for r in rows
-        ]
+        return [event_of(r) for r in rows]
 
     def commit_batch(self, batch: Batch) -> list[int]:
         """One transaction: seqs from the counter row, events, idempotency rows, meta values."""
@@ -362,16 +358,14 @@ class PostgresStore:
 
     def get_user(self, name: str) -> UserRecord | None:
         row = self._fetch_one(
-            "SELECT name, role, password_hash, created_at, disabled FROM users WHERE name = %s",
+            f"SELECT {USER_COLUMNS} FROM users WHERE name = %s",
             (name,),
         )
-        return None if row is None else _user(row)
+        return None if row is None else user_of(row)
 
     def list_users(self) -> list[UserRecord]:
-        rows = self._fetch(
-            "SELECT name, role, password_hash, created_at, disabled FROM users ORDER BY name"
-        )
-        return [_user(row) for row in rows]
+        rows = self._fetch(f"SELECT {USER_COLUMNS} FROM users ORDER BY name")
+        return [user_of(row) for row in rows]
 
     def set_password(self, name: str, password_hash: str) -> bool:
         with self._write() as conn:
@@ -406,8 +400,7 @@ class PostgresStore:
         )
         if row is None:
             return None
-        kind: TokenKind = "refresh" if row[2] == "refresh" else "session"
-        return TokenRecord(str(row[0]), str(row[1]), kind, float(row[3]), float(row[4]))
+        return token_of(row)
 
     def delete_token(self, token_hash: str) -> None:
         with self._write() as conn:
@@ -434,11 +427,8 @@ class PostgresStore:
     # --- AVL positions ---------------------------------------------------------------------
 
     def load_positions(self) -> list[PositionFix]:
-        rows = self._fetch("SELECT unit_id, lat, lon, at, speed_mps, heading_deg FROM positions")
-        return [
-            PositionFix(unit_id=r[0], lat=r[1], lon=r[2], at=r[3], speed_mps=r[4], heading_deg=r[5])
-            for r in rows
-        ]
+        rows = self._fetch(f"SELECT {POSITION_COLUMNS} FROM positions")
+        return [position_of(r) for r in rows]
 
     def save_positions(self, fixes: Sequence[PositionFix]) -> None:
         with self._write() as conn, conn.cursor() as cur:
@@ -474,13 +464,3 @@ def _message(exc: psycopg.Error) -> str:
     """A psycopg error on one line (libpq's messages go on with hints on further lines)."""
     text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
     return text or type(exc).__name__
-
-
-def _user(row: TupleRow) -> UserRecord:
-    return UserRecord(
-        name=str(row[0]),
-        role=str(row[1]),
-        password_hash=str(row[2]),
-        created_at=float(row[3]),
-        disabled=bool(row[4]),
-    )

@@ -37,11 +37,19 @@ from server.store.base import (
     StorageUnavailable,
     StoredEvent,
     StoreOpenError,
-    TokenKind,
     TokenRecord,
     UserExists,
     UserRecord,
     render_result,
+)
+from server.store.rows import (
+    EVENT_COLUMNS,
+    POSITION_COLUMNS,
+    USER_COLUMNS,
+    event_of,
+    position_of,
+    token_of,
+    user_of,
 )
 
 __all__ = ["SCHEMA_VERSION", "SqliteStore"]
@@ -247,11 +255,10 @@ class SqliteStore:
     def events_after(self, seq: int, limit: int) -> list[StoredEvent]:
         with self._read() as conn:
             rows = conn.execute(
-                "SELECT seq, kind, data, at, actor, key, acted_at FROM events WHERE seq > ?"
-                " ORDER BY seq LIMIT ?",
+                f"SELECT {EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
                 (seq, max(0, limit)),
             ).fetchall()
-        return [StoredEvent(r[0], r[1], bytes(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
+        return [event_of(r) for r in rows]
 
     def commit_batch(self, batch: Batch) -> list[int]:
         """One transaction: events (seq = max + 1..), idempotency rows, meta values."""
@@ -303,17 +310,15 @@ class SqliteStore:
     def get_user(self, name: str) -> UserRecord | None:
         with self._read() as conn:
             row = conn.execute(
-                "SELECT name, role, password_hash, created_at, disabled FROM users WHERE name = ?",
+                f"SELECT {USER_COLUMNS} FROM users WHERE name = ?",
                 (name,),
             ).fetchone()
-        return None if row is None else _user(row)
+        return None if row is None else user_of(row)
 
     def list_users(self) -> list[UserRecord]:
         with self._read() as conn:
-            rows = conn.execute(
-                "SELECT name, role, password_hash, created_at, disabled FROM users ORDER BY name"
-            ).fetchall()
-        return [_user(row) for row in rows]
+            rows = conn.execute(f"SELECT {USER_COLUMNS} FROM users ORDER BY name").fetchall()
+        return [user_of(row) for row in rows]
 
     def set_password(self, name: str, password_hash: str) -> bool:
         with self._write() as conn:
@@ -348,8 +353,7 @@ class SqliteStore:
             ).fetchone()
         if row is None:
             return None
-        kind: TokenKind = "refresh" if row[2] == "refresh" else "session"
-        return TokenRecord(row[0], row[1], kind, row[3], row[4])
+        return token_of(row)
 
     def delete_token(self, token_hash: str) -> None:
         with self._write() as conn:
@@ -380,13 +384,8 @@ class SqliteStore:
 
     def load_positions(self) -> list[PositionFix]:
         with self._read() as conn:
-            rows = conn.execute(
-                "SELECT unit_id, lat, lon, at, speed_mps, heading_deg FROM positions"
-            ).fetchall()
-        return [
-            PositionFix(unit_id=r[0], lat=r[1], lon=r[2], at=r[3], speed_mps=r[4], heading_deg=r[5])
-            for r in rows
-        ]
+            rows = conn.execute(f"SELECT {POSITION_COLUMNS} FROM positions").fetchall()
+        return [position_of(r) for r in rows]
 
     def save_positions(self, fixes: Sequence[PositionFix]) -> None:
         with self._write() as conn:
@@ -417,13 +416,3 @@ class SqliteStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _user(row: tuple[object, ...]) -> UserRecord:
-    return UserRecord(
-        name=str(row[0]),
-        role=str(row[1]),
-        password_hash=str(row[2]),
-        created_at=float(row[3]),  # type: ignore[arg-type]
-        disabled=bool(row[4]),
-    )

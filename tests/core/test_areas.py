@@ -7,6 +7,7 @@ import csv
 import json
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -250,13 +251,26 @@ def test_shipped_index_classifies_the_city() -> None:
     assert len(index.stations()) >= 40 and len(index) > 1000
 
 
+def _best_of(runs: int, work: Callable[[], object]) -> float:
+    """The shortest of ``runs`` timings of ``work`` (seconds): a stall of the machine is not it."""
+    best = math.inf
+    for _ in range(runs):
+        started = time.perf_counter()
+        work()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
 def test_shipped_index_is_small_and_loads_fast() -> None:
+    # Compared in one run with parsing the same file's JSON (measured: 3-5x), not against a
+    # wall-clock limit that a busy machine misses: loading must stay little more than reading.
     path = resource_path("geo", "areas.json")
     assert path.stat().st_size < 200_000
-    started = time.perf_counter()
     index = AreaIndex.from_file(path)
-    assert time.perf_counter() - started < 0.1
     assert index.source["points"] == len(index)
+    parse = _best_of(5, lambda: json.loads(path.read_bytes()))
+    load = _best_of(5, lambda: AreaIndex.from_file(path))
+    assert load < 20 * parse, f"loading {load * 1000:.1f} ms, parsing {parse * 1000:.1f} ms"
 
 
 # --- dispatch-server derive-areas ----------------------------------------------------------------

@@ -38,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -127,6 +128,9 @@ class ServerConfig:
     positions_history: int = DEFAULT_HISTORY  # fixes kept per unit in memory
     keyups_interval: float = DEFAULT_KEYUP_INTERVAL  # seconds between fan-outs of key-ups
     presence_interval: float = DEFAULT_PRESENCE_INTERVAL  # seconds between presence fan-outs
+    #: With a shared database: seconds between two looks at the log for commits of the other
+    #: instances, behind their notifications (a lost one is caught up within this time).
+    follow_interval: float = 2.0
 
 
 def choose_sync(
@@ -158,8 +162,12 @@ class DispatchServer:
         port: int = 0,
         limits: ServerSessionLimits | None = None,
         config: ServerConfig | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
+        """``tls``: serve wss:// with this server-side context (`server.tls.server_context`)."""
         self.store = store
+        self.tls = tls
+        self._stop_watch: Callable[[], None] | None = None
         self.host = host
         self.limits = limits or ServerSessionLimits()
         self.config = config or ServerConfig()
@@ -192,7 +200,7 @@ class DispatchServer:
 
     @property
     def url(self) -> str:
-        return f"ws://{self.host}:{self.port}"
+        return f"{'wss' if self.tls else 'ws'}://{self.host}:{self.port}"
 
     @property
     def processor(self) -> CommandProcessor:
@@ -204,6 +212,13 @@ class DispatchServer:
         """Rebuild the world from the log, start the command processor, bind and listen."""
         if self._server is not None:
             raise RuntimeError("already started")
+        loop = asyncio.get_running_loop()
+        # Watch the other instances' commits before the log is read: none falls in between.
+
+        def committed_elsewhere(seq: int) -> None:  # on the store's watch thread
+            loop.call_soon_threadsafe(self._followed, seq)
+
+        self._stop_watch = await asyncio.to_thread(self.store.watch_commits, committed_elsewhere)
         self.simulated_clock = await asyncio.to_thread(uses_simulated_clock, self.store)
         if self.simulated_clock:
             log.warning("a replay or training database: commands keep the times they carry")
@@ -226,6 +241,9 @@ class DispatchServer:
             simulated=self.simulated_clock,
         )
         self._spawn(self._processor.run(), "command processor")
+        if self._stop_watch is not None:  # a shared database
+            self._processor.follow()  # what was committed while the world was rebuilt
+            self._spawn(self._poll_log(), "log poll")
         self._spawn(self._purge_tokens(), "token purge")
         self._spawn(self.positions.run(), "position feed")
         self._spawn(self.keyups.run(), "key-up feed")
@@ -239,12 +257,16 @@ class DispatchServer:
             ping_timeout=self.config.ping_timeout,
             close_timeout=self.config.close_timeout,
             compression=self.config.compression,
+            ssl=self.tls,
         )
         self._port = int(self._server.sockets[0].getsockname()[1])
         log.info("listening on %s:%d", self.host, self._port)
 
     async def stop(self) -> None:
         """Stop listening, close every connection with 1001, finish queued commands."""
+        stop_watch, self._stop_watch = self._stop_watch, None
+        if stop_watch is not None:
+            await asyncio.to_thread(stop_watch)
         server, self._server = self._server, None
         if server is not None:
             server.close(close_connections=True)
@@ -270,6 +292,17 @@ class DispatchServer:
         task = asyncio.create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def _followed(self, seq: int) -> None:
+        """Another instance committed up to ``seq`` (0: unknown): the processor catches up."""
+        if self._processor is not None:
+            self._processor.follow(seq)
+
+    async def _poll_log(self) -> None:
+        """Catch up every `ServerConfig.follow_interval` s, whatever the notifications said."""
+        while True:
+            await asyncio.sleep(self.config.follow_interval)
+            self.processor.follow()
 
     async def _purge_tokens(self) -> None:
         while True:

@@ -4,6 +4,7 @@
                           [--burst N] [--max-frame-bytes N] [--log-level INFO]
                           [--audit-log FILE] [--sip HOST:PORT]
                           [--positions-interval S] [--positions-history N]
+                          [--tls-cert PEM --tls-key PEM]   (wss://: server/tls.py)
     dispatch-server users add NAME --role ROLE --db PATH     (password: prompt twice, or stdin)
     dispatch-server users passwd NAME --db PATH
     dispatch-server users disable|enable NAME --db PATH
@@ -24,10 +25,11 @@
     dispatch-server derive-demo --sffd CSV --out DIR      (plugin: sim/demo_cli.py)
 
 ``serve`` prints exactly one JSON line on stdout once bound, ``{"listening": {"host": H,
-"port": P}}`` (with ``"sip": {"host": H, "port": P}`` in it when ``--sip`` runs the NG911 SIP
-intake on that UDP address: server/sip/), and stops gracefully on SIGTERM/SIGINT (connections
-closed with 1001, SQLite checkpointed). Exit codes: 0 success, 1 runtime failure, 2 usage or
-input errors (unknown role, empty password, database that cannot be opened, port in use).
+"port": P, "url": "ws://H:P"}}`` (``wss://`` with TLS; with ``"sip": {"host": H, "port": P}``
+in it when ``--sip`` runs the NG911 SIP intake on that UDP address: server/sip/), and stops
+gracefully on SIGTERM/SIGINT (connections closed with 1001, SQLite checkpointed). Exit codes:
+0 success, 1 runtime failure, 2 usage or input errors (unknown role, empty password, database
+that cannot be opened, port in use, TLS files that cannot be used).
 
 Plugins add sub-commands without the server importing them (``server`` may not import ``sim``,
 which is a client of the server). A distribution declares an entry point in the
@@ -56,6 +58,7 @@ import logging
 import logging.handlers
 import queue
 import signal
+import ssl
 import sys
 import threading
 import time
@@ -82,6 +85,7 @@ from server.roster_cli import add_units_command, run_units
 from server.sip import SipIntake
 from server.store import Store, is_dsn, open_store
 from server.store.base import StoreError, StoreOpenError, UserExists
+from server.tls import TlsConfigError, server_context
 
 __all__ = ["COMMANDS_GROUP", "Handler", "Subcommands", "main"]
 
@@ -177,6 +181,16 @@ def _parser() -> tuple[argparse.ArgumentParser, Subcommands]:
         default=None,
         metavar="HOST:PORT",
         help="also run the NG911 SIP intake on this UDP address (port 0 picks a free one)",
+    )
+    serve.add_argument(
+        "--tls-cert",
+        type=Path,
+        default=None,
+        metavar="PEM",
+        help="serve wss:// with this certificate (and its chain); needs --tls-key",
+    )
+    serve.add_argument(
+        "--tls-key", type=Path, default=None, metavar="PEM", help="the certificate's private key"
     )
 
     config = ServerConfig()
@@ -293,10 +307,11 @@ def _serve(args: argparse.Namespace) -> int:
     config = ServerConfig(
         positions_interval=args.positions_interval, positions_history=args.positions_history
     )
+    tls = _tls(args.tls_cert, args.tls_key)
     store = _open(args.db)
     stop_logging = _start_logging(args.log_level, args.audit_log)
     try:
-        return asyncio.run(_run(store, args.host, args.port, limits, config, args.sip))
+        return asyncio.run(_run(store, args.host, args.port, limits, config, args.sip, tls))
     finally:
         store.close()
         stop_logging()
@@ -332,6 +347,18 @@ def _start_logging(level: str, audit_log: Path | None) -> Callable[[], None]:
     return stop
 
 
+def _tls(cert: Path | None, key: Path | None) -> ssl.SSLContext | None:
+    """The context of ``--tls-cert``/``--tls-key`` (both or neither), or None for ws://."""
+    if cert is None and key is None:
+        return None
+    if cert is None or key is None:
+        raise UsageError("--tls-cert and --tls-key go together")
+    try:
+        return server_context(cert, key)
+    except TlsConfigError as exc:
+        raise UsageError(str(exc)) from None
+
+
 async def _run(
     store: Store,
     host: str,
@@ -339,14 +366,15 @@ async def _run(
     limits: ServerSessionLimits,
     config: ServerConfig,
     sip: tuple[str, int] | None = None,
+    tls: ssl.SSLContext | None = None,
 ) -> int:
-    server = DispatchServer(store, host, port, limits, config)
+    server = DispatchServer(store, host, port, limits, config, tls=tls)
     try:
         await server.start()
     except OSError as exc:
         await server.stop()
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    listening: dict[str, object] = {"host": host, "port": server.port}
+    listening: dict[str, object] = {"host": host, "port": server.port, "url": server.url}
     intake = await _start_sip(server, sip) if sip is not None else None
     if intake is not None:
         listening["sip"] = {"host": intake.host, "port": intake.port}

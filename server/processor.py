@@ -17,6 +17,15 @@ event frame goes to ``broadcast`` (all connections) and each command's result to
 that order. If the commit fails with `StorageUnavailable` the fork is dropped and every fresh
 command of the batch is answered ``storage_unavailable`` (transient: the client retries).
 
+Several server instances may share one database (PostgreSQL). Each batch is committed with
+``Batch.after_seq = seq``: if another instance committed first, the store raises `LogMoved`
+and keeps nothing; the processor then catches up (below) and decides the whole batch again on
+the newer world, so a command is always decided on every event committed before it, and the
+idempotency table, read again, answers a key the other instance kept (a workstation that
+failed over with its queue). `follow` (the store's commit watch, and a periodic poll) queues a
+catch-up: the events after `seq` are read from the log, applied in order and broadcast like
+this instance's own, each exactly once, and the incident-number counters are read again.
+
 `world` and `seq` always describe the same committed state; they change together, synchronously,
 so a connection that reads both and registers for broadcasts without awaiting in between misses
 no event and gets none twice.
@@ -35,7 +44,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
@@ -53,13 +62,22 @@ from server.audit import audit_command
 from server.frames import event_frame, result_frame, stored_result
 from server.handlers import Accepted, handle, valid_key
 from server.numbering import IncidentNumbers
-from server.store.base import Batch, NewEvent, NewResult, StorageUnavailable, Store
+from server.store.base import (
+    Batch,
+    LogMoved,
+    NewEvent,
+    NewResult,
+    StorageUnavailable,
+    Store,
+    StoredEvent,
+)
 
 __all__ = [
     "CommandProcessor",
     "EventObserver",
     "NotATrainingDatabase",
     "Origin",
+    "apply_stored",
     "load_world",
     "make_training_database",
     "simulated_time",
@@ -137,17 +155,25 @@ def load_world(store: Store, chunk: int = 5000) -> tuple[World, int]:
     seq = 0
     while events := store.events_after(seq, chunk):
         for event in events:
-            kind = EVENTS.get(event.kind)
-            if kind is None:
-                log.warning("event %d: unknown kind %r skipped", event.seq, event.kind)
-            else:
-                try:
-                    data = decode_args(event.data, kind.data)
-                    world.apply(data, event.action_time, event.actor, event.at)
-                except ProtocolError as exc:
-                    log.warning("event %d (%s) skipped: %s", event.seq, event.kind, exc)
+            apply_stored(world, event)
             seq = event.seq
     return world, seq
+
+
+def apply_stored(world: World, event: StoredEvent) -> bool:
+    """Apply one event of the log to ``world``; False (with a warning) when it is of an
+    unknown kind or its data does not decode, and it is skipped."""
+    kind = EVENTS.get(event.kind)
+    if kind is None:
+        log.warning("event %d: unknown kind %r skipped", event.seq, event.kind)
+        return False
+    try:
+        data = decode_args(event.data, kind.data)
+    except ProtocolError as exc:
+        log.warning("event %d (%s) skipped: %s", event.seq, event.kind, exc)
+        return False
+    world.apply(data, event.action_time, event.actor, event.at)
+    return True
 
 
 @dataclass(slots=True)
@@ -172,7 +198,15 @@ class _Answer:
     note: str = ""
 
 
+#: Events read from the store at a time when catching up with other writers.
+CATCH_UP_CHUNK = 1000
+
 _STOP = object()
+_FOLLOW = object()  # another writer committed: catch up from the log before the next batch
+
+#: How often a batch is decided again after another writer committed first (`LogMoved`)
+#: before its commands are answered ``storage_unavailable`` (they are then retried).
+MAX_DECISIONS = 20
 
 
 class CommandProcessor:
@@ -209,6 +243,9 @@ class CommandProcessor:
         self._busy = False
         self._committer: ThreadPoolExecutor | None = None
         self._observers: list[EventObserver] = []
+        self._follow_queued = False
+        self.followed = 0  # events adopted from other writers (operations, tests)
+        self.redecided = 0  # batches decided again because another writer committed first
 
     def observe(self, observer: EventObserver) -> Callable[[], None]:
         """Call ``observer(seq, kind, data)`` for every event committed from now on (module
@@ -251,7 +288,13 @@ class CommandProcessor:
             pending = [item for item in batch if isinstance(item, _Pending)]
             self._busy = True
             try:
-                await self._process(pending)
+                if _FOLLOW in batch:
+                    await self._catch_up()
+                if pending:
+                    await self._process(pending)
+            except StorageUnavailable as exc:  # catching up: the next follow tries again
+                log.error("could not read the others' commits: %s", exc)
+                self._answer_all(pending, ErrorCode.STORAGE_UNAVAILABLE, "storage unavailable")
             except Exception:
                 log.exception("command batch failed; answering 'internal'")
                 self._answer_all(pending, ErrorCode.INTERNAL, "the server failed; retry")
@@ -268,29 +311,68 @@ class CommandProcessor:
         """Ask `run` to return once the commands queued so far are processed."""
         self._queue.put_nowait(_STOP)
 
+    def follow(self, seq: int = 0) -> None:
+        """Note that another writer of the store committed up to ``seq`` (0: unknown): before
+        its next batch the processor applies the log's events after its own `seq` to the
+        world, in order, and broadcasts them, each once. Call on the event loop."""
+        if (seq and seq <= self.seq) or self._follow_queued:
+            return
+        self._follow_queued = True
+        self._queue.put_nowait(_FOLLOW)
+
+    async def _catch_up(self) -> None:
+        """Adopt every event another writer committed after `seq` (see `follow`)."""
+        self._follow_queued = False
+        loop = asyncio.get_running_loop()
+        while True:
+            events = await loop.run_in_executor(
+                self._committer, self.store.events_after, self.seq, CATCH_UP_CHUNK
+            )
+            if not events:
+                return
+            self._adopt(events)
+            if len(events) < CATCH_UP_CHUNK:
+                return
+
+    def _adopt(self, events: list[StoredEvent]) -> None:
+        """Make the world and `seq` those after ``events`` (the log's next ones, committed by
+        another writer) and broadcast them; never awaits (`world`/`seq` change together)."""
+        fork = self.world.fork()
+        for event in events:
+            apply_stored(fork, event)
+        self.world, self.seq = fork, events[-1].seq
+        self.numbers = IncidentNumbers(self.store)  # the others numbered incidents too
+        self.followed += len(events)
+        self._broadcast(
+            [event_frame(e.seq, e.kind, e.data, e.at, e.actor, e.key, e.acted_at) for e in events]
+        )
+        self._notify((e.seq, e) for e in events)
+
     # --- one batch -------------------------------------------------------------------------
 
     async def _process(self, batch: list[_Pending]) -> None:
+        """Decide ``batch`` on the world and commit it; when another writer committed first
+        (`LogMoved`), catch up and decide it again, at most `MAX_DECISIONS` times."""
         self.batches += 1
-        fork = self.world.fork()
-        numbers = self.numbers.fork()
-        events: list[NewEvent] = []
-        keep: list[NewResult] = []
-        answers: list[_Answer] = []
-        seen: dict[str, tuple[str, int]] = {}
-        try:
-            for index, item in enumerate(batch):
-                answers.append(self._decide(item, index, fork, numbers, events, keep, seen))
-        except StorageUnavailable as exc:  # the idempotency table could not be read
-            log.error("storage unavailable while reading: %s", exc)
-            self._answer_all(batch, ErrorCode.STORAGE_UNAVAILABLE, "storage unavailable; retry")
-            return
-        seqs: list[int] = []
-        if events or keep:
+        loop = asyncio.get_running_loop()
+        for _ in range(MAX_DECISIONS):
             try:
-                seqs = await asyncio.get_running_loop().run_in_executor(
-                    self._committer, self.store.commit_batch, Batch(events, keep, numbers.changes())
-                )
+                fork, numbers, events, keep, answers = self._decide_all(batch)
+            except StorageUnavailable as exc:  # the idempotency table could not be read
+                log.error("storage unavailable while reading: %s", exc)
+                self._answer_all(batch, ErrorCode.STORAGE_UNAVAILABLE, "storage unavailable; retry")
+                return
+            if not (events or keep):
+                self._reply(batch, answers, [])
+                return
+            decided = Batch(events, keep, numbers.changes(), after_seq=self.seq)
+            try:
+                seqs = await loop.run_in_executor(self._committer, self.store.commit_batch, decided)
+            except LogMoved as exc:
+                log.debug("batch of %d commands decided again: %s", len(batch), exc)
+                self.redecided += 1
+                await self._catch_up()
+                continue
             except StorageUnavailable as exc:
                 log.error("batch of %d commands not committed: %s", len(batch), exc)
                 self._reply(batch, answers, None)
@@ -305,8 +387,27 @@ class CommandProcessor:
                         for seq, e in zip(seqs, events, strict=True)
                     ]
                 )
-                self._notify(seqs, events)
-        self._reply(batch, answers, seqs)
+                self._notify(zip(seqs, events, strict=True))
+            self._reply(batch, answers, seqs)
+            return
+        log.error("batch of %d commands: the log kept moving; not committed", len(batch))
+        self._answer_all(batch, ErrorCode.STORAGE_UNAVAILABLE, "the database is busy; retry")
+
+    def _decide_all(
+        self, batch: list[_Pending]
+    ) -> tuple[World, IncidentNumbers, list[NewEvent], list[NewResult], list[_Answer]]:
+        """Decide every command of ``batch`` in order on a fork of the world: the fork, the
+        numbers allocated, the events and results to write and how each is answered."""
+        fork = self.world.fork()
+        numbers = self.numbers.fork()
+        events: list[NewEvent] = []
+        keep: list[NewResult] = []
+        seen: dict[str, tuple[str, int]] = {}
+        answers = [
+            self._decide(item, index, fork, numbers, events, keep, seen)
+            for index, item in enumerate(batch)
+        ]
+        return fork, numbers, events, keep, answers
 
     def _decide(
         self,
@@ -386,10 +487,12 @@ class CommandProcessor:
             _audit(item, body, note, now)
             _deliver(item.origin, result_frame(body, now))
 
-    def _notify(self, seqs: list[int], events: list[NewEvent]) -> None:
-        """Tell every observer of the committed ``events``; a failing one is logged."""
-        for observer in list(self._observers):
-            for seq, event in zip(seqs, events, strict=True):
+    def _notify(self, told: Iterable[tuple[int, NewEvent | StoredEvent]]) -> None:
+        """Tell every observer of the committed events ``(seq, event)``; a failing one is
+        logged."""
+        observers = list(self._observers)
+        for seq, event in told:
+            for observer in observers:
                 try:
                     observer(seq, event.kind, event.data)
                 except Exception:

@@ -12,12 +12,16 @@ Contracts every implementation keeps:
 * Event seqs are gap-free and ascending: a committed batch of ``n`` events gets seqs
   ``max + 1 .. max + n`` in the same transaction that writes them.
 * `Store.commit_batch` is all or nothing; on failure it rolls back and raises `StorageUnavailable`.
+* Several writers (server instances sharing one database) stay consistent through
+  `Batch.after_seq`: a batch decided on the log up to ``after_seq`` commits only if no other
+  writer has committed since, else `LogMoved` (nothing kept: catch up, decide again); and
+  `Store.watch_commits` tells a writer of the others' commits.
 * Every method is safe to call from any thread (the server calls slow ones from worker threads).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -26,6 +30,8 @@ from desktop.protocol.messages import ErrorInfo, PositionFix, ResultBody
 
 __all__ = [
     "Batch",
+    "CommitWatch",
+    "LogMoved",
     "NewEvent",
     "NewResult",
     "StorageUnavailable",
@@ -42,6 +48,9 @@ __all__ = [
 
 TokenKind = Literal["session", "refresh"]
 
+#: Told that another writer committed up to ``seq`` (0: unknown); see `Store.watch_commits`.
+CommitWatch = Callable[[int], None]
+
 
 class StoreError(Exception):
     """Base of the store's errors."""
@@ -53,6 +62,11 @@ class StoreOpenError(StoreError):
 
 class StorageUnavailable(StoreError):
     """A write failed (disk full, I/O error, locked too long); nothing of it was kept."""
+
+
+class LogMoved(StoreError):
+    """A batch with `Batch.after_seq` was not kept: another writer committed first (the log
+    moved past ``after_seq``, or it committed one of the batch's idempotency keys)."""
 
 
 class UserExists(StoreError):
@@ -108,11 +122,17 @@ class NewResult:
 
 @dataclass(frozen=True, slots=True)
 class Batch:
-    """What one group commit writes: events, idempotency results and ``meta`` values to set."""
+    """What one group commit writes: events, idempotency results and ``meta`` values to set.
+
+    ``after_seq``: the newest seq of the log the batch was decided on; when set, the batch
+    commits only if that is still the newest seq (else `LogMoved`). None: commit whatever
+    the log holds (one writer, or writes that decide nothing, such as a clock setting).
+    """
 
     events: Sequence[NewEvent] = ()
     results: Sequence[NewResult] = ()
     meta: Mapping[str, str] = field(default_factory=dict)
+    after_seq: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,8 +194,17 @@ class Store(Protocol):
     def commit_batch(self, batch: Batch) -> list[int]:
         """Write ``batch`` in one transaction; return the seqs assigned to its events, in order.
 
-        Raises `StorageUnavailable` (after rolling back) when the transaction fails.
+        Raises `StorageUnavailable` (after rolling back) when the transaction fails, and
+        `LogMoved` when `Batch.after_seq` is set and another writer committed first.
         """
+        ...
+
+    def watch_commits(self, on_commit: CommitWatch) -> Callable[[], None] | None:
+        """Call ``on_commit(seq)`` (from any thread) whenever another writer of the database
+        may have committed; ``seq`` is the newest seq committed then, 0 when unknown (after
+        the watch reconnected: notifications may have been missed, so catch up from the log).
+        Returns a function that stops the watch (idempotent), or None when no other writer
+        can commit (an embedded database has one server)."""
         ...
 
     def lookup_result(self, key: str) -> tuple[str, bytes] | None:

@@ -47,7 +47,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 import psycopg
@@ -57,6 +57,8 @@ from psycopg.rows import TupleRow
 from desktop.protocol.messages import PositionFix
 from server.store.base import (
     Batch,
+    CommitWatch,
+    LogMoved,
     StorageUnavailable,
     StoredEvent,
     StoreOpenError,
@@ -65,6 +67,7 @@ from server.store.base import (
     UserRecord,
     render_result,
 )
+from server.store.pg_watch import CommitWatcher, commit_channel
 from server.store.rows import (
     EVENT_COLUMNS,
     POSITION_COLUMNS,
@@ -166,6 +169,8 @@ class PostgresStore:
         self._write_lock = threading.Lock()
         self._read_lock = threading.Lock()
         self._closed = False
+        self._watchers: list[CommitWatcher] = []
+        self._channel = ""  # set with the schema, by _init_schema
         opened: list[_Conn] = []
         try:
             self._writer = self._connect()
@@ -199,6 +204,7 @@ class PostgresStore:
                 raise StoreOpenError(
                     f"cannot open database {self.where}: no schema of its search_path exists"
                 )
+            self._channel = commit_channel(str(schema[0]))
             # One opener at a time per schema: CREATE ... IF NOT EXISTS alone races.
             conn.execute(
                 "SELECT pg_advisory_xact_lock(hashtext('dispatch-store:' || current_schema()))"
@@ -298,18 +304,21 @@ class PostgresStore:
         return [event_of(r) for r in rows]
 
     def commit_batch(self, batch: Batch) -> list[int]:
-        """One transaction: seqs from the counter row, events, idempotency rows, meta values."""
+        """One transaction: seqs from the counter row, events, idempotency rows, meta values,
+        and the NOTIFY that wakes the other instances (delivered only if it commits)."""
         n = len(batch.events)
         try:
             with self._write() as conn:
                 seqs: list[int] = []
-                if n:
+                if n or batch.after_seq is not None:
                     row = conn.execute(
                         "UPDATE event_seq SET seq = seq + %s RETURNING seq", (n,)
                     ).fetchone()
                     if row is None:
                         raise StorageUnavailable("database write failed: event_seq has no row")
                     last = int(str(row[0]))
+                    if batch.after_seq is not None and last - n != batch.after_seq:
+                        raise LogMoved(f"the log moved to seq {last - n} past {batch.after_seq}")
                     seqs = list(range(last - n + 1, last + 1))
                 with conn.cursor() as cur:
                     cur.executemany(
@@ -333,9 +342,31 @@ class PostgresStore:
                         " ON CONFLICT (k) DO UPDATE SET v = excluded.v",
                         list(batch.meta.items()),
                     )
+                if seqs:
+                    conn.execute("SELECT pg_notify(%s, %s)", (self._channel, str(seqs[-1])))
+        except psycopg.errors.UniqueViolation as exc:
+            if batch.after_seq is not None:  # another instance kept one of these keys first
+                raise LogMoved(f"batch refused by the database: {_message(exc)}") from exc
+            raise StorageUnavailable(f"batch refused by the database: {_message(exc)}") from exc
         except psycopg.IntegrityError as exc:
             raise StorageUnavailable(f"batch refused by the database: {_message(exc)}") from exc
         return seqs
+
+    def watch_commits(self, on_commit: CommitWatch) -> Callable[[], None] | None:
+        """LISTEN for every instance's commits on a connection of its own (`CommitWatcher`)."""
+        self._check_open()
+        watcher = CommitWatcher(self._connect, self._channel, on_commit, self.where)
+        with self._write_lock:
+            self._watchers.append(watcher)
+        watcher.start()
+
+        def stop() -> None:
+            watcher.stop()
+            with self._write_lock:
+                if watcher in self._watchers:
+                    self._watchers.remove(watcher)
+
+        return stop
 
     def lookup_result(self, key: str) -> tuple[str, bytes] | None:
         row = self._fetch_one("SELECT user_name, result FROM idempotency WHERE key = %s", (key,))
@@ -445,6 +476,10 @@ class PostgresStore:
 
     def close(self) -> None:
         """Close both connections (idempotent); every commit is already durable."""
+        with self._write_lock:
+            watchers, self._watchers = self._watchers, []
+        for watcher in watchers:
+            watcher.stop()
         with self._write_lock, self._read_lock:
             if self._closed:
                 return

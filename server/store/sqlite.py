@@ -27,13 +27,15 @@ import contextlib
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from desktop.protocol.messages import PositionFix
 from server.store.base import (
     Batch,
+    CommitWatch,
+    LogMoved,
     StorageUnavailable,
     StoredEvent,
     StoreOpenError,
@@ -265,6 +267,8 @@ class SqliteStore:
         try:
             with self._write() as conn:
                 last = int(conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])
+                if batch.after_seq is not None and last != batch.after_seq:
+                    raise LogMoved(f"the log moved to seq {last} past {batch.after_seq}")
                 seqs = list(range(last + 1, last + 1 + len(batch.events)))
                 conn.executemany(
                     "INSERT INTO events(seq, kind, data, at, actor, key, acted_at)"
@@ -284,8 +288,14 @@ class SqliteStore:
                     list(batch.meta.items()),
                 )
         except sqlite3.IntegrityError as exc:
+            if batch.after_seq is not None:  # another writer of the file committed a key
+                raise LogMoved(f"batch refused by the database: {exc}") from exc
             raise StorageUnavailable(f"batch refused by the database: {exc}") from exc
         return seqs
+
+    def watch_commits(self, on_commit: CommitWatch) -> Callable[[], None] | None:
+        """None: an embedded database has one server, which makes every commit itself."""
+        return None
 
     def lookup_result(self, key: str) -> tuple[str, bytes] | None:
         with self._read() as conn:

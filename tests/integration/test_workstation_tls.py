@@ -5,8 +5,6 @@ server that CA did not sign or one with another host name."""
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import ssl
 from pathlib import Path
 
@@ -15,66 +13,12 @@ from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
 
 from desktop.workstation_config import load
-
-x509 = pytest.importorskip("cryptography.x509")
-from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
-from cryptography.x509.oid import NameOID  # noqa: E402
+from tests.support.tls import Authority
 
 
-def _name(common: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
-
-
-def _authority(folder: Path, label: str) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(_name(label))
-        .issuer_name(_name(label))
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    (folder / f"{label}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return cert, key
-
-
-def _server_context(
-    folder: Path, ca: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey
-) -> ssl.SSLContext:
-    """A server certificate for localhost and 127.0.0.1, signed by ``ca``."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(_name("localhost"))
-        .issuer_name(ca.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    chain, private = folder / "server.pem", folder / "server.key"
-    chain.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    private.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+def _server_context(folder: Path, ca: Authority) -> ssl.SSLContext:
+    """A server context for localhost and 127.0.0.1, its certificate signed by ``ca``."""
+    chain, private = ca.issue(folder)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(chain, private)
     return context
@@ -86,9 +30,9 @@ async def _echo(connection: ServerConnection) -> None:
 
 
 async def test_the_centre_s_ca_secures_wss_and_nothing_else_is_trusted(tmp_path: Path) -> None:
-    centre_ca, centre_key = _authority(tmp_path, "centre-ca")
-    _authority(tmp_path, "other-ca")
-    server_tls = _server_context(tmp_path, centre_ca, centre_key)
+    centre_ca = Authority.create(tmp_path, "centre-ca")
+    Authority.create(tmp_path, "other-ca")
+    server_tls = _server_context(tmp_path, centre_ca)
     trusting = load(_config(tmp_path, "centre-ca.pem"))
     stranger = load(_config(tmp_path, "other-ca.pem"))
     async with serve(_echo, "127.0.0.1", 0, ssl=server_tls) as server:

@@ -98,6 +98,10 @@ log = logging.getLogger(__name__)
 Sync = Literal["replay", "snapshot"]
 
 
+#: With a shared database: the longest a sign-in waits for this instance to read the events a
+#: workstation brings from another instance (its ``last_seq``) before it is welcomed (s).
+CATCH_UP_WAIT = 2.0
+
 #: How often, at most, a connection's "caught up" time is written to the store (s).
 CONTACT_SAVE_INTERVAL = 30.0
 
@@ -478,6 +482,12 @@ class DispatchServer:
         self._audit_login(conn, conn.user, "ok", found.role, now)
         if not conn.alive:  # closed meanwhile (rate limit, bad frames, hello timeout)
             return
+        if hello.last_seq > self.processor.seq and self._stop_watch is not None:
+            # A workstation coming from another instance may hold events this one has not
+            # read yet: catch up first, so it gets a replay rather than a snapshot.
+            await self.processor.reach(hello.last_seq, CATCH_UP_WAIT)
+            if not conn.alive:
+                return
         self._welcome(conn, session, hello, tokens, found.role, time.time())
 
     @staticmethod

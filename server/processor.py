@@ -41,6 +41,7 @@ the following events.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
@@ -244,6 +245,7 @@ class CommandProcessor:
         self._committer: ThreadPoolExecutor | None = None
         self._observers: list[EventObserver] = []
         self._follow_queued = False
+        self._advanced = asyncio.Event()  # set whenever `seq` moves (`reach` waits on it)
         self.followed = 0  # events adopted from other writers (operations, tests)
         self.redecided = 0  # batches decided again because another writer committed first
 
@@ -320,6 +322,18 @@ class CommandProcessor:
         self._follow_queued = True
         self._queue.put_nowait(_FOLLOW)
 
+    async def reach(self, seq: int, timeout: float) -> bool:
+        """Wait, catching up from the log, until `seq` is at least ``seq``, at most ``timeout``
+        seconds; whether it is (a seq no writer issued is never reached)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.seq < seq and (left := deadline - loop.time()) > 0:
+            self._advanced.clear()
+            self.follow()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._advanced.wait(), min(left, 0.2))
+        return self.seq >= seq
+
     async def _catch_up(self) -> None:
         """Adopt every event another writer committed after `seq` (see `follow`)."""
         self._follow_queued = False
@@ -341,6 +355,7 @@ class CommandProcessor:
         for event in events:
             apply_stored(fork, event)
         self.world, self.seq = fork, events[-1].seq
+        self._advanced.set()
         self.numbers = IncidentNumbers(self.store)  # the others numbered incidents too
         self.followed += len(events)
         self._broadcast(
@@ -381,6 +396,7 @@ class CommandProcessor:
             self.numbers.adopt(numbers)
             if seqs:
                 self.seq = seqs[-1]
+                self._advanced.set()
                 self._broadcast(
                     [
                         event_frame(seq, e.kind, e.data, e.at, e.actor, e.key, e.acted_at)

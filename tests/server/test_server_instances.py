@@ -285,3 +285,22 @@ async def test_one_instance_on_sqlite_never_decides_twice(start_server: ServerFa
         assert (await ann.command("incident.create", _create(f"i{index}"))).ok
     assert server.processor.redecided == 0 and server.processor.followed == 0
     await ann.close()
+
+
+async def test_a_workstation_from_the_other_instance_gets_a_replay_not_a_snapshot(
+    instances: Callable[..., object],
+) -> None:
+    """It holds events this instance has not read yet (its notification not yet arrived):
+    the sign-in waits for the catch-up, then replays from the workstation's last_seq."""
+    a = await instances()  # type: ignore[misc]
+    deaf = await instances(ServerConfig(follow_interval=3600), _DeafStore)  # type: ignore[misc]
+    ann = await RawClient.login(a.url, "ann")
+    for index in range(3):
+        assert (await ann.command("incident.create", _create(f"i{index}"))).ok
+    assert deaf.processor.seq == 0
+    moved = await RawClient.login(deaf.url, "ann", last_seq=3)
+    assert moved.welcome is not None
+    assert (moved.welcome.body.sync, moved.welcome.body.server_seq) == ("replay", 3)
+    assert deaf.processor.seq == 3 and deaf.processor.followed == 3
+    await ann.close()
+    await moved.close()

@@ -25,6 +25,12 @@ them (``radio``, ``admin``), the newest per channel fanned out every ``keyups_in
 (``report_request``) go to `server.supervision`: the floor's presence is sent to the
 supervisors and admins only.
 
+Sign-in and sign-out are audited (`server.audit.AuditTrail`, with every command result from
+the processor): each attempt, its outcome and the peer address. Password sign-ins go through
+`server.auth.LoginThrottle` per user name and per peer host (refused ``rate_limited``). A
+``logout`` frame deletes the tokens the connection holds (the one its hello presented, those
+its welcome issued) and the refresh token the frame carries, then closes with 1000.
+
 Sync choice (`choose_sync`): ``replay`` when ``0 < last_seq <= server_seq`` and at most
 ``replay_limit`` events are missing, or when ``last_seq == 0`` and the log holds at most
 ``fresh_replay_limit`` events; ``snapshot`` otherwise (also for a ``last_seq`` the server never
@@ -40,6 +46,7 @@ import contextlib
 import logging
 import ssl
 import time
+import weakref
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -52,7 +59,15 @@ from desktop.domain.roles import may_send, refusal
 from desktop.domain.types import Position
 from desktop.protocol.codec import encode
 from desktop.protocol.errors import CloseCode, ErrorCode
-from desktop.protocol.messages import Error, ErrorInfo, HelloBody, PasswordAuth, Role, WelcomeBody
+from desktop.protocol.messages import (
+    Error,
+    ErrorInfo,
+    HelloBody,
+    PasswordAuth,
+    Role,
+    TokenAuth,
+    WelcomeBody,
+)
 from desktop.protocol.session import (
     ActivityReported,
     CaughtUp,
@@ -60,13 +75,14 @@ from desktop.protocol.session import (
     CommandReceived,
     HelloReceived,
     KeyUpsReported,
+    LogoutRequested,
     PositionsReported,
     ReportRequested,
     ServerOutput,
     ServerSession,
     ServerSessionLimits,
 )
-from server.audit import audit_login
+from server.audit import LOGIN, LOGOUT, AuditTrail
 from server.auth import (
     REFRESH_TTL,
     SESSION_TTL,
@@ -74,7 +90,9 @@ from server.auth import (
     IssuedTokens,
     LoginThrottle,
     authenticate,
+    hash_token,
     issue_tokens,
+    revoke_tokens,
 )
 from server.connection import Connection, Hub
 from server.frames import snapshot_frames
@@ -88,7 +106,7 @@ from server.positions import (
 )
 from server.presence import DEFAULT_PRESENCE_INTERVAL
 from server.processor import CommandProcessor, load_world, uses_simulated_clock
-from server.store.base import StorageUnavailable, Store, StoreError
+from server.store.base import AuditRecord, StorageUnavailable, Store, StoreError
 from server.supervision import Supervision
 
 __all__ = ["DispatchServer", "ServerConfig", "choose_sync"]
@@ -101,6 +119,10 @@ Sync = Literal["replay", "snapshot"]
 #: With a shared database: the longest a sign-in waits for this instance to read the events a
 #: workstation brings from another instance (its ``last_seq``) before it is welcomed (s).
 CATCH_UP_WAIT = 2.0
+
+#: Tasks `DispatchServer.stop` lets finish rather than cancels: the queued commands, and the
+#: contacts being written (a cancelled one would not be written again: its time is noted).
+_FINISHED_AT_STOP = frozenset({"command processor", "save contact"})
 
 #: How often, at most, a connection's "caught up" time is written to the store (s).
 CONTACT_SAVE_INTERVAL = 30.0
@@ -120,7 +142,10 @@ class ServerConfig:
     ping_interval: float | None = 20.0
     ping_timeout: float | None = 20.0
     close_timeout: float = 2.0
+    #: Login throttling (`server.auth.LoginThrottle`): failed password sign-ins per user name,
+    #: and per peer address (any names), within the window (s), before it refuses for a while.
     login_max_failures: int = 5
+    login_address_max_failures: int = 20
     login_window: float = 60.0
     token_purge_interval: float = 600.0
     #: permessage-deflate costs CPU per frame per connection, and every event is sent to every
@@ -146,6 +171,12 @@ def choose_sync(
     if 0 < last_seq <= server_seq and server_seq - last_seq <= replay_limit:
         return "replay"
     return "snapshot"
+
+
+def _host(peer: str) -> str:
+    """The address part of a connection's ``host:port`` peer (what login throttling counts)."""
+    host, colon, _ = peer.rpartition(":")
+    return host if colon else peer
 
 
 class DispatchServer:
@@ -185,7 +216,17 @@ class DispatchServer:
         )
         self.keyups = KeyUpBoard(self.hub.broadcast, interval=self.config.keyups_interval)
         self.supervision = Supervision(store, self.hub, interval=self.config.presence_interval)
-        self.throttle = LoginThrottle(self.config.login_max_failures, self.config.login_window)
+        self.throttle = LoginThrottle(
+            self.config.login_max_failures,
+            self.config.login_window,
+            address_max_failures=self.config.login_address_max_failures,
+        )
+        #: Every command result, sign-in and sign-out (`server.audit`); written behind.
+        self.audit = AuditTrail(store)
+        #: The token digests each signed-in connection holds (what its logout revokes).
+        self._held_tokens: weakref.WeakKeyDictionary[Connection, frozenset[str]] = (
+            weakref.WeakKeyDictionary()
+        )
         self._requested_port = port
         self._port: int | None = None
         self._server: Server | None = None
@@ -235,6 +276,7 @@ class DispatchServer:
         )
         await asyncio.to_thread(self.store.purge_expired_tokens, time.time())
         self.positions.book.load(await asyncio.to_thread(self.store.load_positions))
+        self.audit.start()
         self._processor = CommandProcessor(
             self.store,
             world,
@@ -243,6 +285,7 @@ class DispatchServer:
             max_batch=self.config.max_batch,
             position_of=self._latest_position,
             simulated=self.simulated_clock,
+            audit=self.audit,
         )
         self._spawn(self._processor.run(), "command processor")
         if self._stop_watch is not None:  # a shared database
@@ -278,12 +321,13 @@ class DispatchServer:
         if self._processor is not None:
             self._processor.stop()
         for task in list(self._tasks):
-            if task.get_name() != "command processor":
+            if task.get_name() not in _FINISHED_AT_STOP:
                 task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
         await self.supervision.stop()
         await self.positions.stop()
+        await asyncio.to_thread(self.audit.close)  # the processor's last results included
 
     async def __aenter__(self) -> DispatchServer:
         await self.start()
@@ -399,6 +443,8 @@ class DispatchServer:
                 self.supervision.report_requested(conn, out.request_id, out.request)
             elif isinstance(out, HelloReceived):
                 on_hello(out.hello)
+            elif isinstance(out, LogoutRequested):
+                self._spawn(self._on_logout(conn, out.refresh_token), "logout")
             elif isinstance(out, CaughtUp):
                 self._caught_up(conn, out.at)
             elif isinstance(out, CloseConnection):
@@ -439,10 +485,13 @@ class DispatchServer:
         conn.send(encode(Error(body=error, ts=time.time())))
 
     async def _on_hello(self, conn: Connection, session: ServerSession, hello: HelloBody) -> None:
-        """Authenticate, then welcome and queue the resync; or refuse (error, close 1008)."""
+        """Authenticate, then welcome and queue the resync; or refuse (error, close 1008).
+        Every attempt is audited (`LOGIN`), whatever its outcome."""
         now = time.time()
         conn.workstation = hello.workstation[:200]
         conn.client_id = hello.client_id[:200]
+        claimed = hello.auth.username if isinstance(hello.auth, PasswordAuth) else ""
+        requested = hello.role_requested or ""
         try:
             found = await asyncio.to_thread(
                 authenticate,
@@ -451,10 +500,10 @@ class DispatchServer:
                 now,
                 role_requested=hello.role_requested,
                 throttle=self.throttle,
+                address=_host(conn.peer),
             )
             if isinstance(found, AuthFailure):
-                claimed = hello.auth.username if isinstance(hello.auth, PasswordAuth) else ""
-                self._audit_login(conn, claimed, found.code.value, None, now)
+                self._audit_login(conn, claimed, requested, found.code, found.message, now)
                 refusal = session.reject(found.code, found.message, now)
                 self._act(conn, session, refusal, lambda _: None)
                 return
@@ -470,16 +519,24 @@ class DispatchServer:
             conn.last_contact = await asyncio.to_thread(self.store.last_contact, conn.client_id)
         except StorageUnavailable as exc:
             log.error("%r: sign-in impossible: %s", conn, exc)
+            self._audit_login(conn, claimed, requested, ErrorCode.STORAGE_UNAVAILABLE, "", now)
             error = ErrorInfo(code=ErrorCode.STORAGE_UNAVAILABLE, message="storage unavailable")
             conn.send(encode(Error(body=error, ts=now)))
             conn.close(CloseCode.TRY_AGAIN_LATER, "storage unavailable")
             return
         except Exception:
             log.exception("%r: sign-in failed", conn)
+            self._audit_login(conn, claimed, requested, ErrorCode.INTERNAL, "", now)
             conn.close(CloseCode.INTERNAL_ERROR, "internal error")
             return
         conn.user, conn.role = found.user.name, found.role
-        self._audit_login(conn, conn.user, "ok", found.role, now)
+        held = {hash_token(tokens.session_token)}
+        if tokens.refresh_token is not None:
+            held.add(hash_token(tokens.refresh_token))
+        if isinstance(hello.auth, TokenAuth):
+            held.add(hash_token(hello.auth.token))
+        self._held_tokens[conn] = frozenset(held)
+        self._audit_login(conn, conn.user, found.role, "ok", f"by {found.method}", now)
         if not conn.alive:  # closed meanwhile (rate limit, bad frames, hello timeout)
             return
         if hello.last_seq > self.processor.seq and self._stop_watch is not None:
@@ -490,17 +547,60 @@ class DispatchServer:
                 return
         self._welcome(conn, session, hello, tokens, found.role, time.time())
 
-    @staticmethod
     def _audit_login(
-        conn: Connection, user: str, outcome: str, role: Role | None, now: float
+        self, conn: Connection, user: str, role: str, outcome: str, detail: str, now: float
     ) -> None:
-        audit_login(
-            user=user,
-            workstation=conn.workstation,
-            peer=conn.peer,
-            outcome=outcome,
-            role=role,
-            at=now,
+        """Audit a sign-in attempt of ``conn`` (``outcome``: ``ok`` or the error code)."""
+        if conn.client_id:
+            detail = f"{detail}; client {conn.client_id}" if detail else f"client {conn.client_id}"
+        self.audit.record(
+            AuditRecord(
+                at=now,
+                user=user,
+                workstation=conn.workstation,
+                peer=conn.peer,
+                role=role,
+                kind=LOGIN,
+                outcome=str(outcome),
+                detail=detail,
+            )
+        )
+
+    async def _on_logout(self, conn: Connection, refresh_token: str | None) -> None:
+        """Sign ``conn`` out: delete its session's tokens and ``refresh_token`` (if the user's),
+        audit it (`LOGOUT`), close with 1000; if the store fails, an ``error``
+        ``storage_unavailable`` and close 1013 (the tokens then expire at their TTL)."""
+        now = time.time()
+        held = set(self._held_tokens.pop(conn, frozenset()))
+        if refresh_token:
+            held.add(hash_token(refresh_token))
+        try:
+            revoked = await asyncio.to_thread(revoke_tokens, self.store, conn.user, held)
+        except StorageUnavailable as exc:
+            log.error("%r: tokens not revoked at logout: %s", conn, exc)
+            self._audit_logout(conn, ErrorCode.STORAGE_UNAVAILABLE, "tokens not revoked", now)
+            error = ErrorInfo(
+                code=ErrorCode.STORAGE_UNAVAILABLE,
+                message="signed out here, but the sign-in could not be revoked on the server",
+            )
+            conn.send(encode(Error(body=error, ts=now)))
+            conn.close(CloseCode.TRY_AGAIN_LATER, "storage unavailable")
+            return
+        self._audit_logout(conn, "ok", f"{revoked} tokens revoked", now)
+        conn.close(CloseCode.NORMAL, "signed out")
+
+    def _audit_logout(self, conn: Connection, outcome: str, detail: str, now: float) -> None:
+        self.audit.record(
+            AuditRecord(
+                at=now,
+                user=conn.user,
+                workstation=conn.workstation,
+                peer=conn.peer,
+                role=conn.role,
+                kind=LOGOUT,
+                outcome=str(outcome),
+                detail=detail,
+            )
         )
 
     def _welcome(

@@ -6,8 +6,10 @@
   Session tokens live `SESSION_TTL` seconds, refresh tokens `REFRESH_TTL`.
 * Which role a session gets is `desktop.domain.roles.grant_role`'s to say.
 * `authenticate` never raises for bad credentials: it returns an `Identity` or an `AuthFailure`
-  carrying the protocol `ErrorCode` (``auth_failed``, ``token_expired``, ``role_not_allowed``).
+  carrying the protocol `ErrorCode` (``auth_failed``, ``token_expired``, ``role_not_allowed``,
+  ``rate_limited`` when `LoginThrottle` blocks the user name or the peer's address).
   It is slow on purpose (scrypt): call it from a worker thread.
+* Signing out deletes the workstation's tokens (`revoke_tokens`): they never work again.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ import base64
 import binascii
 import hashlib
 import hmac
+import math
 import secrets
 import threading
-from collections import deque
+from collections import OrderedDict, deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from typing import Literal
@@ -32,6 +36,7 @@ __all__ = [
     "REFRESH_TTL",
     "SESSION_TTL",
     "AuthFailure",
+    "Blocked",
     "Identity",
     "IssuedTokens",
     "LoginThrottle",
@@ -40,6 +45,7 @@ __all__ = [
     "hash_token",
     "issue_tokens",
     "new_token",
+    "revoke_tokens",
     "verify_password",
 ]
 
@@ -144,41 +150,139 @@ def issue_tokens(
     return IssuedTokens(session, now + session_ttl, refresh_token, now + refresh_ttl)
 
 
+def revoke_tokens(store: Store, user: str, digests: Iterable[str]) -> int:
+    """Delete the tokens of ``user`` among ``digests`` (`hash_token` values; others' tokens and
+    unknown digests are left alone); return how many were deleted (signing out).
+
+    May raise `server.store.base.StorageUnavailable`.
+    """
+    revoked = 0
+    for digest in set(digests):
+        record = store.lookup_token(digest)
+        if record is not None and record.user == user:
+            store.delete_token(digest)
+            revoked += 1
+    return revoked
+
+
 # --- throttling --------------------------------------------------------------------------------
 
 
-class LoginThrottle:
-    """At most ``max_failures`` failed password logins per user name per ``window`` seconds.
+@dataclass(frozen=True, slots=True)
+class Blocked:
+    """Why `LoginThrottle` refuses a sign-in: the user name's failures or the address's, and
+    how many seconds until the oldest of them no longer counts."""
 
-    Thread-safe. While a name is blocked, even a correct password is refused (and not checked).
+    by: Literal["user", "address"]
+    retry_after: float
+
+    @property
+    def message(self) -> str:
+        """The refusal in a person's words."""
+        whose = "for this user name" if self.by == "user" else "from this address"
+        wait = max(1, math.ceil(self.retry_after))
+        return f"too many attempts {whose}; wait {wait} s before trying again"
+
+
+class _Failures:
+    """Failure times per key within ``window`` seconds: at most ``limit`` per key, at most
+    ``max_keys`` keys (the least recently failed forgotten first). Not thread-safe."""
+
+    def __init__(self, limit: int, window: float, max_keys: int) -> None:
+        if limit < 1 or window <= 0 or max_keys < 1:
+            raise ValueError("login throttle: limits must be >= 1 and the window > 0")
+        self.limit, self.window, self.max_keys = limit, window, max_keys
+        self._times: OrderedDict[str, deque[float]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._times)
+
+    def blocked_for(self, key: str, now: float) -> float | None:
+        """Seconds ``key`` stays blocked (None: it is not)."""
+        times = self._current(key, now)
+        if times is None or len(times) < self.limit:
+            return None
+        return times[0] + self.window - now
+
+    def add(self, key: str, now: float) -> None:
+        times = self._current(key, now)
+        if times is None:
+            times = self._times[key] = deque(maxlen=self.limit)
+            while len(self._times) > self.max_keys:
+                self._times.popitem(last=False)
+        else:
+            self._times.move_to_end(key)
+        times.append(now)
+
+    def clear(self, key: str) -> None:
+        self._times.pop(key, None)
+
+    def _current(self, key: str, now: float) -> deque[float] | None:
+        """``key``'s failures still within the window (the key forgotten when none are)."""
+        times = self._times.get(key)
+        if times is None:
+            return None
+        while times and times[0] <= now - self.window:
+            times.popleft()
+        if not times:
+            del self._times[key]
+            return None
+        return times
+
+
+class LoginThrottle:
+    """Failed password sign-ins counted per user name and per peer address over the last
+    ``window`` seconds.
+
+    A name with ``max_failures`` failures, or an address with ``address_max_failures``
+    (whatever names were tried from it: password spraying), is blocked until its oldest counted
+    failure is ``window`` s old; while blocked, even a correct password is refused without
+    being checked. A success clears its name's count, never its address's (a sprayer who knows
+    one account could otherwise reset it). Memory is bounded: at most ``max_tracked`` names and
+    as many addresses are followed (the least recently failed forgotten first), each with at
+    most its threshold of times. Thread-safe.
     """
 
-    def __init__(self, max_failures: int = 5, window: float = 60.0) -> None:
+    def __init__(
+        self,
+        max_failures: int = 5,
+        window: float = 60.0,
+        *,
+        address_max_failures: int = 20,
+        max_tracked: int = 10_000,
+    ) -> None:
         self.max_failures = max_failures
+        self.address_max_failures = address_max_failures
         self.window = window
-        self._failures: dict[str, deque[float]] = {}
+        self._names = _Failures(max_failures, window, max_tracked)
+        self._addresses = _Failures(address_max_failures, window, max_tracked)
         self._lock = threading.Lock()
 
-    def blocked(self, name: str, now: float) -> bool:
+    def blocked(self, name: str, now: float, address: str | None = None) -> Blocked | None:
+        """Why a sign-in as ``name`` from ``address`` is refused now (None: it is not)."""
         with self._lock:
-            return len(self._recent(name, now)) >= self.max_failures
+            by_name = self._names.blocked_for(name, now)
+            by_address = None if not address else self._addresses.blocked_for(address, now)
+        if by_address is not None and (by_name is None or by_address >= by_name):
+            return Blocked("address", by_address)
+        return None if by_name is None else Blocked("user", by_name)
 
-    def failed(self, name: str, now: float) -> None:
+    def failed(self, name: str, now: float, address: str | None = None) -> None:
+        """Count a failed sign-in as ``name`` (from ``address``, when known)."""
         with self._lock:
-            self._recent(name, now).append(now)
+            self._names.add(name, now)
+            if address:
+                self._addresses.add(address, now)
 
     def succeeded(self, name: str) -> None:
+        """``name`` signed in: its failures no longer count (its address's still do)."""
         with self._lock:
-            self._failures.pop(name, None)
+            self._names.clear(name)
 
-    def _recent(self, name: str, now: float) -> deque[float]:
-        stamps = self._failures.setdefault(name, deque())
-        while stamps and stamps[0] <= now - self.window:
-            stamps.popleft()
-        if len(self._failures) > 10_000:  # bound memory under a name-spraying attack
-            for other in [k for k, v in self._failures.items() if not v and k != name]:
-                del self._failures[other]
-        return stamps
+    def tracked(self) -> tuple[int, int]:
+        """(names, addresses) currently followed (for tests and diagnostics)."""
+        with self._lock:
+            return len(self._names), len(self._addresses)
 
 
 # --- authenticate ------------------------------------------------------------------------------
@@ -209,13 +313,16 @@ def authenticate(
     *,
     role_requested: str | None = None,
     throttle: LoginThrottle | None = None,
+    address: str | None = None,
 ) -> Identity | AuthFailure:
-    """Check credentials and the requested role; never raises for bad input.
+    """Check credentials and the requested role; never raises for bad input. A password
+    sign-in goes through ``throttle`` (failures counted for the name and for ``address``, the
+    peer's host); one it blocks fails with ``rate_limited``.
 
     May raise `server.store.base.StorageUnavailable` if the store cannot be read.
     """
     if isinstance(auth, PasswordAuth):
-        found = _by_password(store, auth, now, throttle)
+        found = _by_password(store, auth, now, throttle, address)
         method: Literal["password", "token"] = "password"
     else:
         found = _by_token(store, auth.token, now)
@@ -232,17 +339,19 @@ def authenticate(
 
 
 def _by_password(
-    store: Store, auth: PasswordAuth, now: float, throttle: LoginThrottle | None
+    store: Store,
+    auth: PasswordAuth,
+    now: float,
+    throttle: LoginThrottle | None,
+    address: str | None,
 ) -> UserRecord | AuthFailure:
-    if throttle is not None and throttle.blocked(auth.username, now):
-        return AuthFailure(
-            ErrorCode.AUTH_FAILED, "too many attempts; wait a minute before trying again"
-        )
+    if throttle is not None and (blocked := throttle.blocked(auth.username, now, address)):
+        return AuthFailure(ErrorCode.RATE_LIMITED, blocked.message)
     user = store.get_user(auth.username)
     ok = verify_password(auth.password, user.password_hash if user else _dummy_hash())
     if user is None or not ok or user.disabled:
         if throttle is not None:
-            throttle.failed(auth.username, now)
+            throttle.failed(auth.username, now, address)
         if user is not None and ok and user.disabled:
             return AuthFailure(ErrorCode.AUTH_FAILED, "this account is disabled")
         return _BAD_CREDENTIALS

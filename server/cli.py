@@ -4,6 +4,8 @@
                           [--burst N] [--max-frame-bytes N] [--log-level INFO]
                           [--audit-log FILE] [--sip HOST:PORT]
                           [--positions-interval S] [--positions-history N]
+                          [--login-max-failures N] [--login-address-max-failures N]
+                          [--login-window S]   (login rate limiting: server/auth.py)
                           [--tls-cert PEM --tls-key PEM]   (wss://: server/tls.py)
     dispatch-server users add NAME --role ROLE --db PATH     (password: prompt twice, or stdin)
     dispatch-server users passwd NAME --db PATH
@@ -19,6 +21,8 @@
     dispatch-server cards check DIR   (protocol cards: every problem, with file and path)
     dispatch-server report --db PATH --from ISO --to ISO [--format json|csv|pdf] [--out FILE]
                           (the shift report: server/report_cli.py)
+    dispatch-server audit --db PATH|DSN [--user U] [--from ISO] [--to ISO] [--kind K]
+                          [--limit N] [--json]   (the audit trail: server/audit_cli.py)
     dispatch-server derive-areas --calls CSV --out PATH   (desktop/geo/areas.py)
     dispatch-server derive-stations --calls CSV --out PATH   (desktop/geo/stations.py)
     dispatch-server demo [--data-dir DIR] [--port 8765]   (plugin: sim/demo_cli.py)
@@ -73,6 +77,8 @@ from desktop.domain.roles import ROLES
 from desktop.protocol.codec import DEFAULT_MAX_FRAME_BYTES
 from desktop.protocol.session import ServerSessionLimits
 from server.app import DispatchServer, ServerConfig
+from server.audit_cli import add_commands as add_audit_command
+from server.audit_cli import run_audit
 from server.auth import hash_password
 from server.cards_cli import add_cards_command, run_cards
 from server.geocode_cli import add_geocode_command, run_derive_addresses, run_geocode
@@ -111,6 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser, commands = _parser()
     handlers: dict[str, Handler] = {
         "report": run_report,
+        "audit": run_audit,
         "serve": _serve,
         "users": _users,
         "units": run_units,
@@ -208,6 +215,27 @@ def _parser() -> tuple[argparse.ArgumentParser, Subcommands]:
         metavar="N",
         help="AVL fixes kept in memory per unit",
     )
+    serve.add_argument(
+        "--login-max-failures",
+        type=int,
+        default=config.login_max_failures,
+        metavar="N",
+        help="failed sign-ins per user name within --login-window before it is refused a while",
+    )
+    serve.add_argument(
+        "--login-address-max-failures",
+        type=int,
+        default=config.login_address_max_failures,
+        metavar="N",
+        help="failed sign-ins from one address (any names) within --login-window, likewise",
+    )
+    serve.add_argument(
+        "--login-window",
+        type=float,
+        default=config.login_window,
+        metavar="S",
+        help="seconds over which failed sign-ins are counted",
+    )
 
     users = commands.add_parser("users", help="manage user accounts")
     actions = users.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -230,6 +258,7 @@ def _parser() -> tuple[argparse.ArgumentParser, Subcommands]:
     add_geocode_command(commands)
     add_cards_command(commands)
     add_report_command(commands)
+    add_audit_command(commands)
     add_location_command(commands)
     areas = commands.add_parser(
         "derive-areas", help="derive the dispatch-area index from SFFD calls for service"
@@ -304,8 +333,16 @@ def _serve(args: argparse.Namespace) -> int:
         frames_per_second=args.rate_limit,
         burst=args.burst,
     )
+    if args.login_max_failures < 1 or args.login_address_max_failures < 1:
+        raise UsageError("--login-max-failures and --login-address-max-failures must be >= 1")
+    if not 1 <= args.login_window <= 86_400:
+        raise UsageError("--login-window must be 1-86400 s")
     config = ServerConfig(
-        positions_interval=args.positions_interval, positions_history=args.positions_history
+        positions_interval=args.positions_interval,
+        positions_history=args.positions_history,
+        login_max_failures=args.login_max_failures,
+        login_address_max_failures=args.login_address_max_failures,
+        login_window=args.login_window,
     )
     tls = _tls(args.tls_cert, args.tls_key)
     store = _open(args.db)

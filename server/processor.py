@@ -45,7 +45,7 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
@@ -59,11 +59,12 @@ from desktop.domain.world import World
 from desktop.protocol.codec import decode_args
 from desktop.protocol.errors import TRANSIENT_CODES, ErrorCode, ProtocolError
 from desktop.protocol.messages import CommandBody, ErrorInfo, ResultBody
-from server.audit import audit_command
+from server.audit import AuditTrail
 from server.frames import event_frame, result_frame, stored_result
 from server.handlers import Accepted, handle, valid_key
 from server.numbering import IncidentNumbers
 from server.store.base import (
+    AuditRecord,
     Batch,
     LogMoved,
     NewEvent,
@@ -224,13 +225,16 @@ class CommandProcessor:
         clock: Callable[[], float] = time.time,
         position_of: Callable[[str], Position | None] = lambda unit_id: None,
         simulated: bool = False,
+        audit: AuditTrail | None = None,
     ) -> None:
         """``position_of`` gives a unit's newest AVL position (`server.positions`), which
         the rules may record (a radio emergency records where the unit was). ``simulated``:
         a replay or training database's clock — each command's ``issued_at`` is taken as both
         its action time and its recorded time (`simulated_times`), so a replayed day keeps
-        the file's times; never for a live floor."""
+        the file's times; never for a live floor. ``audit``: where each command's result is
+        recorded (`server.audit`; default: log lines only)."""
         self.simulated = simulated
+        self.audit = audit or AuditTrail(None)
         self.store = store
         self._position_of = position_of
         self.world = world
@@ -370,9 +374,13 @@ class CommandProcessor:
         (`LogMoved`), catch up and decide it again, at most `MAX_DECISIONS` times."""
         self.batches += 1
         loop = asyncio.get_running_loop()
+        keys = [item.command.key for item in batch if valid_key(item.command.key)]
         for _ in range(MAX_DECISIONS):
-            try:
-                fork, numbers, events, keep, answers = self._decide_all(batch)
+            try:  # read off the event loop: with PostgreSQL it is a round trip
+                stored = await loop.run_in_executor(
+                    self._committer, self.store.lookup_results, keys
+                )
+                fork, numbers, events, keep, answers = self._decide_all(batch, stored)
             except StorageUnavailable as exc:  # the idempotency table could not be read
                 log.error("storage unavailable while reading: %s", exc)
                 self._answer_all(batch, ErrorCode.STORAGE_UNAVAILABLE, "storage unavailable; retry")
@@ -410,17 +418,20 @@ class CommandProcessor:
         self._answer_all(batch, ErrorCode.STORAGE_UNAVAILABLE, "the database is busy; retry")
 
     def _decide_all(
-        self, batch: list[_Pending]
+        self, batch: list[_Pending], stored: Mapping[str, tuple[str, bytes]]
     ) -> tuple[World, IncidentNumbers, list[NewEvent], list[NewResult], list[_Answer]]:
-        """Decide every command of ``batch`` in order on a fork of the world: the fork, the
-        numbers allocated, the events and results to write and how each is answered."""
+        """Decide every command of ``batch`` in order on a fork of the world, ``stored``
+        holding the results kept of its keys: the fork, the numbers allocated, the events and
+        results to write and how each is answered."""
         fork = self.world.fork()
         numbers = self.numbers.fork()
         events: list[NewEvent] = []
         keep: list[NewResult] = []
         seen: dict[str, tuple[str, int]] = {}
         answers = [
-            self._decide(item, index, fork, numbers, events, keep, seen)
+            self._decide(
+                item, index, fork, numbers, events, keep, seen, stored.get(item.command.key)
+            )
             for index, item in enumerate(batch)
         ]
         return fork, numbers, events, keep, answers
@@ -434,8 +445,10 @@ class CommandProcessor:
         events: list[NewEvent],
         keep: list[NewResult],
         seen: dict[str, tuple[str, int]],
+        stored: tuple[str, bytes] | None,
     ) -> _Answer:
-        """Decide one command; ``seen`` maps keys decided fresh in this batch to (user, index)."""
+        """Decide one command; ``seen`` maps keys decided fresh in this batch to (user, index),
+        ``stored`` is the (user, result) kept of its key (None: a fresh key)."""
         command, user = item.command, item.origin.user
         key = command.key
         if not valid_key(key):
@@ -445,7 +458,6 @@ class CommandProcessor:
             if first_user != user:
                 return _fixed(key, ErrorCode.KEY_CONFLICT, "key already used by another user")
             return _Answer(same_as=first, note="duplicate")
-        stored = self.store.lookup_result(key)
         if stored is not None:
             stored_user, blob = stored
             if stored_user != user:
@@ -500,7 +512,7 @@ class CommandProcessor:
                 body = ResultBody(key=key, ok=True, events=[seqs[i] for i in answer.indexes])
                 note = ""
             bodies.append(body)
-            _audit(item, body, note, now)
+            self._audit(item, body, note, now)
             _deliver(item.origin, result_frame(body, now))
 
     def _notify(self, told: Iterable[tuple[int, NewEvent | StoredEvent]]) -> None:
@@ -518,8 +530,35 @@ class CommandProcessor:
         now = self._clock()
         for item in batch:
             body = ResultBody(key=item.command.key, ok=False, error=_error(code, message))
-            _audit(item, body, "", now)
+            self._audit(item, body, "", now)
             _deliver(item.origin, result_frame(body, now))
+
+    def _audit(self, item: _Pending, body: ResultBody, note: str, now: float) -> None:
+        """Record a command's result in the audit trail: ``outcome`` ``ok`` or the error code,
+        ``detail`` the seqs of its events or the error message, after ``note`` (``duplicate``:
+        answered from the idempotency table)."""
+        if body.ok:
+            outcome, detail = "ok", f"seqs={body.events}"
+        elif body.error is not None:
+            outcome, detail = body.error.code, body.error.message
+        else:
+            outcome, detail = ErrorCode.INTERNAL.value, ""
+        origin = item.origin
+        # A connection (`server.connection.Connection`) has a peer address; the SIP intake none.
+        peer = getattr(origin, "peer", "")
+        self.audit.record(
+            AuditRecord(
+                at=now,
+                user=origin.user,
+                workstation=origin.workstation,
+                peer=peer if isinstance(peer, str) else "",
+                role=origin.role,
+                kind=item.command.kind,
+                key=item.command.key,
+                outcome=outcome,
+                detail=f"{note}: {detail}" if note else detail,
+            )
+        )
 
 
 def _deliver(origin: Origin, frame: bytes) -> None:
@@ -536,22 +575,3 @@ def _error(code: ErrorCode, message: str = "") -> ErrorInfo:
 
 def _fixed(key: str, code: ErrorCode, message: str) -> _Answer:
     return _Answer(fixed=ResultBody(key=key, ok=False, error=_error(code, message)))
-
-
-def _audit(item: _Pending, body: ResultBody, note: str, now: float) -> None:
-    if body.ok:
-        outcome = f"ok seqs={body.events}"
-    else:
-        outcome = body.error.code if body.error is not None else "error"
-    if note:
-        outcome = f"{note} {outcome}"
-    origin = item.origin
-    audit_command(
-        user=origin.user,
-        workstation=origin.workstation,
-        role=origin.role,
-        kind=item.command.kind,
-        key=item.command.key,
-        outcome=outcome,
-        at=now,
-    )

@@ -41,6 +41,8 @@ __all__ = [
     "KeyUps",
     "KeyUpsBody",
     "Limits",
+    "Logout",
+    "LogoutBody",
     "PasswordAuth",
     "Ping",
     "PingBody",
@@ -250,7 +252,25 @@ class ReportRequest(Frame, tag="report_request"):
     body: ReportRequestBody
 
 
-ClientFrame = Hello | Command | Ping | PositionReport | KeyUpReport | ActivityReport | ReportRequest
+class LogoutBody(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """Sign this workstation out. The server deletes the session's tokens (the one the hello
+    presented and those its welcome issued) and ``refresh_token``, the refresh token the
+    workstation holds (it may come from an earlier session); a token of another user is left
+    alone."""
+
+    refresh_token: str | None = None
+
+
+class Logout(Frame, tag="logout"):
+    """Client -> server, once welcomed: sign out (docs/protocol.md, "Signing out"). The server
+    answers by closing the connection with 1000 once the tokens are deleted."""
+
+    body: LogoutBody = msgspec.field(default_factory=LogoutBody)
+
+
+ClientFrame = (
+    Hello | Command | Ping | PositionReport | KeyUpReport | ActivityReport | ReportRequest | Logout
+)
 
 
 # --- server -> client -----------------------------------------------------------------------

@@ -36,6 +36,8 @@ from desktop.protocol.messages import (
     KeyUpReport,
     KeyUps,
     Limits,
+    Logout,
+    LogoutBody,
     PasswordAuth,
     Ping,
     PingBody,
@@ -72,6 +74,7 @@ __all__ = [
     "HelloReceived",
     "KeyUpsReceived",
     "KeyUpsReported",
+    "LogoutRequested",
     "PongReceived",
     "PositionsReceived",
     "PositionsReported",
@@ -289,6 +292,13 @@ class ClientSession:
         self._ready_to_report("a report request")
         return encode(ReportRequest(body=request, id=request_id, ts=now))
 
+    def logout(self, refresh_token: str | None, now: float) -> bytes:
+        """The ``logout`` frame asking the server to delete this session's tokens and
+        ``refresh_token``. Only valid once welcomed (the server answers by closing 1000)."""
+        if self.phase not in (ClientPhase.SYNCING, ClientPhase.READY):
+            raise RuntimeError(f"cannot log out while {self.phase}")
+        return encode(Logout(body=LogoutBody(refresh_token=refresh_token), ts=now))
+
     def _ready_to_report(self, what: str) -> None:
         if self.phase is not ClientPhase.READY:
             raise RuntimeError(f"cannot report {what} while {self.phase}")
@@ -445,6 +455,14 @@ class ReportRequested:
 
 
 @dataclass(frozen=True, slots=True)
+class LogoutRequested:
+    """The signed-in client signs out: delete its session's tokens and ``refresh_token``, then
+    close with 1000. The session takes no further frame."""
+
+    refresh_token: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class CloseConnection:
     code: CloseCode
     reason: str
@@ -483,6 +501,7 @@ ServerOutput = (
     | KeyUpsReported
     | ActivityReported
     | ReportRequested
+    | LogoutRequested
     | CloseConnection
     | CaughtUp
     | bytes
@@ -519,11 +538,11 @@ class ServerSession:
 
     `receive` returns, in order: frames to send back (``bytes``), a `HelloReceived` for the
     application to authenticate (answer with `accept` or `reject`), `CommandReceived` for the
-    command pipeline, `PositionsReported` for the position book, or `CloseConnection` after
-    which nothing else is processed. A ``position`` frame before the welcome is refused
-    ``not_authenticated``, one with more than `MAX_FIXES_PER_FRAME` fixes ``invalid_frame``
-    (both count as invalid frames).
-    """
+    command pipeline, `PositionsReported` for the position book, `LogoutRequested` (after
+    which nothing else is taken), or `CloseConnection` after which nothing else is processed.
+    A ``position`` frame before the welcome is refused ``not_authenticated``, one with more
+    than `MAX_FIXES_PER_FRAME` fixes ``invalid_frame`` (both count as invalid frames); so is a
+    ``logout`` before the welcome."""
 
     limits: ServerSessionLimits
     now: float
@@ -582,6 +601,11 @@ class ServerSession:
             if self.phase is not ServerPhase.OPEN:
                 return self._bad_frame(ErrorCode.NOT_AUTHENTICATED, "send hello first", now)
             return [KeyUpsReported(frame.body.keyups)]
+        if isinstance(frame, Logout):
+            if self.phase is not ServerPhase.OPEN:
+                return self._bad_frame(ErrorCode.NOT_AUTHENTICATED, "send hello first", now)
+            self.phase = ServerPhase.CLOSED  # nothing more is taken: the server closes 1000
+            return [LogoutRequested(frame.body.refresh_token)]
         if isinstance(frame, ActivityReport | ReportRequest):
             if self.phase is not ServerPhase.OPEN:
                 return self._bad_frame(ErrorCode.NOT_AUTHENTICATED, "send hello first", now)

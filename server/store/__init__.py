@@ -5,6 +5,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from server.store.base import (
+    AuditRecord,
     Batch,
     NewEvent,
     NewResult,
@@ -21,6 +22,7 @@ from server.store.base import (
 from server.store.sqlite import SqliteStore
 
 __all__ = [
+    "AuditRecord",
     "Batch",
     "NewEvent",
     "NewResult",
@@ -59,12 +61,13 @@ def describe_db(db: str | Path) -> str:
     return f"{host}:{port}{url.path}"
 
 
-def open_store(db: str | Path) -> Store:
+def open_store(db: str | Path, *, read_only: bool = False) -> Store:
     """A `PostgresStore` for a ``postgresql://`` or ``postgres://`` DSN, else a `SqliteStore` at
     the path ``db``. Raises `StoreOpenError` (also when psycopg, the ``[postgres]`` extra, is not
-    installed: the SQLite path never imports it)."""
+    installed: the SQLite path never imports it). ``read_only``: an existing database of this
+    version, opened for reading only (each store's module docstring)."""
     if not is_dsn(db):
-        return SqliteStore(db)
+        return SqliteStore(db, read_only=read_only)
     try:
         from server.store.postgres import PostgresStore
     except ImportError as exc:
@@ -72,4 +75,4 @@ def open_store(db: str | Path) -> Store:
             f"cannot open a PostgreSQL database: psycopg is missing ({exc.name or exc});"
             " install the [postgres] extra (pip install 'dispatch-desktop[postgres]')"
         ) from None
-    return PostgresStore(str(db))
+    return PostgresStore(str(db), read_only=read_only)

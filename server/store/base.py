@@ -2,7 +2,8 @@
 
 A `Store` holds the durable state of a dispatch centre: users, tokens, the append-only event log,
 the idempotency table (first result of every command key), the newest AVL position of each unit
-(beside the log, not in it) and a small key/value ``meta`` table (schema version, incident
+(beside the log, not in it), the append-only audit trail (`AuditRecord`: every command,
+sign-in and sign-out) and a small key/value ``meta`` table (schema version, incident
 number counters, server id). `server.store.sqlite.SqliteStore` is the
 embedded implementation; a PostgreSQL store shared by several server instances implements the same
 Protocol.
@@ -29,6 +30,8 @@ from desktop.protocol.codec import encode_raw
 from desktop.protocol.messages import ErrorInfo, PositionFix, ResultBody
 
 __all__ = [
+    "AUDIT_QUERY_LIMIT",
+    "AuditRecord",
     "Batch",
     "CommitWatch",
     "LogMoved",
@@ -157,6 +160,35 @@ class TokenRecord:
     created_at: float
 
 
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One entry of the audit trail (CJIS-style): who (``user`` in ``role``), where
+    (``workstation``, the name the position gave, and ``peer``, its address ``host:port``),
+    when (``at``, the server's clock), what (``kind``: a command kind, or ``login``,
+    ``logout``), which command (``key``, its idempotency key; empty for the others) and how it
+    ended (``outcome``: ``ok`` or an error code; ``detail``: the seqs of its events, or why).
+
+    The one home of the trail's fields: the stores' columns, the log line and the
+    ``dispatch-server audit`` listing follow this order. ``id`` is the store's (None until
+    stored; ascending in the order of appending within one database).
+    """
+
+    at: float
+    user: str
+    workstation: str
+    peer: str
+    role: str
+    kind: str
+    key: str = ""
+    outcome: str = "ok"
+    detail: str = ""
+    id: int | None = None
+
+
+#: The most audit records `Store.query_audit` returns unless told otherwise.
+AUDIT_QUERY_LIMIT = 1000
+
+
 def render_result(result: NewResult, seqs: Sequence[int]) -> bytes:
     """The stored form of ``result``: an encoded `ResultBody`, given the batch's assigned seqs."""
     body = ResultBody(
@@ -209,6 +241,10 @@ class Store(Protocol):
 
     def lookup_result(self, key: str) -> tuple[str, bytes] | None:
         """(user, encoded `ResultBody`) stored for command ``key``, or None."""
+        ...
+
+    def lookup_results(self, keys: Sequence[str]) -> dict[str, tuple[str, bytes]]:
+        """`lookup_result` of every key of ``keys`` at once: the keys with a stored result."""
         ...
 
     # --- users -----------------------------------------------------------------------------
@@ -264,6 +300,27 @@ class Store(Protocol):
     def save_positions(self, fixes: Sequence[PositionFix]) -> None:
         """Keep ``fixes`` as their units' newest positions, in one transaction; a fix older
         than the one kept for its unit does not replace it. Raises `StorageUnavailable`."""
+        ...
+
+    # --- audit trail (append-only) ------------------------------------------------------
+
+    def append_audit(self, records: Sequence[AuditRecord]) -> None:
+        """Append ``records`` (their ``id`` is ignored) in one transaction. The table refuses
+        UPDATE and DELETE. Raises `StorageUnavailable` (nothing of it kept)."""
+        ...
+
+    def query_audit(
+        self,
+        *,
+        user: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        kind: str | None = None,
+        limit: int = AUDIT_QUERY_LIMIT,
+    ) -> list[AuditRecord]:
+        """The first ``limit`` records with ``since <= at < until`` (a bound None: open), of
+        ``user`` and of ``kind`` when given (exact matches), oldest first (by ``at``, then
+        ``id``). Raises `StorageUnavailable`."""
         ...
 
     # --- lifecycle -------------------------------------------------------------------------

@@ -25,7 +25,7 @@ and a reader never sees seq ``k + 1`` committed before ``k``. There are no gaps,
 not give. The cost is one writer at a time, as in SQLite; a commit waits for the row at most
 ``lock_timeout`` (5 s), then fails with `StorageUnavailable`.
 
-Schema (version 1, its own line of versions; kept in ``meta.schema_version``)::
+Schema (version 2, its own line of versions; kept in ``meta.schema_version``)::
 
     users(name PK, role, password_hash, created_at, disabled BOOLEAN)
     tokens(token_hash PK, user_name, kind, expires_at, created_at)
@@ -34,12 +34,21 @@ Schema (version 1, its own line of versions; kept in ``meta.schema_version``)::
     idempotency(key PK, user_name, result BYTEA, created_at)
     contacts(client_id PK, at)
     positions(unit_id PK, lat, lon, at, speed_mps, heading_deg)
+    audit(id BIGINT identity PK, at, user_name, workstation, peer, role, kind, key, outcome,
+          detail)                     -- the audit trail (`AuditRecord`), append-only
     meta(k PK, v)
 
 Times are DOUBLE PRECISION seconds, as in SQLite. Triggers forbid UPDATE, DELETE and TRUNCATE
-on ``events``. The schema is created (or migrated) on open in one transaction that first takes an
-advisory lock, so several instances opening a new database at once do not race; a schema newer
-than this server is refused with `StoreOpenError`.
+on ``events`` and on ``audit``. The schema is created (or migrated) on open in one transaction
+that first takes an advisory lock, so several instances opening a new database at once do not
+race; a schema newer than this server is refused with `StoreOpenError`. Version 2 added
+``audit`` (`_MIGRATIONS`).
+
+``PostgresStore(dsn, read_only=True)`` opens the database for reading only (``dispatch-server
+audit``): its sessions are ``READ ONLY`` (every write refused with `StorageUnavailable`), no
+schema is created or upgraded, and a database of another version is refused with
+`StoreOpenError`. The append-only triggers guard against the application and against mistakes;
+the owner of the tables can still drop them: grant the server's role no more than it needs.
 """
 
 from __future__ import annotations
@@ -56,6 +65,8 @@ from psycopg.rows import TupleRow
 
 from desktop.protocol.messages import PositionFix
 from server.store.base import (
+    AUDIT_QUERY_LIMIT,
+    AuditRecord,
     Batch,
     CommitWatch,
     LogMoved,
@@ -72,6 +83,10 @@ from server.store.rows import (
     EVENT_COLUMNS,
     POSITION_COLUMNS,
     USER_COLUMNS,
+    audit_insert,
+    audit_of,
+    audit_query,
+    audit_values,
     event_of,
     position_of,
     token_of,
@@ -82,12 +97,37 @@ __all__ = ["SCHEMA_VERSION", "PostgresStore", "describe_dsn"]
 
 _Conn = psycopg.Connection[TupleRow]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 CONNECT_TIMEOUT_S = 10  # used when the DSN sets no connect_timeout
 LOCK_TIMEOUT_MS = 5000  # like SQLite's busy_timeout: a write waits this long for a lock
 
-#: Migrations by the version they lead to: a newer server appends ``{2: [...], ...}``.
-_MIGRATIONS: dict[int, tuple[str, ...]] = {}
+#: The audit trail (version 2): the table, its indexes, and the triggers that keep it
+#: append-only.
+_AUDIT_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS audit(
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        at DOUBLE PRECISION NOT NULL,
+        user_name TEXT NOT NULL,
+        workstation TEXT NOT NULL,
+        peer TEXT NOT NULL,
+        role TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        detail TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS audit_at ON audit(at)",
+    "CREATE INDEX IF NOT EXISTS audit_user_at ON audit(user_name, at)",
+    """CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN RAISE EXCEPTION 'the audit trail is append-only'; END $$""",
+    """CREATE OR REPLACE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit
+    FOR EACH ROW EXECUTE FUNCTION audit_append_only()""",
+    """CREATE OR REPLACE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only()""",
+)
+
+#: Migrations by the version they lead to: a newer server appends ``{3: [...], ...}``.
+_MIGRATIONS: dict[int, tuple[str, ...]] = {2: _AUDIT_SCHEMA}
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS users(
@@ -142,6 +182,7 @@ _SCHEMA = (
         speed_mps DOUBLE PRECISION,
         heading_deg DOUBLE PRECISION
     )""",
+    *_AUDIT_SCHEMA,
 )
 
 
@@ -161,8 +202,10 @@ class PostgresStore:
     """A `server.store.base.Store` in a PostgreSQL database. Raises `StoreOpenError` if it cannot
     open; write failures raise `StorageUnavailable` after rolling the transaction back."""
 
-    def __init__(self, dsn: str) -> None:
+    def __init__(self, dsn: str, *, read_only: bool = False) -> None:
+        """``read_only``: see the module docstring."""
         self.where = describe_dsn(dsn)
+        self.read_only = read_only
         if "connect_timeout" not in conninfo_to_dict(dsn):
             dsn = make_conninfo(dsn, connect_timeout=CONNECT_TIMEOUT_S)
         self._dsn = dsn
@@ -175,7 +218,10 @@ class PostgresStore:
         try:
             self._writer = self._connect()
             opened.append(self._writer)
-            self._init_schema()
+            if read_only:
+                self._check_schema()
+            else:
+                self._init_schema()
             self._reader = self._connect()
         except (psycopg.Error, StoreOpenError) as exc:
             for conn in opened:
@@ -191,6 +237,8 @@ class PostgresStore:
         conn = psycopg.connect(self._dsn, autocommit=True, application_name="dispatch-server")
         try:
             conn.execute(f"SET lock_timeout = {LOCK_TIMEOUT_MS}")
+            if self.read_only:
+                conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
         except BaseException:
             conn.close()
             raise
@@ -236,6 +284,26 @@ class PostgresStore:
                 "INSERT INTO meta(k, v) VALUES ('schema_version', %s)"
                 " ON CONFLICT (k) DO UPDATE SET v = excluded.v",
                 (str(SCHEMA_VERSION),),
+            )
+
+    def _check_schema(self) -> None:
+        """A read-only open: the database must be one of this version (nothing is upgraded)."""
+        try:
+            row = self._writer.execute("SELECT v FROM meta WHERE k = 'schema_version'").fetchone()
+        except psycopg.errors.UndefinedTable:
+            row = None
+        if row is None:
+            raise StoreOpenError(
+                f"cannot open database {self.where}: not a dispatch server database"
+                " (no schema version)"
+            )
+        version = int(str(row[0]))
+        if version != SCHEMA_VERSION:
+            which = "newer" if version > SCHEMA_VERSION else "older"
+            advice = "" if which == "newer" else ": start the server on it once to upgrade it"
+            raise StoreOpenError(
+                f"cannot open database {self.where}: schema version {version} is {which} than"
+                f" this server ({SCHEMA_VERSION}){advice}"
             )
 
     def _usable(self, conn: _Conn) -> bool:
@@ -369,8 +437,15 @@ class PostgresStore:
         return stop
 
     def lookup_result(self, key: str) -> tuple[str, bytes] | None:
-        row = self._fetch_one("SELECT user_name, result FROM idempotency WHERE key = %s", (key,))
-        return None if row is None else (str(row[0]), bytes(row[1]))
+        return self.lookup_results([key]).get(key)
+
+    def lookup_results(self, keys: Sequence[str]) -> dict[str, tuple[str, bytes]]:
+        if not keys:
+            return {}
+        rows = self._fetch(
+            "SELECT key, user_name, result FROM idempotency WHERE key = ANY(%s)", (list(keys),)
+        )
+        return {str(key): (str(user), bytes(result)) for key, user, result in rows}
 
     # --- users -----------------------------------------------------------------------------
 
@@ -471,6 +546,31 @@ class PostgresStore:
                 " WHERE excluded.at > positions.at",
                 [(f.unit_id, f.lat, f.lon, f.at, f.speed_mps, f.heading_deg) for f in fixes],
             )
+
+    # --- audit trail ------------------------------------------------------------------------
+
+    def append_audit(self, records: Sequence[AuditRecord]) -> None:
+        if not records:
+            return
+        try:
+            with self._write() as conn, conn.cursor() as cur:
+                cur.executemany(audit_insert("%s"), [audit_values(r) for r in records])
+        except psycopg.IntegrityError as exc:
+            raise StorageUnavailable(f"audit records refused: {_message(exc)}") from exc
+
+    def query_audit(
+        self,
+        *,
+        user: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        kind: str | None = None,
+        limit: int = AUDIT_QUERY_LIMIT,
+    ) -> list[AuditRecord]:
+        query, params = audit_query(
+            "%s", user=user, since=since, until=until, kind=kind, limit=limit
+        )
+        return [audit_of(row) for row in self._fetch(query, params)]
 
     # --- lifecycle -------------------------------------------------------------------------
 

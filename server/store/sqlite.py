@@ -4,7 +4,7 @@ Two connections: a writer (every write, serialised by a lock, used from worker t
 a reader (queries). WAL lets the reader run while the writer commits. Both are opened with
 ``check_same_thread=False`` and guarded by their own lock, so every method is thread-safe.
 
-Schema (version 3)::
+Schema (version 4)::
 
     users(name PK, role, password_hash, created_at, disabled)
     tokens(token_hash PK, user, kind, expires_at, created_at)
@@ -14,11 +14,19 @@ Schema (version 3)::
     contacts(client_id PK, at REAL)   -- when each workstation was last heard from
     positions(unit_id PK, lat REAL, lon REAL, at REAL, speed_mps REAL, heading_deg REAL)
                                       -- the newest AVL fix of each unit (a latest value)
+    audit(id INTEGER PRIMARY KEY, at REAL, user_name, workstation, peer, role, kind, key,
+          outcome, detail)            -- the audit trail (`AuditRecord`), append-only
     meta(k PK, v)
 
-Triggers forbid UPDATE and DELETE on ``events``. Older versions are upgraded in place on open:
-version 1 (no action times, no contacts) keeps ``acted_at`` NULL on its events (acted when
-recorded); version 2 gets the empty ``positions`` table.
+Triggers forbid UPDATE and DELETE on ``events`` and ``audit``. Older versions are upgraded in
+place on open: version 1 (no action times, no contacts) keeps ``acted_at`` NULL on its events
+(acted when recorded); version 2 gets the empty ``positions`` table, version 3 the empty
+``audit`` table.
+
+``SqliteStore(path, read_only=True)`` opens an existing database for reading only (the
+``dispatch-server audit`` listing): SQLite's ``mode=ro``, no schema created or upgraded (a
+database of another version is refused with `StoreOpenError`), every write refused with
+`StorageUnavailable`. A server may be running on the file meanwhile (WAL).
 """
 
 from __future__ import annotations
@@ -33,6 +41,8 @@ from pathlib import Path
 
 from desktop.protocol.messages import PositionFix
 from server.store.base import (
+    AUDIT_QUERY_LIMIT,
+    AuditRecord,
     Batch,
     CommitWatch,
     LogMoved,
@@ -48,15 +58,22 @@ from server.store.rows import (
     EVENT_COLUMNS,
     POSITION_COLUMNS,
     USER_COLUMNS,
+    audit_insert,
+    audit_of,
+    audit_query,
+    audit_values,
     event_of,
     position_of,
     token_of,
     user_of,
 )
 
+#: Keys looked up per query (SQLite limits the parameters of a statement).
+LOOKUP_CHUNK = 500
+
 __all__ = ["SCHEMA_VERSION", "SqliteStore"]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 BUSY_TIMEOUT_MS = 5000
 
 _SCHEMA = """
@@ -110,6 +127,24 @@ CREATE TABLE IF NOT EXISTS meta(
     k TEXT PRIMARY KEY,
     v TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS audit(
+    id INTEGER PRIMARY KEY,
+    at REAL NOT NULL,
+    user_name TEXT NOT NULL,
+    workstation TEXT NOT NULL,
+    peer TEXT NOT NULL,
+    role TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_at ON audit(at);
+CREATE INDEX IF NOT EXISTS audit_user_at ON audit(user_name, at);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
 """
 
 
@@ -119,16 +154,23 @@ class SqliteStore:
     Write failures raise `StorageUnavailable`; the failed transaction is rolled back.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+        """``read_only``: see the module docstring (the file must exist)."""
         self.path = Path(path)
+        self.read_only = read_only
         self._write_lock = threading.Lock()
         self._read_lock = threading.Lock()
         self._closed = False
         opened: list[sqlite3.Connection] = []
         try:
+            if read_only and not self.path.is_file():
+                raise sqlite3.OperationalError("no such database file")
             self._writer = self._connect()
             opened.append(self._writer)
-            self._init_schema()
+            if read_only:
+                self._check_schema()
+            else:
+                self._init_schema()
             self._reader = self._connect()
         except sqlite3.Error as exc:
             for conn in opened:
@@ -139,9 +181,15 @@ class SqliteStore:
     # --- connections -----------------------------------------------------------------------
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        if self.read_only:
+            uri = f"{self.path.resolve().as_uri()}?mode=ro"
+            conn = sqlite3.connect(uri, isolation_level=None, check_same_thread=False, uri=True)
+        else:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         try:
             conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            if self.read_only:  # the file's journal mode (WAL) is the server's to set
+                return conn
             mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 raise sqlite3.OperationalError(f"journal_mode is {mode}, WAL is required")
@@ -167,7 +215,7 @@ class SqliteStore:
                 )
             if int(row[0]) < 2:
                 conn.execute("ALTER TABLE events ADD COLUMN acted_at REAL")
-            if int(row[0]) < SCHEMA_VERSION:  # version 3: positions, made by _SCHEMA above
+            if int(row[0]) < SCHEMA_VERSION:  # versions 3 and 4 (positions, audit): _SCHEMA
                 conn.execute(
                     "UPDATE meta SET v = ? WHERE k = 'schema_version'", (str(SCHEMA_VERSION),)
                 )
@@ -176,6 +224,25 @@ class SqliteStore:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+
+    def _check_schema(self) -> None:
+        """A read-only open: the database must be one of this version (nothing is upgraded)."""
+        try:
+            row = self._writer.execute("SELECT v FROM meta WHERE k = 'schema_version'").fetchone()
+        except sqlite3.OperationalError:
+            row = None
+        if row is None:
+            raise sqlite3.DatabaseError("not a dispatch server database (no schema version)")
+        version = int(row[0])
+        if version > SCHEMA_VERSION:
+            raise sqlite3.DatabaseError(
+                f"schema version {version} is newer than this server ({SCHEMA_VERSION})"
+            )
+        if version < SCHEMA_VERSION:
+            raise sqlite3.DatabaseError(
+                f"schema version {version} is older than this server ({SCHEMA_VERSION}): start"
+                " the server on it once to upgrade it"
+            )
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -298,11 +365,19 @@ class SqliteStore:
         return None
 
     def lookup_result(self, key: str) -> tuple[str, bytes] | None:
+        return self.lookup_results([key]).get(key)
+
+    def lookup_results(self, keys: Sequence[str]) -> dict[str, tuple[str, bytes]]:
+        found: dict[str, tuple[str, bytes]] = {}
         with self._read() as conn:
-            row = conn.execute(
-                "SELECT user, result FROM idempotency WHERE key = ?", (key,)
-            ).fetchone()
-        return None if row is None else (str(row[0]), bytes(row[1]))
+            for start in range(0, len(keys), LOOKUP_CHUNK):
+                chunk = keys[start : start + LOOKUP_CHUNK]
+                marks = ", ".join("?" * len(chunk))
+                for key, user, result in conn.execute(
+                    f"SELECT key, user, result FROM idempotency WHERE key IN ({marks})", chunk
+                ):
+                    found[str(key)] = (str(user), bytes(result))
+        return found
 
     # --- users -----------------------------------------------------------------------------
 
@@ -408,6 +483,33 @@ class SqliteStore:
                 [(f.unit_id, f.lat, f.lon, f.at, f.speed_mps, f.heading_deg) for f in fixes],
             )
 
+    # --- audit trail ------------------------------------------------------------------------
+
+    def append_audit(self, records: Sequence[AuditRecord]) -> None:
+        if not records:
+            return
+        try:
+            with self._write() as conn:
+                conn.executemany(audit_insert("?"), [audit_values(r) for r in records])
+        except sqlite3.IntegrityError as exc:
+            raise StorageUnavailable(f"audit records refused by the database: {exc}") from exc
+
+    def query_audit(
+        self,
+        *,
+        user: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        kind: str | None = None,
+        limit: int = AUDIT_QUERY_LIMIT,
+    ) -> list[AuditRecord]:
+        query, params = audit_query(
+            "?", user=user, since=since, until=until, kind=kind, limit=limit
+        )
+        with self._read() as conn:
+            rows = conn.execute(query, params).fetchall()
+        return [audit_of(row) for row in rows]
+
     # --- lifecycle -------------------------------------------------------------------------
 
     def close(self) -> None:
@@ -417,8 +519,9 @@ class SqliteStore:
                 return
             self._closed = True
             self._reader.close()
-            with contextlib.suppress(sqlite3.Error):  # the WAL is replayed on next open anyway
-                self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            if not self.read_only:
+                with contextlib.suppress(sqlite3.Error):  # the WAL is replayed on next open
+                    self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._writer.close()
 
     def __enter__(self) -> SqliteStore:

@@ -17,6 +17,7 @@ from server.auth import (
     hash_password,
     hash_token,
     issue_tokens,
+    revoke_tokens,
     verify_password,
 )
 from server.store.sqlite import SqliteStore
@@ -119,8 +120,9 @@ def test_login_throttle_blocks_after_five_failures_per_minute(store: SqliteStore
         failure = authenticate(store, wrong, now + i, throttle=throttle)
         assert isinstance(failure, AuthFailure) and "too many" not in failure.message
     blocked = authenticate(store, right, now + 5, throttle=throttle)
-    assert isinstance(blocked, AuthFailure) and blocked.code is ErrorCode.AUTH_FAILED
-    assert "too many attempts" in blocked.message
+    assert isinstance(blocked, AuthFailure) and blocked.code is ErrorCode.RATE_LIMITED
+    assert "too many attempts for this user name" in blocked.message
+    assert "wait 55 s" in blocked.message
     # Other names are not affected.
     assert isinstance(
         authenticate(
@@ -135,3 +137,56 @@ def test_login_throttle_blocks_after_five_failures_per_minute(store: SqliteStore
 
 def test_fast_test_hash_still_verifies() -> None:
     assert verify_password("x", hash_password("x", n=FAST_N))
+
+
+def test_throttle_blocks_an_address_that_tries_many_names(store: SqliteStore) -> None:
+    """Password spraying: a few tries at each of many names from one address blocks the
+    address, whatever name comes next, while another address is not affected."""
+    throttle = LoginThrottle(max_failures=5, window=60.0, address_max_failures=4)
+    now = 1000.0
+    for i, name in enumerate(["ann", "bob", "carl", "nobody"]):
+        wrong = PasswordAuth(username=name, password="guess")
+        failure = authenticate(store, wrong, now + i, throttle=throttle, address="10.0.0.9")
+        assert isinstance(failure, AuthFailure) and failure.code is ErrorCode.AUTH_FAILED
+    right = PasswordAuth(username="sam", password=PASSWORD)
+    blocked = authenticate(store, right, now + 4, throttle=throttle, address="10.0.0.9")
+    assert isinstance(blocked, AuthFailure) and blocked.code is ErrorCode.RATE_LIMITED
+    assert "from this address" in blocked.message and "wait 56 s" in blocked.message
+    elsewhere = authenticate(store, right, now + 4, throttle=throttle, address="10.0.0.10")
+    assert isinstance(elsewhere, Identity)
+    # No name reached its own limit; and a success elsewhere does not clear the address.
+    assert throttle.blocked("ann", now + 4) is None
+    assert throttle.blocked("sam", now + 5, "10.0.0.9") is not None
+    # Once the oldest failures are a window old, the address may try again.
+    assert isinstance(
+        authenticate(store, right, now + 61, throttle=throttle, address="10.0.0.9"), Identity
+    )
+
+
+def test_throttle_memory_is_bounded_forgetting_the_least_recent_first() -> None:
+    throttle = LoginThrottle(max_failures=2, window=60.0, address_max_failures=3, max_tracked=50)
+    for i in range(1000):
+        for _ in range(5):  # more failures than any limit: each keeps at most its limit
+            throttle.failed(f"user{i}", 10.0 + i * 0.01, f"10.0.{i // 250}.{i % 250}")
+    names, addresses = throttle.tracked()
+    assert names == 50 and addresses == 50
+    assert throttle.blocked("user999", 20.0) is not None  # the most recent are kept
+    assert throttle.blocked("user0", 20.0) is None  # the oldest were forgotten
+    # Expired entries go when looked at.
+    assert throttle.blocked("user999", 200.0) is None
+    assert throttle.tracked()[0] == 49
+    with pytest.raises(ValueError):
+        LoginThrottle(max_failures=0)
+
+
+def test_revoke_tokens_deletes_only_the_users_own(store: SqliteStore) -> None:
+    now = time.time()
+    ann = issue_tokens(store, "ann", now, refresh=True)
+    bob = issue_tokens(store, "bob", now, refresh=True)
+    assert ann.refresh_token is not None and bob.refresh_token is not None
+    digests = [hash_token(t) for t in (ann.session_token, ann.refresh_token, bob.session_token)]
+    assert revoke_tokens(store, "ann", [*digests, hash_token("unknown")]) == 2
+    for token in (ann.session_token, ann.refresh_token):
+        refused = authenticate(store, TokenAuth(token=token), now)
+        assert isinstance(refused, AuthFailure) and refused.code is ErrorCode.AUTH_FAILED
+    assert isinstance(authenticate(store, TokenAuth(token=bob.session_token), now), Identity)

@@ -167,4 +167,7 @@ async def test_serve_prints_listening_line_answers_hello_and_stops_on_sigterm(
         assert store.server_seq() == 1
     trail = audit.read_text()
     assert "login " in trail and 'user="ann"' in trail and 'workstation="ws-ann"' in trail
-    assert 'kind="unit.add"' in trail and 'outcome="ok seqs=[1]"' in trail
+    assert 'kind="unit.add"' in trail and 'outcome="ok" detail="seqs=[1]"' in trail
+    with SqliteStore(db) as store:  # and in the database, written before the server ended
+        (command,) = store.query_audit(kind="unit.add")
+        assert (command.user, command.outcome, command.detail) == ("ann", "ok", "seqs=[1]")

@@ -50,6 +50,7 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import msgspec
 
@@ -471,16 +472,20 @@ async def _saturation(
 
 
 def _schema(dsn: str) -> tuple[str, str]:
-    """A fresh schema in ``dsn``'s database: (its name, the DSN whose search_path is it)."""
+    """A fresh schema in the database of ``dsn`` (a ``postgresql://`` URL): its name, and the
+    URL whose ``search_path`` is it (a URL: ``--db`` takes a PostgreSQL DSN in that form)."""
     import psycopg
     from psycopg import sql
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+    url = urlsplit(dsn)
+    if url.scheme not in ("postgresql", "postgres"):
+        raise SystemExit(f"--dsn must be a postgresql:// URL, not {url.scheme or dsn[:20]!r}")
     name = f"bench_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as admin:
         admin.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
-    options = conninfo_to_dict(dsn).get("options") or ""
-    return name, make_conninfo(dsn, options=f"{options} -c search_path={name}".strip())
+    query = dict(parse_qsl(url.query))
+    query["options"] = f"{query.get('options', '')} -c search_path={name}".strip()
+    return name, urlunsplit(url._replace(query=urlencode(query, quote_via=quote)))
 
 
 def _drop(dsn: str, name: str) -> None:

@@ -2,15 +2,27 @@
 
 One connection at a time: connect → hello → resync (events after ``last_seq`` or a snapshot) →
 replay the outbox in ``client_seq`` order with the original keys → LIVE. When the connection
-ends (closed, refused, cut, or silent for ``dead_after`` seconds, e.g. blackholed with no FIN),
-the link waits an exponential backoff with jitter and starts again (`reconnect_now` ends the
-wait early); after reaching LIVE the backoff resets. Going offline never blocks the dispatcher:
-commands keep going to the outbox.
+ends (closed, refused, cut, the opening handshake not done within ``open_timeout``, or silent
+for ``dead_after`` seconds, e.g. blackholed with no FIN), the link starts again, and goes
+offline meanwhile without blocking the dispatcher: commands keep going to the outbox.
+
+Failover: the link is given the ordered list of its centre's servers (instances that share one
+database). A connection that ends moves it to the next server of the list at once; only once
+every server has failed in a row does it wait an exponential backoff with jitter
+(`reconnect_now` ends the wait early), and after reaching LIVE the count starts again
+(`desktop.link_policy.Failover` holds the rule). On the new server it resyncs from its
+``last_seq`` and replays its outbox under the original keys, which the shared database has
+deduplicated, so nothing is lost or applied twice. `LinkStatus.server` names the server it is
+on. One server is the same loop with a backoff after every failure.
 
 Whether this profile's server has *ever* welcomed it is one fact, ``LinkStatus.ever_connected``:
 it is read from the profile database (meta ``server_id``, written at the first welcome) when the
 link is made, so a workstation restarted during an outage still knows that the server was
 reached once, and a profile whose server never answered says so (its password never checked).
+The instances of one centre share its database and so its server id. A welcome with another
+server id (a database replaced, or a server of the list on another database) is resynced as a
+replaced database always was, the server choosing between the events after ``last_seq`` and a
+snapshot, and is said in the log; the new id is written down.
 
 Every received frame is applied in memory at once; outbox acks and rejections are written in
 one transaction per burst of frames (scheduled with ``call_soon``, so it runs when the reader has
@@ -50,7 +62,7 @@ import logging
 import random
 import ssl as ssl_module
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
@@ -62,10 +74,10 @@ from desktop.domain.keyups import is_newer_keyup
 from desktop.domain.positions import is_newer
 from desktop.domain.world import snapshot_lists
 from desktop.ids import uuid7
-from desktop.link_policy import Backoff, LinkPhase, LinkStatus, Pacer
+from desktop.link_policy import Backoff, Failover, LinkPhase, LinkStatus, Pacer, server_name
 from desktop.localdb import LocalStorageError
 from desktop.outbox import Outbox, OutboxEntry, Rejection
-from desktop.protocol.errors import TRANSIENT_CODES, ProtocolError, error_words
+from desktop.protocol.errors import TRANSIENT_CODES, CloseCode, ProtocolError, error_words
 from desktop.protocol.messages import (
     ActivityBody,
     CommandBody,
@@ -94,8 +106,9 @@ from desktop.protocol.session import (
 from desktop.replica import Replica
 from desktop.signin import SignIn
 from desktop.state import ClientState, GapError
+from desktop.storage_words import not_recorded
 
-__all__ = ["Backoff", "Link", "LinkPhase", "LinkStatus"]
+__all__ = ["Backoff", "Link", "LinkPhase", "LinkStatus", "TlsChoice"]
 
 log = logging.getLogger("dispatch.link")
 
@@ -107,6 +120,9 @@ WRITE_POLL_INTERVAL = 0.005
 SERVER_ID_META = "server_id"
 
 _Latest = TypeVar("_Latest", PositionFix, KeyUp, ActivityBody)
+#: The TLS of the wss:// servers: one context for all, or a function giving each URL's
+#: (`desktop.workstation_config.WorkstationConfig.ssl_context`); None: the system's CAs.
+TlsChoice = ssl_module.SSLContext | Callable[[str], ssl_module.SSLContext | None] | None
 
 
 class _ConnectionEnded(Exception):
@@ -118,11 +134,16 @@ class _SignedOut(Exception):
 
 
 class Link:
-    """Keeps one workstation connected. Create it, `await run()` in a task, `stop()` to end."""
+    """Keeps one workstation connected to one of its servers. Create it, `await run()` in a
+    task, `stop()` to end.
+
+    ``servers``: a URL, or the centre's servers in failover order (duplicates dropped).
+    ``ssl``: see `TlsChoice`; a function is asked once per server, here, and one context is
+    used for the wss:// servers. Raises ValueError for an empty list."""
 
     def __init__(
         self,
-        url: str,
+        servers: str | Sequence[str],
         config: ClientConfig,
         state: ClientState,
         outbox: Outbox,
@@ -130,30 +151,34 @@ class Link:
         signin: SignIn,
         *,
         backoff: Backoff | None = None,
-        ssl: ssl_module.SSLContext | None = None,
+        ssl: TlsChoice = None,
         open_timeout: float = 5.0,
         max_in_flight: int = 2000,
         on_status: Callable[[LinkStatus], None] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.url = url
+        urls = (servers,) if isinstance(servers, str) else tuple(dict.fromkeys(servers))
+        self.servers: tuple[str, ...] = urls
+        self._tls = {url: _tls_of(ssl, url) for url in urls}
+        self._failover = Failover(len(urls), backoff or Backoff())
         self.config = config
         self._state = state
         self._outbox = outbox
         self._db = replica.db
         self._replica = replica
         self._signin = signin
-        self._backoff = backoff or Backoff()
-        self._ssl = ssl
         self._open_timeout = open_timeout
         self._max_in_flight = max_in_flight
         self._on_status = on_status
         self._clock = clock
         self._rng = random.Random()
+        self._server_id = self._db.get_meta(SERVER_ID_META)
         self._status = LinkStatus(
             LinkPhase.OFFLINE,
             queued=len(outbox),
-            ever_connected=self._db.get_meta(SERVER_ID_META) is not None,
+            ever_connected=self._server_id is not None,
+            server=self.url,
+            servers=urls,
         )
         self._stopping = asyncio.Event()
         self._retry_now = asyncio.Event()
@@ -193,6 +218,16 @@ class Link:
         self.role: str | None = None  # the role the server granted (from the newest welcome)
 
     # --- public ----------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The server the link is on, or is about to try (the first of `servers` at start)."""
+        return self.servers[self._failover.index]
+
+    def ssl_for(self, url: str) -> ssl_module.SSLContext | None:
+        """The TLS context the link connects to ``url`` with (None: none, or the system's CAs).
+        Raises KeyError for a URL that is not one of `servers`."""
+        return self._tls[url]
 
     @property
     def status(self) -> LinkStatus:
@@ -283,6 +318,28 @@ class Link:
         finally:
             self._reports.pop(request_id, None)
 
+    async def log_out(self, refresh_token: str | None, timeout: float = 3.0) -> bool:
+        """Sign this workstation out on the server: a ``logout`` frame on the connection (once
+        welcomed) asking it to delete this session's tokens and ``refresh_token``, then wait
+        for it to close the connection with 1000. True when it did; False at once when not
+        signed in on a connection (offline), or when it did not confirm within ``timeout`` s
+        (the tokens then expire on the server at their TTL). Forgetting the credentials on
+        this side is the caller's (`desktop.signin.SignIn.sign_out`), whatever this returns."""
+        ws, session = self._ws, self._session
+        if ws is None or session is None or session.welcome is None:
+            return False
+        try:
+            async with asyncio.timeout(timeout):
+                await ws.send(session.logout(refresh_token, self._clock()), text=True)
+                await ws.wait_closed()
+        except (TimeoutError, OSError, RuntimeError, websockets.WebSocketException) as exc:
+            log.info("logout not confirmed by the server: %s", exc or type(exc).__name__)
+            return False
+        if ws.close_code != CloseCode.NORMAL:
+            log.info("logout not confirmed by the server: %s %s", ws.close_code, ws.close_reason)
+            return False
+        return True
+
     def stop(self) -> None:
         """Ask `run` to end; it closes the socket (with a timeout) and returns."""
         self._stopping.set()
@@ -290,17 +347,21 @@ class Link:
         self._signed_in.set()
 
     async def run(self) -> None:
-        """Connect, and reconnect whenever the connection ends, until `stop`."""
-        attempt = 0
+        """Connect, and reconnect whenever the connection ends, until `stop`: to the next
+        server at once, or after the backoff once every server failed (`Failover`)."""
+        detail = ""
         while not self._stopping.is_set():
-            self._publish(phase=LinkPhase.CONNECTING, next_retry_at=None, detail="")
+            self._publish(
+                phase=LinkPhase.CONNECTING, next_retry_at=None, detail=detail, server=self.url
+            )
             try:
                 await self._connect_once()
             except _SignedOut as exc:
                 self._publish(phase=LinkPhase.SIGNED_OUT, detail=str(exc))
                 self._signed_in.clear()
                 await self._signed_in.wait()
-                attempt = 0
+                self._failover.restart_count()
+                detail = ""
                 continue
             except (
                 OSError,
@@ -320,12 +381,19 @@ class Link:
             self._flush(save_replica=True, wait=True)
             if self._stopping.is_set():
                 break
-            attempt = 0 if self._reached_live else attempt + 1
-            delay = self._backoff.delay(attempt, self._rng)
+            ended_on = self.url
+            delay = self._failover.ended(self._reached_live, self._rng)
+            if len(self.servers) > 1:
+                detail = f"{server_name(ended_on)}: {detail}"
+            if delay <= 0:
+                log.info("moving from %s to %s", ended_on, self.url)
+                detail = f"{detail}; trying {server_name(self.url)}"
+                continue
             self._publish(
                 phase=LinkPhase.OFFLINE, next_retry_at=time.monotonic() + delay, detail=detail
             )
             await self._wait_before_retry(delay)
+            detail = ""
         self._flush(save_replica=True, wait=True)
         self._publish(phase=LinkPhase.STOPPED, next_retry_at=None)
 
@@ -349,7 +417,7 @@ class Link:
         self._reset_connection_state()
         async with connect(
             self.url,
-            ssl=self._ssl,
+            ssl=self._tls[self.url],
             open_timeout=self._open_timeout,
             ping_interval=None,  # the session's own heartbeat detects dead links
             close_timeout=1.0,
@@ -526,8 +594,7 @@ class Link:
             self.role = output.welcome.role
             self._tick_due.set()  # the session pings at once: round trip and clock offset
             self._limits = output.welcome.limits
-            if not self._status.ever_connected:
-                self._remember_reached(output.welcome.server_id)
+            self._note_server_id(output.welcome.server_id or "unknown")
             self._publish(phase=LinkPhase.SYNCING, detail="", ever_connected=True)
         elif isinstance(output, SnapshotReceived):
             part = output.snapshot.body
@@ -582,10 +649,23 @@ class Link:
             raise _SignedOut(error.message or error_words(error.code))
         log.warning("server error %s: %s", error.code, error.message)
 
-    def _remember_reached(self, server_id: str) -> None:
-        """The first welcome of this profile: write down that its server was reached (once)."""
+    def _note_server_id(self, server_id: str) -> None:
+        """Write down the server id of a welcome: at the first one, that the server was
+        reached; later, only when it changed (another database: the module docstring)."""
+        recorded = self._server_id
+        if recorded == server_id or (server_id == "unknown" and recorded is not None):
+            return
+        if recorded not in (None, "unknown"):
+            log.warning(
+                "%s is another database (server id %s, this workstation had %s): "
+                "resynced as a replaced database",
+                self.url,
+                server_id,
+                recorded,
+            )
+        self._server_id = server_id
         try:
-            self._db.set_meta(SERVER_ID_META, server_id or "unknown")
+            self._db.set_meta(SERVER_ID_META, server_id)
         except LocalStorageError as exc:  # still known for this run; said again next time
             log.error("could not record that the server was reached: %s", exc)
 
@@ -660,9 +740,10 @@ class Link:
         if error is not None:
             self._replica.forget_saved()  # what it believed on disk was rolled back
             self._give_back(batch)
-            if self.storage_error != str(error):  # once, not at every burst of a full disk
+            words = not_recorded(error)  # what the dispatcher reads (the banner's tooltip)
+            if self.storage_error != words:  # once, not at every burst of a full disk
                 log.error("could not record received frames: %s", error)
-            self.storage_error = str(error)
+            self.storage_error = words
         else:
             if self.storage_error is not None:
                 log.info("received frames are recorded again")
@@ -717,6 +798,13 @@ class _Batch:
         return not (
             self.acks or self.rejections or self.sent or self.touched or self.replace_replica
         )
+
+
+def _tls_of(choice: TlsChoice, url: str) -> ssl_module.SSLContext | None:
+    """The TLS context of ``url`` (one given for all applies to the wss:// servers only)."""
+    if callable(choice):
+        return choice(url)
+    return choice if url.startswith("wss://") else None
 
 
 def _command_body(entry: OutboxEntry) -> CommandBody:

@@ -1,5 +1,7 @@
 """What the link shows and how it paces itself: `LinkPhase`, `LinkStatus`, `Backoff` (the wait
-between connections) and `Pacer` (frames kept within the server's rate limit).
+between connections), `Failover` (which server of the list is tried next, and after which
+wait), `server_name` (a server as the banner names it) and `Pacer` (frames kept within the
+server's rate limit).
 
 Pure values and arithmetic, no I/O: `desktop.link` uses them (and re-exports the first three,
 which is where the rest of the workstation imports them from).
@@ -10,10 +12,11 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from enum import StrEnum
+from urllib.parse import urlsplit
 
 from desktop.protocol.messages import Limits
 
-__all__ = ["Backoff", "LinkPhase", "LinkStatus", "Pacer"]
+__all__ = ["Backoff", "Failover", "LinkPhase", "LinkStatus", "Pacer", "server_name"]
 
 
 class LinkPhase(StrEnum):
@@ -43,6 +46,25 @@ class LinkStatus:
     #: This profile's server has welcomed it at least once (ever, across restarts): until then
     #: its password has never been checked and nothing queued has reached anyone.
     ever_connected: bool = False
+    #: The URL of the server the link is on (SYNCING, REPLAYING, LIVE), is trying (CONNECTING),
+    #: or tried last (OFFLINE); "" before the link has a server.
+    server: str = ""
+    #: Every server of this workstation, in failover order (one centre's instances).
+    servers: tuple[str, ...] = ()
+
+
+def server_name(url: str) -> str:
+    """A server as a dispatcher reads it: ``cad2:8765`` for ``wss://cad2:8765/``, the host alone
+    when the URL names no port, the URL itself when it names no host; "" for ""."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return url
+    if not parts.hostname:
+        return url
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return host if port is None else f"{host}:{port}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +78,50 @@ class Backoff:
     def delay(self, attempt: int, rng: random.Random) -> float:
         ceiling = min(self.cap, self.base * self.factor**attempt)
         return ceiling / 2 + rng.uniform(0, ceiling / 2)
+
+
+class Failover:
+    """Which of ``count`` servers (one centre's instances, in failover order) the link tries
+    next, and how long it waits first. Pure arithmetic; `Link` calls `ended` when a connection
+    ends and connects to `index`.
+
+    The rule: start on the first server. Whenever a connection ends (refused, failed, timed
+    out, lost, or silent for ``dead_after``) move on to the next server, after the last the
+    first again, and stay on a server while it works (no going back to the first). The move is
+    immediate while some server of the list has not failed since the link was last LIVE or
+    last waited: a dead instance costs no backoff. Once every server has failed in a row, wait
+    the `Backoff`, one step longer after each such round; a connection that reached LIVE
+    starts the count again, its own loss counting as the first failure and the round it begins
+    waiting step 0. With one server this is the plain backoff of a single link: step 0 after a
+    LIVE connection ends, one step more after each failed try, and step 1 for the first failure
+    of a link that has not been LIVE."""
+
+    def __init__(self, count: int, backoff: Backoff) -> None:
+        if count < 1:
+            raise ValueError("a link needs at least one server")
+        self.count = count
+        self.backoff = backoff
+        self.index = 0  # the server to connect to now
+        self._failed = 0  # servers failed in a row since LIVE or the last wait
+        self._step = 0  # the backoff step of the last wait (-1: none since LIVE)
+
+    def ended(self, reached_live: bool, rng: random.Random) -> float:
+        """A connection to server `index` ended (``reached_live``: it had been LIVE). Moves
+        `index` on; returns the seconds to wait before connecting to it (0: at once)."""
+        if reached_live:
+            self._failed, self._step = 0, -1
+        self._failed += 1
+        self.index = (self.index + 1) % self.count
+        if self._failed < self.count:
+            return 0.0
+        self._failed = 0
+        self._step += 1
+        return self.backoff.delay(self._step, rng)
+
+    def restart_count(self) -> None:
+        """Forget the failures so far (new credentials were entered: try as if afresh, from the
+        server the link is on)."""
+        self._failed, self._step = 0, 0
 
 
 class Pacer:

@@ -14,17 +14,33 @@ Contract:
   keys: a queued one at the end of the queue, a refused one into Needs attention.
 - Both lists are mirrored in memory, and the mirror changes only once the disk has (after the
   commit), so `entries` and `needs_attention` always agree with each other.
+- Every row carries the checksum of its command (``crc``: `desktop.salvage.command_check` of
+  client_seq, key, kind, args and issued_at), so one read back from a damaged file is queued
+  again only if intact. ``client_seq`` is never reused, even across a replaced database.
+- A disk that cannot record a command raises (`desktop.localdb.DiskFull`, ...) and queues
+  nothing: the dispatcher is told, and nothing is ever sent unqueued (only the outbox row lets
+  it be replayed under its key, exactly once). When the database is found damaged and
+  replaced while running, the mirror is written into the fresh one (`LocalDatabase
+  .add_restorer`), and the dispatcher's write that found the damage is done once more there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import logging
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from desktop.ids import uuid7
-from desktop.localdb import LocalDatabase
+from desktop.localdb import DatabaseDamaged, DiskFull, LocalDatabase
+from desktop.salvage import KeptCommand, command_check, put_back, raise_sequence
 
 __all__ = ["Outbox", "OutboxEntry", "Rejection"]
+
+log = logging.getLogger("dispatch.outbox")
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +52,11 @@ class OutboxEntry:
     kind: str
     args: bytes
     issued_at: float
+
+    @property
+    def check(self) -> int:
+        """Its row's ``crc``."""
+        return command_check(self.client_seq, self.key, self.kind, self.args, self.issued_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,24 +74,31 @@ class Outbox:
 
     def __init__(self, db: LocalDatabase) -> None:
         self._db = db
-        with db.transaction() as conn:
-            self.recovered = conn.execute(
-                "UPDATE outbox SET state = 'queued' WHERE state = 'sent'"
-            ).rowcount
-        rows = db.conn.execute(
+        try:
+            with db.transaction() as conn:
+                self.recovered = conn.execute(
+                    "UPDATE outbox SET state = 'queued' WHERE state = 'sent'"
+                ).rowcount
+        except DiskFull as exc:  # the mark only says "was sent": every row is replayed anyway
+            log.warning("in-flight commands not marked queued again: %s", exc)
+            self.recovered = 0
+        rows = db.read(
             "SELECT client_seq, key, kind, args, issued_at FROM outbox ORDER BY client_seq"
-        ).fetchall()
+        )
         self._entries: dict[str, OutboxEntry] = {
             row[1]: OutboxEntry(row[0], row[1], row[2], bytes(row[3]), row[4]) for row in rows
         }
-        refused = db.conn.execute(
+        refused = db.read(
             "SELECT client_seq, key, kind, args, issued_at, code, message, rejected_at "
             "FROM needs_attention ORDER BY client_seq"
-        ).fetchall()
+        )
         self._attention: dict[str, Rejection] = {
             r[1]: Rejection(OutboxEntry(r[0], r[1], r[2], bytes(r[3]), r[4]), r[5], r[6], r[7])
             for r in refused
         }
+        used = db.read("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'")
+        self._high_seq = int(used[0][0]) if used else 0  # the highest client_seq ever given
+        db.add_restorer(self._restore)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -98,19 +126,55 @@ class Outbox:
         (or the caller's); ``key`` for a single command only (tests), else fresh UUIDv7s."""
         if key is not None and len(commands) != 1:
             raise ValueError("a key can be given for one command only")
+        keys = [key or uuid7() for _ in commands]
+        return self._again_if_replaced(lambda: self._enqueue(commands, keys, issued_at))
+
+    def _enqueue(
+        self, commands: Sequence[tuple[str, bytes]], keys: Sequence[str], issued_at: float
+    ) -> list[OutboxEntry]:
         entries = []
         with self._db.transaction() as conn:
-            for kind, args in commands:
-                command_key = key or uuid7()
-                cursor = conn.execute(
-                    "INSERT INTO outbox (key, kind, args, issued_at) VALUES (?, ?, ?, ?)",
-                    (command_key, kind, args, issued_at),
-                )
-                client_seq = cursor.lastrowid
-                assert client_seq is not None
-                entries.append(OutboxEntry(client_seq, command_key, kind, args, issued_at))
-            self._db.after_commit(lambda: self._entries.update((e.key, e) for e in entries))
+            for (kind, args), key in zip(commands, keys, strict=True):
+                entry = OutboxEntry(_next_seq(conn), key, kind, args, issued_at)
+                _insert(conn, entry)
+                entries.append(entry)
+            self._db.after_commit(lambda: self._queued(entries))
         return entries
+
+    def _queued(self, entries: Iterable[OutboxEntry]) -> None:
+        for entry in entries:
+            self._entries[entry.key] = entry
+            self._high_seq = max(self._high_seq, entry.client_seq)
+
+    def _again_if_replaced(self, work: Callable[[], _T]) -> _T:
+        """Run ``work`` (a durable write of its own); if it found the database damaged and a
+        fresh one replaced it (this mirror written into it), run it once more there."""
+        try:
+            return work()
+        except DatabaseDamaged as exc:
+            if exc.recovery is None or self._db.in_transaction:
+                raise
+            log.warning("the database was replaced (%s): the write is done again", exc.detail)
+            return work()
+
+    def _restore(self, conn: sqlite3.Connection) -> tuple[int, int]:
+        """Write the mirror into a fresh database (`LocalDatabase.add_restorer`)."""
+        commands = [
+            KeptCommand(e.client_seq, e.key, e.kind, e.args, e.issued_at)
+            for e in self._entries.values()
+        ]
+        commands += [
+            KeptCommand(
+                r.entry.client_seq,
+                r.entry.key,
+                r.entry.kind,
+                r.entry.args,
+                r.entry.issued_at,
+                (r.code, r.message, r.rejected_at),
+            )
+            for r in self._attention.values()
+        ]
+        return put_back(conn, commands, self._high_seq)
 
     def adopt(
         self, entries: Sequence[OutboxEntry], refused: Sequence[Rejection], at: float, origin: str
@@ -121,6 +185,11 @@ class Outbox:
         ``issued_at``. One durable transaction; a key this database holds, or took in before
         (the journal's ``adopt`` rows, kept after the command was answered), is skipped, so a
         move interrupted after this commit can simply be done again. Returns what was added."""
+        return self._again_if_replaced(lambda: self._adopt(entries, refused, at, origin))
+
+    def _adopt(
+        self, entries: Sequence[OutboxEntry], refused: Sequence[Rejection], at: float, origin: str
+    ) -> tuple[list[OutboxEntry], list[Rejection]]:
         added: list[OutboxEntry] = []
         kept: list[Rejection] = []
         with self._db.transaction() as conn:
@@ -128,49 +197,22 @@ class Outbox:
                 row[0] for row in conn.execute("SELECT key FROM journal WHERE action = 'adopt'")
             }
             held = adopted | self._entries.keys() | self._attention.keys()
-            for entry in entries:
-                if entry.key in held:
+            for old in entries:
+                if old.key in held:
                     continue
-                cursor = conn.execute(
-                    "INSERT OR IGNORE INTO outbox (key, kind, args, issued_at) VALUES (?, ?, ?, ?)",
-                    (entry.key, entry.kind, entry.args, entry.issued_at),
-                )
-                if cursor.rowcount and cursor.lastrowid is not None:
-                    added.append(
-                        OutboxEntry(
-                            cursor.lastrowid, entry.key, entry.kind, entry.args, entry.issued_at
-                        )
-                    )
+                entry = OutboxEntry(_next_seq(conn), old.key, old.kind, old.args, old.issued_at)
+                if _insert(conn, entry, or_ignore=True):
+                    added.append(entry)
             for rejection in refused:
                 old = rejection.entry
                 if old.key in held:
                     continue
                 # a client_seq of this database's sequence (never reused: local references)
-                cursor = conn.execute(
-                    "INSERT INTO outbox (key, kind, args, issued_at) VALUES (?, ?, ?, ?)",
-                    (old.key, old.kind, old.args, old.issued_at),
-                )
-                assert cursor.lastrowid is not None
-                conn.execute("DELETE FROM outbox WHERE key = ?", (old.key,))
-                entry = OutboxEntry(cursor.lastrowid, old.key, old.kind, old.args, old.issued_at)
-                conn.execute(
-                    "INSERT OR IGNORE INTO needs_attention "
-                    "(key, client_seq, kind, args, issued_at, code, message, rejected_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        entry.key,
-                        entry.client_seq,
-                        entry.kind,
-                        entry.args,
-                        entry.issued_at,
-                        rejection.code,
-                        rejection.message,
-                        rejection.rejected_at,
-                    ),
-                )
-                kept.append(
-                    Rejection(entry, rejection.code, rejection.message, rejection.rejected_at)
-                )
+                entry = OutboxEntry(_next_seq(conn), old.key, old.kind, old.args, old.issued_at)
+                raise_sequence(conn, entry.client_seq)
+                moved = Rejection(entry, rejection.code, rejection.message, rejection.rejected_at)
+                _refuse(conn, moved, or_ignore=True)
+                kept.append(moved)
             for entry in added:
                 self._journal(conn, at, entry.key, "adopt", f"queued, moved from {origin}")
             for rejection in kept:
@@ -179,8 +221,9 @@ class Outbox:
                 )
 
             def mirror() -> None:
-                self._entries.update((e.key, e) for e in added)
+                self._queued(added)
                 self._attention.update((r.entry.key, r) for r in kept)
+                self._high_seq = max([self._high_seq, *(r.entry.client_seq for r in kept)])
 
             self._db.after_commit(mirror)
         return added, kept
@@ -208,15 +251,10 @@ class Outbox:
         entry = self._entries.get(key)
         if entry is None:
             return None
+        rejection = Rejection(entry, code, message, at)
         with self._db.transaction() as conn:
             conn.execute("DELETE FROM outbox WHERE key = ?", (key,))
-            conn.execute(
-                "INSERT OR REPLACE INTO needs_attention "
-                "(key, client_seq, kind, args, issued_at, code, message, rejected_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (key, entry.client_seq, entry.kind, entry.args, entry.issued_at, code, message, at),
-            )
-            rejection = Rejection(entry, code, message, at)
+            _refuse(conn, rejection)
             self._db.after_commit(lambda: self._refused(rejection))
         return rejection
 
@@ -237,6 +275,9 @@ class Outbox:
 
     def retry(self, key: str, at: float, args: bytes | None = None) -> OutboxEntry:
         """Queue a rejected command again under a new key, optionally with edited ``args``."""
+        return self._again_if_replaced(lambda: self._retry(key, at, args))
+
+    def _retry(self, key: str, at: float, args: bytes | None) -> OutboxEntry:
         rejection = self._rejection(key)
         with self._db.transaction() as conn:
             conn.execute("DELETE FROM needs_attention WHERE key = ?", (key,))
@@ -247,6 +288,9 @@ class Outbox:
 
     def discard(self, key: str, at: float, reason: str = "") -> Rejection:
         """Drop a rejected command for good; the journal keeps who-knows-what was dropped."""
+        return self._again_if_replaced(lambda: self._discard(key, at, reason))
+
+    def _discard(self, key: str, at: float, reason: str) -> Rejection:
         rejection = self._rejection(key)
         with self._db.transaction() as conn:
             conn.execute("DELETE FROM needs_attention WHERE key = ?", (key,))
@@ -257,9 +301,7 @@ class Outbox:
 
     def journal(self) -> list[tuple[float, str, str, str]]:
         """(at, key, action, detail) of every retry and discard, oldest first."""
-        rows = self._db.conn.execute(
-            "SELECT at, key, action, detail FROM journal ORDER BY id"
-        ).fetchall()
+        rows = self._db.read("SELECT at, key, action, detail FROM journal ORDER BY id")
         return [(r[0], r[1], r[2], r[3]) for r in rows]
 
     def _rejection(self, key: str) -> Rejection:
@@ -274,3 +316,42 @@ class Outbox:
             "INSERT INTO journal (at, key, action, detail) VALUES (?, ?, ?, ?)",
             (at, key, action, detail),
         )
+
+
+def _next_seq(conn: sqlite3.Connection) -> int:
+    """The next client_seq of the outbox (inside the caller's transaction: never one given
+    before, even to a command answered and deleted since)."""
+    row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").fetchone()
+    return (int(row[0]) if row else 0) + 1
+
+
+def _insert(conn: sqlite3.Connection, entry: OutboxEntry, *, or_ignore: bool = False) -> bool:
+    """Queue ``entry`` with its check; False if ``or_ignore`` and its key is queued already."""
+    cursor = conn.execute(
+        f"INSERT {'OR IGNORE ' if or_ignore else ''}INTO outbox "
+        "(client_seq, key, kind, args, issued_at, crc) VALUES (?, ?, ?, ?, ?, ?)",
+        (entry.client_seq, entry.key, entry.kind, entry.args, entry.issued_at, entry.check),
+    )
+    return bool(cursor.rowcount)
+
+
+def _refuse(conn: sqlite3.Connection, rejection: Rejection, *, or_ignore: bool = False) -> None:
+    """Put ``rejection`` in Needs attention (replacing one of its key, unless ``or_ignore``);
+    ``conn`` may be a write-behind's recorder (`Outbox.reject`)."""
+    e = rejection.entry
+    conn.execute(
+        f"INSERT OR {'IGNORE' if or_ignore else 'REPLACE'} INTO needs_attention "
+        "(key, client_seq, kind, args, issued_at, code, message, rejected_at, crc) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            e.key,
+            e.client_seq,
+            e.kind,
+            e.args,
+            e.issued_at,
+            rejection.code,
+            rejection.message,
+            rejection.rejected_at,
+            e.check,
+        ),
+    )

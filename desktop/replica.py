@@ -13,6 +13,10 @@ entry number) makes it impossible to store an entry twice.
 One `Replica` per workstation database: it remembers how many entries of each list are on disk
 (read by `load`), so the reader (`DispatchService`) and the writer (`desktop.link.Link`) must
 share the same object.
+
+A database replaced because it was damaged (`LocalDatabase.generation` moved) starts with no
+replica and no ``last_seq``: the next `save` writes the whole world instead of what changed
+(never a partial replica under a recent ``last_seq``), and until then a restart resyncs from 0.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from msgspec.structs import replace as struct_replace
 
 from desktop.domain.types import Incident, NarrativeEntry, TimelineEntry
 from desktop.domain.world import COLLECTIONS, World, collection_of
-from desktop.localdb import LocalDatabase
+from desktop.localdb import LocalDatabase, LocalStorageError
 
 __all__ = ["Replica"]
 
@@ -50,12 +54,14 @@ class Replica:
     def __init__(self, db: LocalDatabase) -> None:
         self.db = db
         self._saved: dict[tuple[str, str], int] = {}  # (incident id, list) -> entries on disk
+        self._generation = db.generation  # the database the replica on disk was written to
 
     def load(self) -> tuple[World, int]:
         """The stored world and the seq it reflects (an empty world and 0 on first use)."""
         world = World()
         lists: dict[str, dict[str, list[Any]]] = {}
-        for incident_id, name, data in self.db.conn.execute(
+        self._generation = self.db.generation
+        for incident_id, name, data in self.db.read(
             "SELECT incident_id, list, data FROM replica_entries ORDER BY incident_id, list, n"
         ):
             decoder = _GROWING.get(name)
@@ -66,7 +72,7 @@ class Replica:
             for incident_id, by_name in lists.items()
             for name, entries in by_name.items()
         }
-        for kind, data in self.db.conn.execute("SELECT kind, data FROM replica"):
+        for kind, data in self.db.read("SELECT kind, data FROM replica"):
             collection, decoder = collection_of(kind), _decoders.get(kind)
             if collection is None or decoder is None:
                 continue  # written by a newer version
@@ -78,7 +84,11 @@ class Replica:
         return world, last_seq
 
     def save(self, world: World, touched: Iterable[tuple[str, str]], last_seq: int) -> None:
-        """Write the touched entities and ``last_seq`` (inside the caller's transaction)."""
+        """Write the touched entities and ``last_seq`` (inside the caller's transaction); the
+        whole world when the database was replaced since the replica was last written whole."""
+        if self._generation != self.db.generation:
+            self.replace(world, last_seq)
+            return
         rows = []
         gone: list[tuple[str, str]] = []
         entries: Rows = []
@@ -109,6 +119,7 @@ class Replica:
     def replace(self, world: World, last_seq: int) -> None:
         """Replace the whole replica (after a snapshot), inside the caller's transaction."""
         self._saved = {}
+        generation = self.db.generation
         entries: Rows = []
         rows = [
             (c.kind, entity.id, self._encode_incident(entity, entries, []))
@@ -126,15 +137,19 @@ class Replica:
                 entries,
             )
             self.db.set_meta("last_seq", str(last_seq))
+            self.db.after_commit(lambda: setattr(self, "_generation", generation))
 
     def forget_saved(self) -> None:
-        """A transaction with our writes failed (rolled back): count the entries on disk again."""
-        self._saved = {
-            (incident_id, name): count
-            for incident_id, name, count in self.db.conn.execute(
+        """A transaction with our writes failed (rolled back): count the entries on disk again
+        (if they cannot be read, the next save writes everything)."""
+        try:
+            rows = self.db.read(
                 "SELECT incident_id, list, COUNT(*) FROM replica_entries GROUP BY incident_id, list"
             )
-        }
+        except LocalStorageError:
+            self._saved, self._generation = {}, -1
+            return
+        self._saved = {(incident_id, name): count for incident_id, name, count in rows}
 
     def _encode_incident(
         self, incident: Incident, entries: Rows, rewrites: list[tuple[str, str]]

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
-import ssl as ssl_module
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -34,8 +34,8 @@ from desktop.domain.catalog import command_kind_of
 from desktop.domain.kinds import CommandArgs, DomainError
 from desktop.domain.roles import is_position, may_issue, may_send, may_watch_floor, refusal
 from desktop.domain.types import Incident, Position, Unit
-from desktop.link import Backoff, Link, LinkStatus
-from desktop.localdb import LocalDatabase
+from desktop.link import Backoff, Link, LinkStatus, TlsChoice
+from desktop.localdb import LocalDatabase, LocalStorageError
 from desktop.outbox import Outbox, OutboxEntry, Rejection
 from desktop.profiles import record_identity
 from desktop.protocol.errors import ErrorCode
@@ -54,6 +54,8 @@ from desktop.state import Change, ClientState, Forecast, PendingCommand
 
 __all__ = ["CommandRefused", "DispatchService", "ServiceConfig"]
 
+log = logging.getLogger("dispatch.service")
+
 #: The last measured clock offset is written down again when it moves by more than this (s).
 OFFSET_SAVE_CHANGE_S = 0.25
 
@@ -71,7 +73,13 @@ class CommandRefused(Exception):
 
 @dataclass(frozen=True, slots=True)
 class ServiceConfig:
-    """Where the workstation keeps its data and which server it talks to."""
+    """Where the workstation keeps its data and which servers it talks to.
+
+    ``url``: the server signed in to, tried first (the profile names it: `record_identity`).
+    ``failover``: the other servers of the same centre (instances on one database), tried in
+    this order when one is down (`desktop.link`); none by default. ``ssl``: the TLS of the
+    wss:// servers, one context or a function giving each URL's
+    (`WorkstationConfig.ssl_context`); None: the system's trusted CAs."""
 
     data_dir: Path
     url: str
@@ -82,11 +90,17 @@ class ServiceConfig:
     backoff: Backoff = field(default_factory=Backoff)
     open_timeout: float = 5.0
     max_in_flight: int = 2000
-    ssl: ssl_module.SSLContext | None = None
+    ssl: TlsChoice = None
+    failover: tuple[str, ...] = ()
 
     @property
     def database_path(self) -> Path:
         return self.data_dir / "workstation.sqlite"
+
+    @property
+    def servers(self) -> tuple[str, ...]:
+        """Every server, in the order the link tries them: ``url``, then ``failover``."""
+        return tuple(dict.fromkeys((self.url, *self.failover)))
 
 
 class DispatchService:
@@ -124,7 +138,7 @@ class DispatchService:
             dead_after=config.dead_after,
         )
         self.link = Link(
-            config.url,
+            config.servers,
             session_config,
             self.state,
             self.outbox,
@@ -326,7 +340,10 @@ class DispatchService:
             self._offset is None or abs(measured - self._offset) > OFFSET_SAVE_CHANGE_S
         ):
             self._offset = measured
-            self.db.set_meta("clock_offset", repr(measured))
+            try:
+                self.db.set_meta("clock_offset", repr(measured))
+            except LocalStorageError as exc:  # a remembered value: kept in memory, never fatal
+                log.warning("clock offset not saved: %s", exc)
         return corrected_now(self._clock(), self._offset if measured is None else measured)
 
     @property

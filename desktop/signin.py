@@ -77,10 +77,11 @@ class SignIn:
             self._password = None
         return self.can_sign_in()
 
-    def sign_out(self) -> None:
-        """Forget everything (the application also deletes the keyring entry)."""
+    def sign_out(self) -> str | None:
+        """Forget everything (the application also deletes the keyring entry). Returns the
+        refresh token that was held, for the server to revoke (`desktop.link.Link.log_out`)."""
+        held, self._refresh_token = self._refresh_token, None
         self._password = self._session_token = None
-        if self._refresh_token is not None:
-            self._refresh_token = None
-            if self._on_refresh_token is not None:
-                self._on_refresh_token(None)
+        if held is not None and self._on_refresh_token is not None:
+            self._on_refresh_token(None)
+        return held

@@ -40,11 +40,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from desktop.domain.catalog import describe_command, read_command
-from desktop.domain.world import World
 from desktop.link import SERVER_ID_META, LinkPhase, LinkStatus
 from desktop.outbox import OutboxEntry, Rejection
 from desktop.profiles import PROFILE_URL, PROFILE_USER, PROFILES, profile_dir
+from desktop.salvage import describe_stored
 from desktop.service import DispatchService, ServiceConfig
 from desktop.signin import SignIn
 
@@ -97,16 +96,6 @@ def _open_read_only(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def _describe(kind: str, args: bytes) -> str:
-    command = read_command(kind, args)
-    if command is None:
-        return kind
-    try:
-        return describe_command(World(), command)
-    except Exception:  # a description must never stop the list: the kind says enough
-        return kind
-
-
 def read_queued_work(profile: Path, known_urls: Iterable[str] = ()) -> QueuedWork | None:
     """What ``profile`` holds (read-only), or None when it holds nothing (or cannot be read:
     a damaged file is dealt with when the profile is signed in to, and kept)."""
@@ -139,9 +128,10 @@ def read_queued_work(profile: Path, known_urls: Iterable[str] = ()) -> QueuedWor
         data_dir = profile.parent.parent
         url = next((u for u in known_urls if profile_dir(data_dir, u, user) == profile), None)
     issued = [r[2] for r in rows] + [r[2] for r in refused]
-    described = [_describe(r[0], bytes(r[1])) for r in rows[:DESCRIBED]]
+    described = [describe_stored(r[0], bytes(r[1])) for r in rows[:DESCRIBED]]
     described += [
-        f"{_describe(r[0], bytes(r[1]))} (refused)" for r in refused[: DESCRIBED - len(described)]
+        f"{describe_stored(r[0], bytes(r[1]))} (refused)"
+        for r in refused[: DESCRIBED - len(described)]
     ]
     return QueuedWork(
         profile=profile,

@@ -51,6 +51,8 @@ __all__ = [
     "WorkstationConfigError",
     "load",
     "load_system",
+    "parse_server_list",
+    "split_servers",
     "system_config_path",
 ]
 
@@ -264,13 +266,39 @@ def _locked_keys(value: object, base: Path) -> frozenset[str]:
 # --- what a user gives (command line, own settings), in the form the config holds -------------
 
 
+def split_servers(raw: object) -> tuple[str, ...]:
+    """The servers a user gave, in order: a comma-separated list (``--server a,b``, or one
+    URL) or a sequence of URLs; blanks and repeats dropped, nothing else checked."""
+    if isinstance(raw, str):
+        items: Sequence[object] = raw.split(",")
+    elif isinstance(raw, list | tuple):
+        items = raw
+    else:
+        return ()
+    urls = (item.strip() for item in items if isinstance(item, str))
+    return tuple(dict.fromkeys(url for url in urls if url))
+
+
+def parse_server_list(text: str) -> tuple[str, ...]:
+    """The servers of ``--server`` (`split_servers`), each checked to be a ws:// or wss:// URL.
+    Raises ValueError saying which is not, or that none was given."""
+    urls = split_servers(text)
+    if not urls:
+        raise ValueError("give a ws:// or wss:// URL, or several separated by commas")
+    for url in urls:
+        if not _is_ws_url(url):
+            raise ValueError(f"{_text(url)} is not a ws:// or wss:// URL")
+    return urls
+
+
 def _user_server(raw: object, system: Any) -> tuple[str, ...] | None:
-    """A server the user chose comes first; the file's others follow only when it is one of
-    them (failing over from a test server to the production list would be wrong)."""
-    if not isinstance(raw, str) or not raw.strip():
+    """The servers the user chose come first, in their order; the file's others follow only
+    when the first of them is one of the file's (failing over from a test server to the
+    production list would be wrong)."""
+    urls = split_servers(raw)
+    if not urls:
         return None
-    url = raw.strip()
-    return (url, *(u for u in system if u != url)) if url in system else (url,)
+    return (*urls, *(u for u in system if u not in urls)) if urls[0] in system else urls
 
 
 def _user_theme(raw: object, system: Any) -> str | None:
@@ -402,12 +430,14 @@ class WorkstationConfig:
 
     @property
     def servers(self) -> tuple[str, ...]:
-        """The file's servers, in failover order (the first is the one used today)."""
+        """The file's servers, in failover order (the first names the profile: `group_url`)."""
         servers: tuple[str, ...] = self.system("servers.urls")
         return servers
 
     def server_list(self, *given: object) -> tuple[str, ...]:
-        """The workstation's servers in failover order, after layering (`effective`)."""
+        """The workstation's servers in failover order, after layering (`effective`): the
+        link tries the first, and moves to the next when one is down (`desktop.link`). Each
+        of ``given`` is one URL, a comma-separated list or a sequence (`split_servers`)."""
         servers: tuple[str, ...] = self.effective("servers.urls", *given)
         return servers
 

@@ -3,6 +3,7 @@ explicit shutdown (stop the link, close the socket with a timeout, checkpoint SQ
 
     dispatch-desktop --demo                     embedded server, demo roster, simulated calls
     dispatch-desktop --server wss://host:port   sign in to a dispatch server
+    dispatch-desktop --server wss://a:8765,wss://b:8765   ... and fail over to b when a is down
     dispatch-desktop --monitor ...              supervisor monitoring mode (read-only)
     dispatch-desktop --monitor --wallboard ...  the same, with the floor's wall-board open
     dispatch-desktop --demo --screenshot a.png  PNG of every window once the board is live
@@ -11,6 +12,10 @@ explicit shutdown (stop the link, close the socket with a timeout, checkpoint SQ
 The workstation configuration IT deploys (`desktop.workstation_config`) is read once, here,
 before Qt starts; a file that cannot be used stops the start with the file and the key named
 (a dialog, or stderr when nobody can read one: `ui.dialogs.fatal`), exit code 2.
+
+``--server`` takes one URL or several separated by commas, in failover order (one flag: a
+list written once, as IT's ``servers.urls`` is); they come before IT's servers, which follow
+when the first is one of them (`WorkstationConfig.server_list`).
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from desktop.workstation_config import (
     WorkstationConfig,
     WorkstationConfigError,
     load_system,
+    parse_server_list,
 )
 
 if TYPE_CHECKING:
@@ -54,7 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Computer-Aided Dispatch workstation for 911 dispatch centres.",
     )
     parser.add_argument("--version", action="version", version=f"dispatch-desktop {__version__}")
-    parser.add_argument("--server", metavar="URL", help="dispatch server, e.g. wss://cad:8765")
+    parser.add_argument(
+        "--server",
+        metavar="URL[,URL...]",
+        type=_server_option,
+        help="dispatch server, e.g. wss://cad:8765; several, separated by commas, are tried in "
+        "that order when one is down (failover)",
+    )
     parser.add_argument("--user", help="user name to sign in as")
     parser.add_argument(
         "--demo", action="store_true", help="run an embedded server with a live demo floor"
@@ -84,6 +96,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--call-interval", type=float, default=20.0, help="demo: seconds between simulated calls"
     )
     return parser
+
+
+def _server_option(text: str) -> str:
+    """``--server``: one URL or a comma-separated list, checked; given back as ``a,b``."""
+    try:
+        return ",".join(parse_server_list(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

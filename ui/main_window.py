@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QMessageBox,
+    QSizePolicy,
     QToolBar,
     QWidget,
 )
@@ -246,7 +247,10 @@ class MainWindow(QMainWindow):
         self.error_banner = QLabel()
         self.error_banner.setObjectName("error_banner")
         self.error_banner.setStyleSheet(_ERROR_STYLE)
-        self.error_banner.hide()
+        self.error_banner.setWordWrap(True)
+        self.error_banner.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        # never hidden itself: a toolbar's widget hidden before it is added stays hidden (its
+        # action is), and the bar would show only "Dismiss"; the bar shows and hides for it
         self.error_bar = bar = QToolBar("Errors")
         bar.setObjectName("error_bar")
         bar.setMovable(False)
@@ -583,7 +587,6 @@ class MainWindow(QMainWindow):
         """Show an unexpected error above the panels (it stays until the next one or a click)."""
         self.error_banner.setStyleSheet(_ERROR_STYLE)
         self.error_banner.setText(f"⚠ {message}")
-        self.error_banner.show()
         self.error_bar.show()
 
     def show_notice(self, message: str) -> None:
@@ -591,7 +594,6 @@ class MainWindow(QMainWindow):
         could not be remembered, queued work was sent), in the same place, calmer."""
         self.error_banner.setStyleSheet(_NOTICE_STYLE)
         self.error_banner.setText(message)
-        self.error_banner.show()
         self.error_bar.show()
 
     def _save_layout_as(self) -> None:

@@ -11,11 +11,17 @@ Shutdown: save the layout, stop the link (socket closed within 3 s), checkpoint 
 workstation database, stop the embedded server.
 
 The workstation configuration IT deployed (`desktop.workstation_config`, read by `ui.app`)
-gives the server, theme, text size, TLS CA, alert sound and default layout; the user's own
+gives the servers, theme, text size, TLS CA, alert sound and default layout; the user's own
 settings (``workstation.ini``: theme, font_scale, server, user, remember) and the command line
 come before it except for keys IT locked (`WorkstationConfig.effective` is the rule). A
 command-line option for a locked key, a missing ``resources/`` folder or broken rules files
 stop the start (`ui.dialogs.fatal`: a dialog, or stderr when nobody can read one), exit code 2.
+
+Failover: the sign-in is to one URL (the dialog's), and the workstation works with that server
+and the others of its centre in failover order (`_servers_for`): the link moves between them
+(`desktop.link`), each with its own TLS context (`WorkstationConfig.ssl_context`), on one
+profile named by `desktop.profiles.group_url`. The remembered sign-in is kept under the URL
+signed in to (the tokens are valid on every instance: they live in the centre's database).
 """
 
 from __future__ import annotations
@@ -34,11 +40,13 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from desktop.centre import CentreRulesError, load_centre_rules
 from desktop.credentials import TokenVault
 from desktop.link import LinkPhase, LinkStatus
-from desktop.profiles import profile_dir
+from desktop.localdb import LocalStorageError
+from desktop.profiles import group_url, profile_dir
 from desktop.resources import resource_path
 from desktop.service import DispatchService, ServiceConfig
 from desktop.signin import SignIn
 from desktop.sound import AlertSound
+from desktop.storage_words import cannot_open, recovered
 from desktop.stranded import QueuedWork, find_queued_work, move_here, send_queued
 from desktop.workstation_config import WorkstationConfig
 from ui.app import STARTED_AT
@@ -99,6 +107,9 @@ class Workstation:
         self._remember = False
         self._prompting = False
         self._phase: LinkPhase | None = None
+        #: Logging out, and the refresh token that was held (the server revokes it at shutdown).
+        self._logging_out = False
+        self._revoke: str | None = None
 
     # --- errors ----------------------------------------------------------------------------
 
@@ -148,18 +159,19 @@ class Workstation:
             return 0
         url, signin = login
         user = signin.username
+        servers = self._servers_for(url)
         service_config = ServiceConfig(
-            data_dir=profile_dir(self.data_dir, url, user),
-            url=url,
+            data_dir=profile_dir(self.data_dir, group_url(servers, config.servers), user),
+            url=servers[0],
+            failover=servers[1:],
             role_requested="supervisor" if self.args.monitor else None,
-            ssl=config.ssl_context(url),
+            ssl=config.ssl_context,
         )
-        self.service = service = DispatchService(service_config, signin, on_status=self._on_status)
-        if service.db.recovered_from is not None:
-            self.report_error(
-                f"The workstation database could not be read; it was kept as "
-                f"{service.db.recovered_from} and a new one started."
-            )
+        try:
+            service = DispatchService(service_config, signin, on_status=self._on_status)
+        except LocalStorageError as exc:  # locked, disk full: nothing was moved or lost
+            return await show_fatal(CANNOT_START, cannot_open(exc), str(exc), dialog=dialog)
+        self.service = service
         service.subscribe(self.bridge.on_change)
         service.start()
         self.window = MainWindow(
@@ -176,9 +188,12 @@ class Workstation:
         self.window.closed.connect(self._closed.set)
         self.bridge.notice.connect(self.window.show_notice)
         self.window.show()
+        if service.db.recoveries:  # a damaged database replaced at start (said once shown)
+            self.report_error(" ".join(recovered(r) for r in service.db.recoveries))
+        service.db.on_recovery(lambda recovery: self.report_error(recovered(recovery)))
         if self.args.wallboard:
             self.window.toggle_wallboard()
-        self._spawn(self._announce_ready(url))
+        self._spawn(self._announce_ready())
         if self.args.screenshot is not None:
             self._spawn(self._screenshot(self.args.screenshot))
         else:
@@ -187,7 +202,17 @@ class Workstation:
         await self._shutdown()
         return 0
 
-    async def _announce_ready(self, url: str) -> None:
+    def _servers_for(self, url: str) -> tuple[str, ...]:
+        """The servers of a sign-in to ``url``, in failover order, ``url`` first: the embedded
+        one alone for ``--demo``; the layered list (command line, then the user's setting, then
+        IT's file: `WorkstationConfig.server_list`) when ``url`` is its first, as the dialog
+        offered it; else ``url`` layered with IT's file."""
+        if self._embedded is not None:
+            return (url,)
+        listed = self.config.server_list(self.args.server, self.settings.value("server"))
+        return listed if listed[0] == url else self.config.server_list(url)
+
+    async def _announce_ready(self) -> None:
         """Log `READY` once, when the window is shown and LIVE with the board filled from the
         server: IT reads the start-up time in the log; ``bench/frozen_start.py`` times it."""
         assert self.window is not None and self.service is not None
@@ -200,7 +225,7 @@ class Workstation:
         log.info(
             "%s: live on %s with %d incidents and %d units, %.2f s after start",
             READY,
-            url,
+            service.link.url,
             window.models.incidents.rowCount(),
             window.models.units.rowCount(),
             time.monotonic() - STARTED_AT,
@@ -351,10 +376,13 @@ class Workstation:
             dialog.close()  # cancelled at shutdown: the question goes with the task
 
     def _log_out(self) -> None:
-        """Forget the remembered sign-in (keyring entry removed) before the window closes."""
+        """Forget the remembered sign-in (keyring entry removed) before the window closes; the
+        server is asked to revoke the tokens at shutdown (`_revoke_on_server`)."""
         if self._signin is not None and self.service is not None:
-            self._signin.sign_out()
-            self._keyring_write(self.vault.forget(self.service.link.url, self._signin.username))
+            self._logging_out, self._revoke = True, self._signin.sign_out()
+            # kept under the URL signed in to (`_token_saver`), wherever the link is now
+            url = self.service.config.url
+            self._keyring_write(self.vault.forget(url, self._signin.username))
             self.settings.setValue("remember", False)
 
     # --- queued work of other profiles -----------------------------------------------------
@@ -507,8 +535,17 @@ class Workstation:
 
     # --- shutdown --------------------------------------------------------------------------
 
+    async def _revoke_on_server(self, refresh_token: str | None) -> None:
+        """Logging out: the server deletes this sign-in's tokens when it can be told now;
+        offline they are only forgotten here, and expire on the server at their TTL."""
+        assert self.service is not None
+        if not await self.service.link.log_out(refresh_token):
+            log.info("logged out here only: the server's tokens of it expire at their TTL")
+
     async def _shutdown(self) -> None:
         if self.service is not None:
+            if self._logging_out:
+                await self._revoke_on_server(self._revoke)
             await self.service.stop(close_within=3.0)
         if self._embedded is not None:
             await asyncio.to_thread(self._embedded.stop)

@@ -20,6 +20,8 @@ from desktop.workstation_config import (
     WorkstationConfigError,
     load,
     load_system,
+    parse_server_list,
+    split_servers,
     system_config_path,
 )
 
@@ -353,6 +355,40 @@ def test_the_server_chosen_by_the_user_comes_first(centre: WorkstationConfig) ->
     # a server that is not the centre's stands alone: no failover to production from a test one
     assert centre.server_list("ws://test:8765") == ("ws://test:8765",)
     assert centre.server(" ws://test:8765 ") == "ws://test:8765"
+
+
+def test_a_list_of_servers_from_the_user_comes_first_in_its_order(
+    centre: WorkstationConfig,
+) -> None:
+    # --server a,b (a comma list) or a sequence; the file's others follow the user's when the
+    # first is one of the file's servers (the same centre), not otherwise
+    assert centre.server_list("wss://cad2:8765, wss://cad1:8765") == (
+        "wss://cad2:8765",
+        "wss://cad1:8765",
+    )
+    assert centre.server_list(("wss://cad2:8765", "ws://spare:8765")) == (
+        "wss://cad2:8765",
+        "ws://spare:8765",
+        "wss://cad1:8765",
+    )
+    assert centre.server_list("ws://test:8765,wss://cad1:8765") == (
+        "ws://test:8765",
+        "wss://cad1:8765",
+    )
+    assert centre.server_list(" , ", "wss://cad2:8765") == ("wss://cad2:8765", "wss://cad1:8765")
+    assert split_servers("ws://a:1,,ws://b:2, ws://a:1") == ("ws://a:1", "ws://b:2")
+    assert split_servers(None) == ()
+
+
+def test_the_command_line_s_server_list_is_checked() -> None:
+    assert parse_server_list("wss://cad1:8765,wss://cad2:8765") == (
+        "wss://cad1:8765",
+        "wss://cad2:8765",
+    )
+    with pytest.raises(ValueError, match='"http://cad2" is not a ws:// or wss:// URL'):
+        parse_server_list("wss://cad1:8765,http://cad2")
+    with pytest.raises(ValueError, match="give a ws:// or wss:// URL"):
+        parse_server_list(" , ")
 
 
 def test_locked_servers_ignore_the_user_and_the_command_line(tmp_path: Path) -> None:

@@ -14,14 +14,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class ServerProcess:
-    """A ``dispatch-server serve`` process on 127.0.0.1 over one SQLite database."""
+    """A ``dispatch-server serve`` process on 127.0.0.1 over one database: a SQLite file, or a
+    ``postgresql://`` DSN (then name the ``log_path``; a SQLite file's is beside it)."""
 
-    def __init__(self, db_path: Path, *extra_args: str) -> None:
+    def __init__(self, db_path: Path | str, *extra_args: str, log_path: Path | None = None) -> None:
         self.db_path = db_path
         self.extra_args = extra_args
         self.proc: subprocess.Popen[str] | None = None
         self.port = 0
-        self.log_path = db_path.with_suffix(".log")
+        self.log_path = log_path or Path(db_path).with_suffix(".log")
 
     @property
     def url(self) -> str:

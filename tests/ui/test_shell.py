@@ -83,7 +83,8 @@ async def test_banner_follows_a_real_drop_and_reconnect(
 ) -> None:
     window, service, statuses = open_shell(proxy.url)
     other = make_client("bob", server.url)
-    await wait_until(lambda: window.banner.state_label.text() == "LIVE", what="LIVE")
+    live = f"LIVE · 127.0.0.1:{proxy.port}"  # the banner names the server it is on
+    await wait_until(lambda: window.banner.state_label.text() == live, what=live)
     other.submit(
         IncidentCreate(
             incident_id="i-1", type="FIRE", priority=1, location=LocationArgs(address="1 Market St")
@@ -108,7 +109,7 @@ async def test_banner_follows_a_real_drop_and_reconnect(
     statuses.clear()
     proxy.restore()
     await wait_until(
-        lambda: window.banner.state_label.text() == "LIVE" and not service.outbox,
+        lambda: window.banner.state_label.text() == live and not service.outbox,
         timeout=30,
         what="LIVE again",
     )

@@ -25,7 +25,9 @@ from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMessageBox
 
 from desktop.credentials import SERVICE_NAME, TokenVault
 from desktop.link import LinkPhase
+from desktop.protocol.messages import Error, Welcome
 from tests.support.memkeyring import MemoryKeyring
+from tests.support.rawclient import RawClient
 from tests.support.serverproc import PASSWORD, ServerProcess
 from tests.support.waiting import wait_until
 from ui.app import build_parser
@@ -299,7 +301,7 @@ async def test_log_out_forgets_the_token_and_the_next_run_asks(
     server: ServerProcess,
     memory_keyring: MemoryKeyring,
 ) -> None:
-    await sign_in_remembered(launch, server, memory_keyring)
+    token = await sign_in_remembered(launch, server, memory_keyring)
     run = launch()
     await run.until(run.live, "LIVE by the remembered token")
     assert visible_dialogs() == []
@@ -309,6 +311,9 @@ async def test_log_out_forgets_the_token_and_the_next_run_asks(
     assert await run.finished() == 0  # logging out closes the window and ends the run
     assert memory_keyring.secrets == {}
     assert settings(dirs[1]).value("remember", type=bool) is False
+    # and the server revoked it: the token signs in nowhere any more
+    refused = await (await RawClient.open(server.url)).hello(token=token)
+    assert isinstance(refused, Error) and refused.body.code == "auth_failed"
 
     run = launch()
     dialog = await run.dialog()
@@ -319,6 +324,27 @@ async def test_log_out_forgets_the_token_and_the_next_run_asks(
     await press(run, "quit_question", "Quit")
     assert await run.finished() == 0
     assert run.workstation.service is None
+
+
+async def test_log_out_offline_forgets_the_token_here_and_the_server_keeps_it_until_its_ttl(
+    launch: Callable[[], Run],
+    dirs: tuple[Path, Path],
+    server: ServerProcess,
+    memory_keyring: MemoryKeyring,
+) -> None:
+    token = await sign_in_remembered(launch, server, memory_keyring)
+    run = launch()
+    await run.until(run.live, "LIVE by the remembered token")
+    server.stop()
+    await run.until(lambda: not run.live(), "offline")
+
+    log_out(run)
+
+    assert await run.finished() == 0  # at once: nothing waits for a server that is not there
+    assert memory_keyring.secrets == {}
+    assert settings(dirs[1]).value("remember", type=bool) is False
+    server.start()  # the server was never told: the token lives until it expires
+    assert isinstance(await (await RawClient.open(server.url)).hello(token=token), Welcome)
 
 
 async def test_refused_password_asks_again_with_the_reason(

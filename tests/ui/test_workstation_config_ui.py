@@ -322,7 +322,7 @@ async def test_the_system_file_gives_theme_server_layout_and_ca(
     await wait_until(lambda: workstation.window is not None, 10, "the window")
     window, service = workstation.window, workstation.service
     assert window is not None and service is not None
-    context = service.config.ssl
+    context = service.link.ssl_for(service.link.url)  # each server's own: ssl_context(url)
     assert isinstance(context, ssl.SSLContext) and context.verify_mode is ssl.CERT_REQUIRED
     assert ["dispatch-desktop test CA" in str(c["subject"]) for c in context.get_ca_certs()] == [
         True

@@ -2,7 +2,9 @@
 
 States: ``LIVE``, ``RECONNECTING (next try in n s)``, ``OFFLINE · N queued``, ``SYNCING k/N`` with
 a progress bar, ``SIGNED OUT``, ``SERVER NEVER REACHED`` (this profile's server has never
-answered: the password is unchecked); plus "last confirmed n s ago". The full-width outage bar
+answered: the password is unchecked); plus "last confirmed n s ago". Connected (syncing or live)
+it names the server it is on, ``LIVE · cad2:8765`` (`desktop.link_policy.server_name`; the
+tooltip has the URL and its place in the failover list). The full-width outage bar
 (`ui.widgets.outage_bar`) says the same at the top of the window. Colours are calm except when the
 dispatcher must know something is wrong.
 """
@@ -15,8 +17,9 @@ from collections.abc import Callable
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QWidget
 
 from desktop.link import LinkPhase, LinkStatus
+from desktop.link_policy import server_name
 
-__all__ = ["ConnectionBanner", "banner_text"]
+__all__ = ["ConnectionBanner", "banner_text", "banner_tooltip"]
 
 
 def banner_text(status: LinkStatus, now_monotonic: float) -> tuple[str, str]:
@@ -24,12 +27,13 @@ def banner_text(status: LinkStatus, now_monotonic: float) -> tuple[str, str]:
     if status.local_error:  # the dispatcher must know before anything else
         return ("LOCAL STORAGE ERROR · see tooltip", "alert")
     phase = status.phase
+    on = f" · {server_name(status.server)}" if status.server else ""
     if phase is LinkPhase.LIVE:
-        return ("LIVE" + (f" · {status.queued} sending" if status.queued else ""), "live")
+        return (f"LIVE{on}" + (f" · {status.queued} sending" if status.queued else ""), "live")
     if phase is LinkPhase.SYNCING:
-        return (f"SYNCING {status.sync_done}/{status.sync_total}", "sync")
+        return (f"SYNCING {status.sync_done}/{status.sync_total}{on}", "sync")
     if phase is LinkPhase.REPLAYING:
-        return (f"SYNCING · sending {status.queued} queued", "sync")
+        return (f"SYNCING{on} · sending {status.queued} queued", "sync")
     if phase is LinkPhase.SIGNED_OUT:
         return ("SIGNED OUT · sign in again", "alert")
     if phase is LinkPhase.STOPPED:
@@ -43,6 +47,23 @@ def banner_text(status: LinkStatus, now_monotonic: float) -> tuple[str, str]:
         wait = max(0, round(status.next_retry_at - now_monotonic))
         return (f"RECONNECTING (next try in {wait} s)", "warn")
     return ("RECONNECTING", "warn")
+
+
+_CONNECTED = frozenset({LinkPhase.SYNCING, LinkPhase.REPLAYING, LinkPhase.LIVE})
+
+
+def banner_tooltip(status: LinkStatus) -> str:
+    """What the banner's tooltip says: the local error, else why the last connection ended,
+    else (connected) the server's URL and, with several, its place in the failover order."""
+    if status.local_error or status.detail:
+        return status.local_error or status.detail
+    if status.phase not in _CONNECTED or not status.server:
+        return ""
+    said = f"Connected to {status.server}"
+    if len(status.servers) > 1 and status.server in status.servers:
+        place = status.servers.index(status.server) + 1
+        said += f" (server {place} of {len(status.servers)} in failover order)"
+    return said
 
 
 class ConnectionBanner(QWidget):
@@ -94,4 +115,4 @@ class ConnectionBanner(QWidget):
         else:
             ago = max(0, int(self._clock() - status.last_confirmed_at))
             self.confirmed_label.setText(f"last confirmed {ago} s ago")
-        self.setToolTip(status.local_error or status.detail)
+        self.setToolTip(banner_tooltip(status))

@@ -7,8 +7,8 @@ same wherever it happens:
 - queued: the panel's confirmation (``ok``, green);
 - refused by the rules or the role on this workstation, nothing queued: the refusal's own
   message (``refused``, amber);
-- not recorded on this workstation's disk, nothing queued: "Not saved on this workstation: …"
-  (``failed``, red);
+- not recorded on this workstation's disk (full, damaged…), nothing queued and nothing sent:
+  `desktop.storage_words.not_queued`, what happened and what to do (``failed``, red);
 - refused by the server after it was sent: said by the panel that names it (``server``, red; the
   command waits under Needs attention);
 - what an action would do, before it is taken (the command line as it is typed: ``preview``,
@@ -27,8 +27,9 @@ from PySide6.QtWidgets import QLabel, QWidget
 from desktop.domain.kinds import CommandArgs
 from desktop.localdb import LocalStorageError
 from desktop.service import CommandRefused, DispatchService
+from desktop.storage_words import not_queued
 
-__all__ = ["MessageLine", "MessageState", "attempt", "not_saved", "submit_and_say"]
+__all__ = ["MessageLine", "MessageState", "attempt", "submit_and_say"]
 
 
 class MessageState(StrEnum):
@@ -37,11 +38,6 @@ class MessageState(StrEnum):
     FAILED = "failed"
     SERVER = "server"
     PREVIEW = "preview"
-
-
-def not_saved(error: LocalStorageError) -> str:
-    """The wording of a command the workstation's disk could not record."""
-    return f"Not saved on this workstation: {error}"
 
 
 class MessageLine(QLabel):
@@ -86,7 +82,7 @@ def attempt(line: MessageLine, action: Callable[[], object], done: str) -> bool:
         line.say(exc.message, MessageState.REFUSED)
         return False
     except LocalStorageError as exc:
-        line.say(not_saved(exc), MessageState.FAILED)
+        line.say(not_queued(exc), MessageState.FAILED)
         return False
     except KeyError as exc:  # a Needs attention entry someone else already handled
         line.say(str(exc.args[0]) if exc.args else "no longer there", MessageState.REFUSED)

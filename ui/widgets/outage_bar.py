@@ -6,7 +6,9 @@ are kept and sent when the server answers), when the next try is, and has **Reco
 A profile whose server has never answered (`LinkStatus.ever_connected` false) is said plainly:
 the password has not been checked and nothing has reached anyone; check the server address.
 Signed out, the bar says so and offers **Sign in again**. It hides once connected (SYNCING,
-replaying or LIVE) and while stopping.
+replaying or LIVE) and while stopping. A workstation with several servers (failover) names them
+all when none answers; moving from one to the next is no outage (the link tries the next at
+once) and shows nothing here.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.link import LinkPhase, LinkStatus
+from desktop.link_policy import server_name
 
 __all__ = ["OutageBar", "outage_words"]
 
@@ -48,16 +51,26 @@ def _commands(n: int) -> str:
     return f"{n} command{'' if n == 1 else 's'}"
 
 
+def _servers_words(status: LinkStatus, url: str) -> tuple[str, bool]:
+    """(the servers not answering, whether they are several): ``url`` alone, or every server
+    of a failover list by name (``cad1:8765 and cad2:8765``)."""
+    names = [server_name(u) for u in status.servers]
+    if len(names) < 2:
+        return url, False
+    return f"{', '.join(names[:-1])} and {names[-1]}", True
+
+
 def outage_words(
     status: LinkStatus, url: str, now_monotonic: float, in_outage: bool = True
 ) -> tuple[str, str] | None:
     """(title, detail) the bar shows for ``status``, or None when it is hidden. ``in_outage``:
     a try already failed since the last connection (else CONNECTING is the first try of a run,
-    which shows nothing)."""
+    which shows nothing). ``url``: the server named when the status names no failover list."""
     if status.phase in _CONNECTED:
         return None
     if status.phase in (LinkPhase.CONNECTING, LinkPhase.OFFLINE) and not in_outage:
         return None
+    servers, several = _servers_words(status, url)
     queued = status.queued
     kept = (
         f"{_commands(queued)} queued on this workstation, sent when the server answers."
@@ -68,7 +81,7 @@ def outage_words(
         reason = f" ({status.detail})" if status.detail else ""
         return (
             "SIGNED OUT — the server did not accept the sign-in",
-            f"{url}{reason}. {kept} Sign in again to send them.",
+            f"{status.server or url}{reason}. {kept} Sign in again to send them.",
         )
     if status.phase is LinkPhase.OFFLINE and status.next_retry_at is not None:
         wait = max(0, round(status.next_retry_at - now_monotonic))
@@ -78,12 +91,13 @@ def outage_words(
     if not status.ever_connected:
         return (
             "SERVER NEVER REACHED — not signed in yet",
-            f"{url} has not answered since this sign-in: your password has not been checked "
-            f"and nothing has been sent. {kept} Check the server address. {retry}",
+            f"{servers} {'have' if several else 'has'} not answered since this sign-in: your "
+            f"password has not been checked and nothing has been sent. {kept} Check the server "
+            f"address. {retry}",
         )
     return (
         "NO CONNECTION TO THE SERVER — the board may be out of date",
-        f"{url} is not answering. {kept} {retry}",
+        f"{servers} {'are' if several else 'is'} not answering. {kept} {retry}",
     )
 
 
